@@ -1,0 +1,4 @@
+//! Structure measured inside the run: connected components (and, with the dynamic-tie
+//! models, communities, clustering and stage detection).
+
+pub mod components;

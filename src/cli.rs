@@ -1,0 +1,264 @@
+//! The command line (DESIGN's contract: extend these names, never rename them). Parsing
+//! with clap, dispatch into the library, and the mapping of errors to exit codes:
+//! 0 ok, 1 the run failed, 2 bad input.
+
+use crate::backend::BackendChoice;
+use crate::error::Error;
+use crate::gpu;
+use crate::run::{self, RunOptions};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "emergence",
+    version,
+    about = "Simulate how local efforts become networks, communities of practice and a system of influence"
+)]
+pub struct Cli {
+    /// Only warnings and errors on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write its run directory (config.toml, metrics.csv, summary.json).
+    Run(RunArgs),
+    /// List adapters, backends, the limits that bound a run and the largest N that fits.
+    Info {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure each backend's speed on a scenario (the same graph for all).
+    Bench(BenchArgs),
+}
+
+/// Scenario selection shared by `run` and `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// Scenario file (TOML). Absent: the embedded default scenario.
+    pub config: Option<PathBuf>,
+    /// Number of agents (same as --set agents=N).
+    #[arg(long, allow_hyphen_values = true)]
+    pub agents: Option<String>,
+    /// Upper bound on ticks (same as --set ticks=T).
+    #[arg(long, allow_hyphen_values = true)]
+    pub ticks: Option<String>,
+    /// Random seed (same as --set seed=S).
+    #[arg(long, allow_hyphen_values = true)]
+    pub seed: Option<String>,
+    /// Override any config key: --set path.key=value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// auto: a hardware GPU if present, else the CPU backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// GPU adapter by index, PCI bus id or name (see `emergence info`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+impl ScenarioArgs {
+    fn all_sets(&self) -> Vec<String> {
+        let mut sets = Vec::new();
+        for (key, v) in [
+            ("agents", &self.agents),
+            ("ticks", &self.ticks),
+            ("seed", &self.seed),
+        ] {
+            if let Some(v) = v {
+                sets.push(format!("{key}={v}"));
+            }
+        }
+        sets.extend(self.sets.iter().cloned());
+        sets
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Run directory (default runs/<model>-<UTC time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing run directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Timed repetitions per backend (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: u32,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = e.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(1);
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => {
+            let opts = RunOptions {
+                config: args.scenario.config.clone(),
+                sets: args.scenario.all_sets(),
+                out: args.out,
+                force: args.force,
+                backend: args.scenario.backend,
+                adapter: args.scenario.adapter.clone(),
+            };
+            let report = run::run(&opts)?;
+            let s = &report.summary;
+            let final_text: Vec<String> = s
+                .final_row
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!(
+                "{}: {} ticks in {:.3} s on {} [{}]; final {}",
+                report.dir.display(),
+                s.ticks_run,
+                s.wall_s,
+                s.backend,
+                s.adapter,
+                final_text.join(" ")
+            );
+            Ok(())
+        }
+        Command::Info { json } => {
+            let info = info();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print!("{}", info_text(&info));
+            }
+            Ok(())
+        }
+        Command::Bench(args) => {
+            let report = crate::bench::bench(
+                args.scenario.config.clone(),
+                &args.scenario.all_sets(),
+                args.scenario.backend,
+                args.scenario.adapter.as_deref(),
+                args.repeats,
+            )?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct AdapterInfo {
+    #[serde(flatten)]
+    adapter: gpu::AdapterSummary,
+    /// Largest agent count each model fits on this adapter.
+    largest_agents: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(serde::Serialize)]
+struct Info {
+    version: &'static str,
+    cpu_threads: usize,
+    adapters: Vec<AdapterInfo>,
+    /// What `--backend auto` would use here.
+    auto_backend: String,
+}
+
+/// Largest N for the threshold model at mean degree `z`: per-agent arrays must fit one
+/// binding, neighbour ids the chunked bindings.
+pub fn threshold_largest_n(binding_cap: u64, z: f64) -> u64 {
+    let per_agent = binding_cap / 4 - 1;
+    let by_ties = (gpu::buffers::MAX_CHUNKS as f64 * (binding_cap / 4) as f64 / z.max(1e-9)) as u64;
+    per_agent.min(by_ties).min(crate::config::MAX_AGENTS as u64)
+}
+
+fn info() -> Info {
+    let adapters: Vec<AdapterInfo> = gpu::list_adapters()
+        .into_iter()
+        .map(|a| {
+            let cap = a.max_storage_binding_bytes.min(a.max_buffer_bytes);
+            let mut largest = serde_json::Map::new();
+            largest.insert("threshold_z4".into(), threshold_largest_n(cap, 4.0).into());
+            AdapterInfo {
+                adapter: a,
+                largest_agents: largest,
+            }
+        })
+        .collect();
+    let summaries: Vec<_> = adapters.iter().map(|a| a.adapter.clone()).collect();
+    let auto_backend = match gpu::choose(&summaries, None) {
+        Ok(i) if !summaries[i].software => format!("gpu ({})", summaries[i].name),
+        Ok(i) => format!("cpu (only a software adapter: {})", summaries[i].name),
+        Err(_) => "cpu (no usable adapter)".into(),
+    };
+    Info {
+        version: env!("CARGO_PKG_VERSION"),
+        cpu_threads: rayon::current_num_threads(),
+        adapters,
+        auto_backend,
+    }
+}
+
+fn info_text(info: &Info) -> String {
+    let mut out = format!(
+        "emergence {}\nCPU backend: {} threads\n--backend auto uses: {}\n",
+        info.version, info.cpu_threads, info.auto_backend
+    );
+    if info.adapters.is_empty() {
+        out += "no GPU adapters found\n";
+    }
+    for a in &info.adapters {
+        let s = &a.adapter;
+        out += &format!(
+            "adapter {}: {} [{} {}{}{}]\n  driver: {}  pci: {}\n  max storage binding {} MiB, max buffer {} MiB, {} storage buffers per stage, {} workgroups per dimension\n  largest N: {}\n",
+            s.index,
+            s.name,
+            s.backend,
+            s.device_type,
+            if s.software { ", software" } else { "" },
+            if s.usable_for_compute { "" } else { ", not picked for compute unless named" },
+            if s.driver.is_empty() { "-" } else { &s.driver },
+            if s.pci_bus_id.is_empty() { "-" } else { &s.pci_bus_id },
+            s.max_storage_binding_bytes >> 20,
+            s.max_buffer_bytes >> 20,
+            s.max_storage_buffers_per_stage,
+            s.max_workgroups_per_dimension,
+            a.largest_agents.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    out
+}

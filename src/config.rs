@@ -1,0 +1,351 @@
+//! Scenarios: the TOML a run is configured by (DESIGN's names are the contract), its
+//! defaults, `--set path.key=value` overrides and validation. Every error names where
+//! the value came from (the file and line, or the `--set` flag), the field, and what is
+//! allowed, in one line.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The scenario `emergence run` uses when no config is given.
+pub const DEFAULT_SCENARIO: &str = include_str!("../configs/threshold.toml");
+pub const DEFAULT_SCENARIO_NAME: &str = "threshold";
+
+/// Largest agent count the engine addresses (u32 ids, one value reserved as "empty").
+pub const MAX_AGENTS: i64 = u32::MAX as i64 - 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// N, the number of agents.
+    pub agents: i64,
+    /// Upper bound on ticks (sweeps for the threshold model).
+    pub ticks: i64,
+    pub seed: i64,
+    /// Ticks between metrics rows (models with one row per sweep ignore it).
+    pub metrics_every: i64,
+    pub graph: GraphConfig,
+    pub model: ModelConfig,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            agents: 100_000,
+            ticks: 1000,
+            seed: 1,
+            metrics_every: 10,
+            graph: GraphConfig::default(),
+            model: ModelConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphKind {
+    Er,
+    Ws,
+    Ba,
+    Geometric,
+    Sbm,
+    File,
+    Empty,
+    Complete,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphConfig {
+    pub kind: GraphKind,
+    /// Expected mean degree (er, ws, geometric, sbm; ba uses it for `attach`).
+    pub mean_degree: f64,
+    /// K, tie slots per agent (dynamic-tie models).
+    pub slots: i64,
+    /// ws: probability of rewiring each lattice tie.
+    pub rewire: f64,
+    /// ba: ties each new agent attaches with (0: mean_degree / 2).
+    pub attach: i64,
+    /// sbm: number of equal blocks.
+    pub blocks: i64,
+    /// sbm: expected ties inside an agent's own block.
+    pub mean_degree_in: f64,
+    /// file: edge list path (relative paths are taken from the config file's folder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// file: node ids are 0-based, 1-based, or `auto` (1-based when no id 0 appears).
+    pub id_base: String,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            kind: GraphKind::Er,
+            mean_degree: 4.0,
+            slots: 24,
+            rewire: 0.1,
+            attach: 0,
+            blocks: 8,
+            mean_degree_in: 3.0,
+            path: None,
+            id_base: "auto".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Threshold,
+    Lifecycle,
+    Sir,
+    Deffuant,
+    Voter,
+    Kuramoto,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Threshold => "threshold",
+            ModelKind::Lifecycle => "lifecycle",
+            ModelKind::Sir => "sir",
+            ModelKind::Deffuant => "deffuant",
+            ModelKind::Voter => "voter",
+            ModelKind::Kuramoto => "kuramoto",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    /// threshold: adoption threshold θ.
+    pub theta: f64,
+    /// threshold: initially active fraction ρ0.
+    pub seed_fraction: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::Threshold,
+            theta: 0.18,
+            seed_fraction: 0.001,
+        }
+    }
+}
+
+/// A scenario with where it came from, for error messages and relative paths.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    /// The config file's path, or "the embedded default scenario".
+    pub source: String,
+    /// Folder that relative paths in the scenario are taken from.
+    pub base_dir: PathBuf,
+    /// Keys given with `--set` (or `--agents`, ...), to name the flag in errors.
+    pub overridden: BTreeSet<String>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Load a scenario from `path` (or the embedded default) and apply `sets`
+/// (`path.key=value`, the value in TOML syntax; bare words are taken as strings).
+pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
+    let (text, source, base_dir) = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::bad_input(format!("{}: cannot read config: {e}", p.display()))
+            })?;
+            let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            (text, p.display().to_string(), base)
+        }
+        None => (
+            DEFAULT_SCENARIO.to_string(),
+            "the embedded default scenario".to_string(),
+            PathBuf::from("."),
+        ),
+    };
+    // Parse once as written, so errors in the file point at its line.
+    toml::from_str::<Scenario>(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| format!(":{}", line_of(&text, s.start)))
+            .unwrap_or_default();
+        Error::bad_input(format!("{source}{at}: {}", e.message().trim()))
+    })?;
+    let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
+    let mut overridden = BTreeSet::new();
+    for set in sets {
+        let (key, value) = set.split_once('=').ok_or_else(|| {
+            Error::bad_input(format!(
+                "--set {set}: expected path.key=value, e.g. --set model.theta=0.2"
+            ))
+        })?;
+        let key = key.trim();
+        let value = parse_value(value.trim());
+        insert(&mut table, key, value)
+            .map_err(|why| Error::bad_input(format!("--set {set}: {why}")))?;
+        overridden.insert(key.to_string());
+    }
+    let scenario: Scenario =
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                Error::bad_input(format!(
+                    "--set {}: {}",
+                    sets.join(" --set "),
+                    e.message().trim()
+                ))
+            })?;
+    let loaded = Loaded {
+        scenario,
+        source,
+        base_dir,
+        overridden,
+    };
+    loaded.validate()?;
+    Ok(loaded)
+}
+
+fn parse_value(text: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {text}")) {
+        Ok(mut t) => t.remove("v").expect("one key"),
+        Err(_) => toml::Value::String(text.to_string()),
+    }
+}
+
+fn insert(
+    table: &mut toml::Table,
+    key: &str,
+    value: toml::Value,
+) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("`{key}` is not a key path"));
+    }
+    let mut t = table;
+    for p in &parts[..parts.len() - 1] {
+        t = t
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is a value, not a table"))?;
+    }
+    t.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+impl Loaded {
+    /// Where a key's value came from, for error messages.
+    fn origin(&self, key: &str) -> String {
+        if self.overridden.contains(key) {
+            "--set".to_string()
+        } else {
+            self.source.clone()
+        }
+    }
+
+    fn out_of_range(&self, key: &str, value: impl std::fmt::Display, allowed: &str) -> Error {
+        Error::bad_input(format!(
+            "{}: {key} = {value} is out of range; allowed: {allowed}",
+            self.origin(key)
+        ))
+    }
+
+    fn int(&self, key: &str, v: i64, lo: i64, hi: i64) -> Result<()> {
+        if v < lo || v > hi {
+            return Err(self.out_of_range(key, v, &format!("{lo} ≤ {key} ≤ {hi}")));
+        }
+        Ok(())
+    }
+
+    fn real(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+        if !v.is_finite() || v < lo || v > hi {
+            return Err(self.out_of_range(key, v, &format!("{lo} ≤ {key} ≤ {hi}")));
+        }
+        Ok(())
+    }
+
+    /// Range checks of every field the scenario's model uses.
+    pub fn validate(&self) -> Result<()> {
+        let s = &self.scenario;
+        self.int("agents", s.agents, 1, MAX_AGENTS)?;
+        self.int("ticks", s.ticks, 0, 100_000_000)?;
+        self.int("seed", s.seed, 0, u32::MAX as i64)?;
+        self.int("metrics_every", s.metrics_every, 1, 100_000_000)?;
+        let g = &s.graph;
+        self.real(
+            "graph.mean_degree",
+            g.mean_degree,
+            0.0,
+            (s.agents - 1).max(0) as f64,
+        )?;
+        self.int("graph.slots", g.slots, 1, 1024)?;
+        // Fields of one generator are checked only when that generator is used.
+        match g.kind {
+            GraphKind::Ws => self.real("graph.rewire", g.rewire, 0.0, 1.0)?,
+            GraphKind::Ba => self.int("graph.attach", g.attach, 0, (s.agents - 1).max(0))?,
+            GraphKind::Sbm => {
+                self.int("graph.blocks", g.blocks, 1, s.agents)?;
+                self.real("graph.mean_degree_in", g.mean_degree_in, 0.0, g.mean_degree)?;
+            }
+            _ => {}
+        }
+        if !["0", "1", "auto"].contains(&g.id_base.as_str()) {
+            return Err(Error::bad_input(format!(
+                "{}: graph.id_base = \"{}\" is not allowed; allowed: \"0\", \"1\", \"auto\"",
+                self.origin("graph.id_base"),
+                g.id_base
+            )));
+        }
+        if g.kind == GraphKind::File && g.path.is_none() {
+            return Err(Error::bad_input(format!(
+                "{}: graph.kind = \"file\" needs graph.path, the edge list to read",
+                self.origin("graph.kind")
+            )));
+        }
+        let m = &s.model;
+        match m.kind {
+            ModelKind::Threshold => {
+                self.real("model.theta", m.theta, 0.0, 1.0)?;
+                self.real("model.seed_fraction", m.seed_fraction, 0.0, 1.0)?;
+                if g.kind == GraphKind::Complete {
+                    return Err(Error::bad_input(format!(
+                        "{}: graph.kind = \"complete\" (well mixed) does not fit model.kind = \"threshold\"; allowed: er, ws, ba, geometric, sbm, file, empty",
+                        self.origin("graph.kind")
+                    )));
+                }
+            }
+            other => return Err(Error::bad_input(format!(
+                "{}: model.kind = \"{}\" is not available in this build; allowed: \"threshold\"",
+                self.origin("model.kind"),
+                other.name()
+            ))),
+        }
+        Ok(())
+    }
+
+    /// The graph file's path, resolved against the config's folder.
+    pub fn graph_path(&self) -> Option<PathBuf> {
+        self.scenario.graph.path.as_ref().map(|p| {
+            if p.is_absolute() || self.overridden.contains("graph.path") {
+                p.clone()
+            } else {
+                self.base_dir.join(p)
+            }
+        })
+    }
+
+    /// The fully resolved scenario as TOML (written into the run directory).
+    pub fn resolved_toml(&self) -> String {
+        let mut s = self.scenario.clone();
+        s.graph.path = self.graph_path();
+        toml::to_string(&s).expect("a scenario always serialises")
+    }
+}

@@ -1,0 +1,46 @@
+//! The library's error type. Each variant maps to one exit code at the binary's edge:
+//! bad input (a config, a flag, a graph file, a size that does not fit) is 2, a run
+//! that failed is 1.
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Something the user gave us is wrong; the message names the file, the field and
+    /// what is allowed.
+    #[error("{0}")]
+    BadInput(String),
+    /// The GPU could not be used or failed during the run.
+    #[error("gpu: {0}")]
+    Gpu(String),
+    /// Reading or writing files failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        Error::BadInput(msg.into())
+    }
+
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            context: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Exit code the binary uses for this error: 2 for bad input, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::BadInput(_) => 2,
+            _ => 1,
+        }
+    }
+}

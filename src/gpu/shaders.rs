@@ -1,0 +1,118 @@
+//! WGSL sources, embedded in the binary so it runs from anywhere, and a small `#import`
+//! step: a line `#import name` is replaced by `shaders/shared/name.wgsl` (once per
+//! kernel, however often it is named). No framework, no runtime file access.
+
+use crate::error::{Error, Result};
+
+/// Shared pieces that kernels `#import`.
+const SHARED: &[(&str, &str)] = &[
+    ("rng", include_str!("../../shaders/shared/rng.wgsl")),
+    ("index", include_str!("../../shaders/shared/index.wgsl")),
+    ("csr", include_str!("../../shaders/shared/csr.wgsl")),
+];
+
+/// Every kernel: one file per kernel, named after its CPU twin.
+pub const KERNELS: &[(&str, &str)] = &[
+    ("rng_draws", include_str!("../../shaders/rng_draws.wgsl")),
+    (
+        "threshold_seed",
+        include_str!("../../shaders/threshold_seed.wgsl"),
+    ),
+    (
+        "threshold_sweep",
+        include_str!("../../shaders/threshold_sweep.wgsl"),
+    ),
+    (
+        "threshold_advance",
+        include_str!("../../shaders/threshold_advance.wgsl"),
+    ),
+    (
+        "components_init",
+        include_str!("../../shaders/components_init.wgsl"),
+    ),
+    (
+        "components_hook",
+        include_str!("../../shaders/components_hook.wgsl"),
+    ),
+    (
+        "components_compress",
+        include_str!("../../shaders/components_compress.wgsl"),
+    ),
+    (
+        "components_sizes",
+        include_str!("../../shaders/components_sizes.wgsl"),
+    ),
+    (
+        "components_largest",
+        include_str!("../../shaders/components_largest.wgsl"),
+    ),
+];
+
+/// The full source of kernel `name`, with its imports expanded.
+pub fn source(name: &str) -> Result<String> {
+    let (_, raw) = KERNELS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .ok_or_else(|| Error::Gpu(format!("no kernel named `{name}`")))?;
+    expand(raw)
+}
+
+fn expand(raw: &str) -> Result<String> {
+    let mut out = String::with_capacity(raw.len() * 2);
+    let mut seen: Vec<&str> = Vec::new();
+    for line in raw.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("#import") {
+            let name = rest.trim();
+            let (key, text) = SHARED
+                .iter()
+                .find(|(k, _)| *k == name)
+                .ok_or_else(|| Error::Gpu(format!("#import of unknown shared shader `{name}`")))?;
+            if !seen.contains(key) {
+                seen.push(key);
+                out.push_str(text);
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Parse and validate a kernel with naga, as the driver would; used by the test that
+/// keeps every shader valid even where no adapter exists.
+pub fn validate(name: &str) -> Result<()> {
+    let src = source(name)?;
+    let module = naga::front::wgsl::parse_str(&src)
+        .map_err(|e| Error::Gpu(format!("{name}.wgsl: {}", e.emit_to_string(&src))))?;
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .map_err(|e| Error::Gpu(format!("{name}.wgsl: {}", e.emit_to_string(&src))))?;
+    Ok(())
+}
+
+/// Compile kernel `name` into a compute pipeline with an automatic layout.
+pub fn pipeline(device: &wgpu::Device, name: &str) -> Result<wgpu::ComputePipeline> {
+    let src = source(name)?;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(src.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    match pollster::block_on(scope.pop()) {
+        Some(e) => Err(Error::Gpu(format!("{name}.wgsl: {e}"))),
+        None => Ok(pipeline),
+    }
+}

@@ -1,0 +1,69 @@
+//! Outputs: the metrics table and the run directory. A run directory is written under a
+//! temporary name and renamed into place when complete, so a failed or interrupted run
+//! never leaves a half-written directory where a finished one is expected.
+
+pub mod rundir;
+
+use std::fmt::Write as _;
+
+/// Order parameters over time: named columns, one row per metrics sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl MetricsTable {
+    pub fn new(columns: &[&str]) -> Self {
+        MetricsTable {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<f64>) {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+    }
+
+    pub fn last_as_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        if let Some(row) = self.rows.last() {
+            for (c, v) in self.columns.iter().zip(row) {
+                map.insert(c.clone(), json_number(*v));
+            }
+        }
+        map
+    }
+
+    /// CSV with a header. Integral values print without a fraction; others with the
+    /// shortest representation that round-trips, so equal runs give equal bytes.
+    pub fn to_csv(&self) -> String {
+        let mut out = self.columns.join(",");
+        out.push('\n');
+        for row in &self.rows {
+            for (k, v) in row.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                if v.fract() == 0.0 && v.abs() < 1e15 {
+                    let _ = write!(out, "{}", *v as i64);
+                } else {
+                    let _ = write!(out, "{v}");
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+pub fn json_number(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        serde_json::Value::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,69 @@
+//! The run directory (`runs/<name>/`): `config.toml`, `metrics.csv`, `summary.json`.
+//! Files are written into `<dir>.partial-<pid>` and the whole directory is renamed into
+//! place at the end; an existing directory is refused unless `--force`.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+pub struct RunDir {
+    final_path: PathBuf,
+    staging: PathBuf,
+    force: bool,
+}
+
+impl RunDir {
+    /// Check that `path` may be written (before any work starts) and open a staging
+    /// directory beside it.
+    pub fn create(path: &Path, force: bool) -> Result<RunDir> {
+        if path.exists() && !force {
+            return Err(Error::bad_input(format!(
+                "--out {}: the directory already exists; choose another --out or pass --force to replace it",
+                path.display()
+            )));
+        }
+        let name = path.file_name().ok_or_else(|| {
+            Error::bad_input(format!("--out {}: not a directory name", path.display()))
+        })?;
+        let staging = path.with_file_name(format!(
+            ".{}.partial-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        Ok(RunDir {
+            final_path: path.to_path_buf(),
+            staging,
+            force,
+        })
+    }
+
+    pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
+        let p = self.staging.join(file);
+        std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))
+    }
+
+    /// Move the finished directory into place; returns its path.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        if self.final_path.exists() && self.force {
+            std::fs::remove_dir_all(&self.final_path)
+                .map_err(|e| Error::io(&self.final_path, e))?;
+        }
+        std::fs::rename(&self.staging, &self.final_path)
+            .map_err(|e| Error::io(&self.final_path, e))?;
+        // Nothing is left to clean up once the staging directory has become the run.
+        self.staging = PathBuf::new();
+        Ok(self.final_path.clone())
+    }
+}
+
+impl Drop for RunDir {
+    /// A run that fails leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.staging.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! emergence: agents that connect into networks, harden into communities of practice and
+//! become a system of influence, simulated in WGSL compute shaders with a multithreaded
+//! CPU twin of every pass.
+//!
+//! The pipeline reads top to bottom: a [`config::Scenario`] seeds a [`graph`], the
+//! [`model`]'s passes run on a [`backend`] (the GPU via [`gpu`], or the CPU twin), the
+//! [`analysis`] reduces order parameters, and [`io`] writes the run directory.
+
+pub mod analysis;
+pub mod backend;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod gpu;
+pub mod graph;
+pub mod io;
+pub mod model;
+pub mod progress;
+pub mod rng;
+pub mod run;
+
+pub use error::{Error, Result};

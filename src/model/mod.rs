@@ -1,0 +1,4 @@
+//! Models: one module each, holding its parameters, its passes and the CPU twin of each
+//! pass. A model run returns a [`crate::io::MetricsTable`] and a final state.
+
+pub mod threshold;

@@ -1,0 +1,75 @@
+//! Counter-based, stateless randomness: every draw is a pure function of
+//! `(seed, tick, agent, stream)`, so any agent's draw can be made on any thread or
+//! GPU invocation in any order and the run stays bit-identical. The same hash lives
+//! in `shaders/shared/rng.wgsl`; known-answer tests pin both.
+
+/// PCG hash of one word (Jarzynski & Olano 2020, "Hash Functions for GPU Rendering").
+#[inline]
+pub fn pcg(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// 4-D PCG hash: four words in, four well-mixed words out.
+#[inline]
+pub fn pcg4d(v: [u32; 4]) -> [u32; 4] {
+    let [mut x, mut y, mut z, mut w] =
+        v.map(|a| a.wrapping_mul(1_664_525).wrapping_add(1_013_904_223));
+    x = x.wrapping_add(y.wrapping_mul(w));
+    y = y.wrapping_add(z.wrapping_mul(x));
+    z = z.wrapping_add(x.wrapping_mul(y));
+    w = w.wrapping_add(y.wrapping_mul(z));
+    x ^= x >> 16;
+    y ^= y >> 16;
+    z ^= z >> 16;
+    w ^= w >> 16;
+    x = x.wrapping_add(y.wrapping_mul(w));
+    y = y.wrapping_add(z.wrapping_mul(x));
+    z = z.wrapping_add(x.wrapping_mul(y));
+    w = w.wrapping_add(y.wrapping_mul(z));
+    [x, y, z, w]
+}
+
+/// The four random words of `(seed, tick, agent, stream)`. The argument order into
+/// the hash is fixed here and in WGSL: (agent, tick, seed, stream).
+#[inline]
+pub fn rand4(seed: u32, tick: u32, agent: u32, stream: u32) -> [u32; 4] {
+    pcg4d([agent, tick, seed, stream])
+}
+
+/// One random word of `(seed, tick, agent, stream)`.
+#[inline]
+pub fn rand(seed: u32, tick: u32, agent: u32, stream: u32) -> u32 {
+    rand4(seed, tick, agent, stream)[0]
+}
+
+/// Uniform float in (0, 1) from the top 23 bits: `((x >> 9) + 0.5) · 2^-23`. Exact in
+/// f32 and never 0 (so Box–Muller's log never sees 0) nor 1; with 24 bits the `+ 0.5`
+/// would be rounded away at the top and 1.0 could come out.
+#[inline]
+pub fn uniform(x: u32) -> f32 {
+    ((x >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0)
+}
+
+/// Integer threshold for a probability `p`: `(x >> 8) < threshold_24(p)` happens with
+/// probability `p` (to 2^-24) and is decided identically on every backend.
+pub fn threshold_24(p: f64) -> u32 {
+    (p.clamp(0.0, 1.0) * 16_777_216.0).round() as u32
+}
+
+/// Standard normal draw by Box–Muller from two words.
+#[inline]
+pub fn normal(x: u32, y: u32) -> f32 {
+    let u1 = uniform(x);
+    let u2 = uniform(y);
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// Streams: one per purpose, so that draws for different purposes never coincide.
+pub mod stream {
+    pub const SEED_ACTIVE: u32 = 1;
+    pub const GRAPH: u32 = 2;
+    pub const GRAPH_AUX: u32 = 3;
+    pub const LAYOUT: u32 = 4;
+}

@@ -1,0 +1,282 @@
+//! One run, start to finish: load and check the scenario, claim the run directory,
+//! build the graph, run the model's passes on the chosen backend, and write
+//! `config.toml`, `metrics.csv` and `summary.json`. Everything that can be refused is
+//! refused before any work or any file appears.
+
+use crate::analysis::components::{self, ComponentStats};
+use crate::backend::{Backend, BackendChoice, GpuGraph};
+use crate::config::{self, GraphKind, Loaded, ModelKind};
+use crate::error::{Error, Result};
+use crate::graph::{generators, import, Csr, EdgeList};
+use crate::io::{rundir::RunDir, MetricsTable};
+use crate::model::threshold::{self, Cascade, ThresholdParams};
+use crate::progress::Progress;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub config: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub backend: BackendChoice,
+    pub adapter: Option<String>,
+}
+
+/// Facts about the graph a run started from.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphSummary {
+    pub kind: String,
+    pub agents: u32,
+    pub ties: u64,
+    pub mean_degree: f64,
+    pub max_degree: u32,
+    pub build_s: f64,
+}
+
+/// Build the scenario's initial graph (on the host; deterministic in the seed).
+pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
+    let s = &loaded.scenario;
+    let g = &s.graph;
+    let n = s.agents as u32;
+    let seed = s.seed as u32;
+    let start = Instant::now();
+    let edges = match g.kind {
+        GraphKind::Er => generators::erdos_renyi(n, g.mean_degree, seed)?,
+        GraphKind::Ws => {
+            let k = 2 * (g.mean_degree / 2.0).round() as u32;
+            generators::watts_strogatz(n, k, g.rewire, seed)?
+        }
+        GraphKind::Ba => {
+            let m = if g.attach > 0 {
+                g.attach as u32
+            } else {
+                (g.mean_degree / 2.0).round().max(1.0) as u32
+            };
+            generators::barabasi_albert(n, m, seed)?
+        }
+        GraphKind::Geometric => generators::random_geometric(n, g.mean_degree, seed)?.0,
+        GraphKind::Sbm => {
+            generators::stochastic_block(n, g.blocks as u32, g.mean_degree, g.mean_degree_in, seed)?
+                .0
+        }
+        GraphKind::File => {
+            let path = loaded
+                .graph_path()
+                .expect("validated: file graphs have a path");
+            let base = match g.id_base.as_str() {
+                "0" => import::IdBase::Zero,
+                "1" => import::IdBase::One,
+                _ => import::IdBase::Auto,
+            };
+            let (edges, report) = import::read_edge_list(&path, base)?;
+            if report.self_loops + report.duplicates > 0 {
+                tracing::warn!(
+                    "{}: dropped {} self-loops and {} duplicate ties",
+                    path.display(),
+                    report.self_loops,
+                    report.duplicates
+                );
+            }
+            if edges.n != n {
+                tracing::info!(
+                    "{}: the file has {} agents; agents = {} is replaced by it",
+                    path.display(),
+                    edges.n,
+                    n
+                );
+            }
+            edges
+        }
+        GraphKind::Empty => EdgeList {
+            n,
+            edges: Vec::new(),
+            weights: None,
+        },
+        GraphKind::Complete => {
+            return Err(Error::bad_input(format!(
+                "{}: graph.kind = \"complete\" is for well-mixed models",
+                loaded.source
+            )))
+        }
+    };
+    let csr = Csr::from_edges(&edges);
+    let summary = GraphSummary {
+        kind: format!("{:?}", g.kind).to_lowercase(),
+        agents: edges.n,
+        ties: edges.edges.len() as u64,
+        mean_degree: edges.mean_degree(),
+        max_degree: csr.max_degree(),
+        build_s: start.elapsed().as_secs_f64(),
+    };
+    Ok((edges, summary, csr))
+}
+
+pub fn threshold_params(loaded: &Loaded) -> ThresholdParams {
+    let s = &loaded.scenario;
+    ThresholdParams {
+        theta: s.model.theta,
+        seed_fraction: s.model.seed_fraction,
+        seed: s.seed as u32,
+        max_sweeps: s.ticks as u32,
+    }
+}
+
+/// Components and the cascade on one backend.
+pub fn run_threshold(
+    backend: &Backend,
+    csr: &Csr,
+    params: &ThresholdParams,
+    progress: &Progress,
+) -> Result<(ComponentStats, Cascade)> {
+    match backend {
+        Backend::Cpu => {
+            let comps = components::components_cpu(csr);
+            let cascade = threshold::run_cpu(csr, params);
+            progress.update(
+                cascade.new_per_sweep.len() as u64 - 1,
+                &format!("active {}", cascade.active()),
+            );
+            Ok((comps, cascade))
+        }
+        Backend::Gpu(ctx) => {
+            let graph = GpuGraph::upload(ctx, csr)?;
+            let (comps, _) = components::components_gpu(ctx, &graph)?;
+            let cascade = threshold::run_gpu(ctx, &graph, params, |sweeps, active| {
+                progress.update(sweeps as u64, &format!("active {active}"));
+            })?;
+            Ok((comps, cascade))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub model: String,
+    pub agents: u32,
+    pub ticks_run: u64,
+    pub seed: u32,
+    pub backend: String,
+    pub adapter: String,
+    pub wall_s: f64,
+    pub ticks_per_s: f64,
+    #[serde(rename = "final")]
+    pub final_row: serde_json::Map<String, serde_json::Value>,
+    pub converged: bool,
+    pub graph: GraphSummary,
+    pub components: serde_json::Value,
+    pub version: String,
+}
+
+pub struct RunReport {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub metrics: MetricsTable,
+}
+
+fn default_out(model: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("runs").join(format!("{model}-{}", utc_stamp(secs)))
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC (civil-from-days, Howard Hinnant's algorithm).
+fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// `emergence run`.
+pub fn run(opts: &RunOptions) -> Result<RunReport> {
+    let wall = Instant::now();
+    let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
+    let model = loaded.scenario.model.kind;
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(model.name()));
+    let dir = RunDir::create(&out, opts.force)?;
+    // The graph (and a graph file's errors) comes before the backend, so bad input is
+    // refused before anything else is said.
+    let (_, graph, csr) = build_graph(&loaded)?;
+    let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    tracing::info!(
+        "{} agents, model {}, backend {} [{}], from {}",
+        csr.n(),
+        model.name(),
+        backend.name(),
+        backend.adapter_name(),
+        loaded.source
+    );
+    tracing::info!(
+        "graph {}: {} ties, mean degree {:.3}, max degree {} ({:.3} s)",
+        graph.kind,
+        graph.ties,
+        graph.mean_degree,
+        graph.max_degree,
+        graph.build_s
+    );
+    let (metrics, ticks_run, converged, comps) = match model {
+        ModelKind::Threshold => {
+            let params = threshold_params(&loaded);
+            let progress = Progress::new(params.max_sweeps as u64, "sweeps");
+            let (comps, cascade) = run_threshold(&backend, &csr, &params, &progress)?;
+            progress.finish();
+            let sweeps = cascade.new_per_sweep.len() as u64 - 1;
+            (cascade.metrics(&comps), sweeps, cascade.converged, comps)
+        }
+        _ => unreachable!("validated: only available models reach here"),
+    };
+    let wall_s = wall.elapsed().as_secs_f64();
+    let summary = Summary {
+        model: model.name().into(),
+        agents: csr.n(),
+        ticks_run,
+        seed: loaded.scenario.seed as u32,
+        backend: backend.name().into(),
+        adapter: backend.adapter_name(),
+        wall_s,
+        ticks_per_s: ticks_run as f64 / wall_s.max(1e-9),
+        final_row: metrics.last_as_map(),
+        converged,
+        graph,
+        components: serde_json::json!({
+            "largest": comps.largest,
+            "count": comps.count,
+            "mean_other_size": comps.mean_other_size(),
+            "rounds": comps.rounds,
+        }),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    dir.write("config.toml", loaded.resolved_toml())?;
+    dir.write("metrics.csv", metrics.to_csv())?;
+    dir.write(
+        "summary.json",
+        serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n",
+    )?;
+    let dir = dir.finish()?;
+    Ok(RunReport {
+        dir,
+        summary,
+        metrics,
+    })
+}

@@ -1,0 +1,35 @@
+//! Helpers shared by the test modules.
+
+use emergence::gpu::GpuContext;
+use std::path::PathBuf;
+
+/// A GPU context on the default adapter (lavapipe in CI). Without an adapter the GPU
+/// tests skip, unless EMERGENCE_REQUIRE_GPU=1, when they fail loudly instead.
+pub fn gpu() -> Option<GpuContext> {
+    match GpuContext::new(None) {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            if std::env::var("EMERGENCE_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("EMERGENCE_REQUIRE_GPU=1 but no GPU adapter: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("emergence-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
+}

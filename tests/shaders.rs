@@ -1,0 +1,30 @@
+//! Every WGSL kernel parses and validates with naga, so a broken shader fails the tests
+//! even on a machine without any adapter.
+
+use emergence::gpu::shaders;
+
+#[test]
+fn every_kernel_validates_with_naga() {
+    assert!(shaders::KERNELS.len() >= 9);
+    for (name, _) in shaders::KERNELS {
+        shaders::validate(name).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn imports_are_expanded_once() {
+    let src = shaders::source("threshold_sweep").unwrap();
+    assert!(!src.contains("#import"));
+    assert_eq!(src.matches("fn flat_index").count(), 1);
+    assert_eq!(src.matches("fn neighbor").count(), 1);
+}
+
+#[test]
+fn dispatch_goes_two_dimensional_past_the_limit() {
+    use emergence::gpu::dispatch_size;
+    assert_eq!(dispatch_size(64 * 100, 65_535), (100, 1));
+    let (x, y) = dispatch_size(64 * 65_536, 65_535);
+    assert!(x <= 65_535 && y == 2 && x * y >= 65_536);
+    let (x, y) = dispatch_size(u32::MAX, 65_535);
+    assert!(x <= 65_535 && (x as u64 * y as u64 * 64) >= u32::MAX as u64);
+}

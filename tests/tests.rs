@@ -1,0 +1,10 @@
+//! The one integration-test binary (each test binary links wgpu again, so there is one).
+//! Each module covers one part of the pipeline.
+
+mod cli;
+mod common;
+mod components;
+mod graph;
+mod rng;
+mod shaders;
+mod threshold;
