@@ -170,7 +170,7 @@ pub fn erdos_renyi(n: u32, mean_degree: f64, seed: u32) -> Result<EdgeList> {
 /// Rewiring depends on the ties left by earlier rewirings, so this one is sequential;
 /// its draws come from a single counter in that fixed order.
 pub fn watts_strogatz(n: u32, k: u32, rewire: f64, seed: u32) -> Result<EdgeList> {
-    if k % 2 != 0 || (k > 0 && k >= n) {
+    if k % 2 == 1 || (k > 0 && k >= n) {
         return Err(Error::bad_input(format!(
             "{} = {k} is out of range for a Watts–Strogatz ring of n = {n} agents: it must be even and between 0 and {}",
             field::MEAN_DEGREE,
