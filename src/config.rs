@@ -322,11 +322,13 @@ impl Loaded {
                     )));
                 }
             }
-            other => return Err(Error::bad_input(format!(
+            other => {
+                return Err(Error::bad_input(format!(
                 "{}: model.kind = \"{}\" is not available in this build; allowed: \"threshold\"",
                 self.origin("model.kind"),
                 other.name()
-            ))),
+            )))
+            }
         }
         Ok(())
     }
