@@ -2,9 +2,10 @@
 // each tie (i, j), j > i, whose ends have different roots, the larger root is hooked
 // under the smaller with atomicMin. Parents only ever decrease and stay inside their
 // component, so the fixed point labels each component by its smallest id, whatever
-// the order of the hooks. Twin: analysis::components::hook.
+// the order of the hooks. Runs on a CSR graph or on tie slots (`adjacency`; the
+// `chunk_len` field is the store's shape). Twin: analysis::components::hook.
 #import index
-#import csr
+#import adjacency
 
 struct Params { n: u32, chunk_len: u32, _pad0: u32, _pad1: u32 }
 
@@ -26,8 +27,8 @@ fn find(x_in: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }
-    let start = offsets[i];
-    let end = offsets[i + 1u];
+    let start = row_begin(i, params.chunk_len);
+    let end = row_end(i, params.chunk_len);
     var hooked = false;
     for (var e = start; e < end; e++) {
         let j = neighbor(e, params.chunk_len);

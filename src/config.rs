@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The scenario `emergence run` uses when no config is given.
-pub const DEFAULT_SCENARIO: &str = include_str!("../configs/threshold.toml");
-pub const DEFAULT_SCENARIO_NAME: &str = "threshold";
+pub const DEFAULT_SCENARIO: &str = include_str!("../configs/lifecycle.toml");
+pub const DEFAULT_SCENARIO_NAME: &str = "lifecycle";
 
 /// Largest agent count the engine addresses (u32 ids, one value reserved as "empty").
 pub const MAX_AGENTS: i64 = u32::MAX as i64 - 1;
@@ -122,10 +122,42 @@ impl ModelKind {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     pub kind: ModelKind,
-    /// threshold: adoption threshold θ.
+    /// threshold and lifecycle: adoption threshold θ.
     pub theta: f64,
     /// threshold: initially active fraction ρ0.
     pub seed_fraction: f64,
+    /// lifecycle: alignment coupling K0.
+    pub coupling: f64,
+    /// lifecycle: phase noise D.
+    pub noise: f64,
+    /// lifecycle: pull h of adopters towards the adopters' mean direction ψ.
+    pub field: f64,
+    /// lifecycle: sd σ of the self-interest drift ω.
+    pub drift_sd: f64,
+    /// lifecycle: knowledge gain β.
+    pub learning_rate: f64,
+    /// lifecycle: knowledge decay κ.
+    pub forgetting: f64,
+    /// lifecycle: normalisation n_k of the knowledge gain (independent of K).
+    pub knowledge_norm: f64,
+    /// lifecycle: knowledge k* at which an agent adopts; caps the coupling boost.
+    pub mastery: f64,
+    /// lifecycle: growth α of aligned ties.
+    pub tie_gain: f64,
+    /// lifecycle: cost λ of every tie.
+    pub tie_cost: f64,
+    /// lifecycle: rate p_s of looking for a kindred spirit.
+    pub search_rate: f64,
+    /// lifecycle: share q of searches through a friend of a friend.
+    pub closure: f64,
+    /// lifecycle: weight w* of a strong tie.
+    pub strong_tie: f64,
+    /// lifecycle: weight w0 of a new tie.
+    pub new_tie: f64,
+    /// lifecycle: time step.
+    pub dt: f64,
+    /// lifecycle: label-propagation rounds per metrics row.
+    pub lpa_rounds: i64,
 }
 
 impl Default for ModelConfig {
@@ -134,9 +166,47 @@ impl Default for ModelConfig {
             kind: ModelKind::Threshold,
             theta: 0.18,
             seed_fraction: 0.001,
+            coupling: 0.05,
+            noise: 0.05,
+            field: 1.0,
+            drift_sd: 0.5,
+            learning_rate: 0.5,
+            forgetting: 0.002,
+            knowledge_norm: 24.0,
+            mastery: 60.0,
+            tie_gain: 0.3,
+            tie_cost: 0.15,
+            search_rate: 0.2,
+            closure: 0.5,
+            strong_tie: 0.5,
+            new_tie: 0.2,
+            dt: 0.1,
+            lpa_rounds: 4,
         }
     }
 }
+
+/// `[model]` keys only the threshold model reads (left out of a lifecycle run's
+/// resolved config, and the other way round, so `config.toml` shows what was used).
+const THRESHOLD_ONLY_KEYS: &[&str] = &["seed_fraction"];
+const LIFECYCLE_ONLY_KEYS: &[&str] = &[
+    "coupling",
+    "noise",
+    "field",
+    "drift_sd",
+    "learning_rate",
+    "forgetting",
+    "knowledge_norm",
+    "mastery",
+    "tie_gain",
+    "tie_cost",
+    "search_rate",
+    "closure",
+    "strong_tie",
+    "new_tie",
+    "dt",
+    "lpa_rounds",
+];
 
 /// A scenario with where it came from, for error messages and relative paths.
 #[derive(Debug, Clone)]
@@ -193,6 +263,7 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
             .map_err(|why| Error::bad_input(format!("--set {set}: {why}")))?;
         overridden.insert(key.to_string());
     }
+    default_graph_kind(&mut table);
     let scenario: Scenario =
         toml::Value::Table(table)
             .try_into()
@@ -211,6 +282,21 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
     };
     loaded.validate()?;
     Ok(loaded)
+}
+
+/// The lifecycle model starts from isolated agents, so its `graph.kind` defaults to
+/// `"empty"`; every other model keeps the struct default (`"er"`).
+fn default_graph_kind(table: &mut toml::Table) {
+    let lifecycle = table
+        .get("model")
+        .and_then(|m| m.get("kind"))
+        .and_then(toml::Value::as_str)
+        == Some(ModelKind::Lifecycle.name());
+    let has_kind = table.get("graph").and_then(|g| g.get("kind")).is_some();
+    if lifecycle && !has_kind {
+        // An ill-typed `graph` (not a table) is left for the deserialiser to report.
+        let _ = insert(table, "graph.kind", toml::Value::String("empty".into()));
+    }
 }
 
 fn parse_value(text: &str) -> toml::Value {
@@ -322,15 +408,100 @@ impl Loaded {
                     )));
                 }
             }
+            ModelKind::Lifecycle => self.validate_lifecycle()?,
             other => {
                 return Err(Error::bad_input(format!(
-                "{}: model.kind = \"{}\" is not available in this build; allowed: \"threshold\"",
+                "{}: model.kind = \"{}\" is not available in this build; allowed: \"threshold\", \"lifecycle\"",
                 self.origin("model.kind"),
                 other.name()
             )))
             }
         }
         Ok(())
+    }
+
+    /// `key ≥ 0` (and finite).
+    fn non_negative(&self, key: &str, v: f64) -> Result<()> {
+        if !v.is_finite() || v < 0.0 {
+            return Err(self.out_of_range(key, v, &format!("{key} ≥ 0")));
+        }
+        Ok(())
+    }
+
+    /// `key > 0` (and finite).
+    fn positive(&self, key: &str, v: f64) -> Result<()> {
+        if !v.is_finite() || v <= 0.0 {
+            return Err(self.out_of_range(key, v, &format!("{key} > 0")));
+        }
+        Ok(())
+    }
+
+    fn validate_lifecycle(&self) -> Result<()> {
+        let s = &self.scenario;
+        let m = &s.model;
+        for (key, v) in [
+            ("model.coupling", m.coupling),
+            ("model.noise", m.noise),
+            ("model.field", m.field),
+            ("model.drift_sd", m.drift_sd),
+            ("model.learning_rate", m.learning_rate),
+            ("model.forgetting", m.forgetting),
+            ("model.mastery", m.mastery),
+            ("model.tie_gain", m.tie_gain),
+            ("model.tie_cost", m.tie_cost),
+            ("model.search_rate", m.search_rate),
+        ] {
+            self.non_negative(key, v)?;
+        }
+        self.positive("model.knowledge_norm", m.knowledge_norm)?;
+        self.real("model.theta", m.theta, 0.0, 1.0)?;
+        self.real("model.closure", m.closure, 0.0, 1.0)?;
+        self.real("model.strong_tie", m.strong_tie, 0.0, 1.0)?;
+        // A tie at weight 0 would be removed in the tick it formed.
+        if !m.new_tie.is_finite() || m.new_tie <= 0.0 || m.new_tie > 1.0 {
+            return Err(self.out_of_range("model.new_tie", m.new_tie, "0 < model.new_tie ≤ 1"));
+        }
+        if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 1.0 {
+            return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 1"));
+        }
+        self.int("model.lpa_rounds", m.lpa_rounds, 0, 1000)?;
+        let search = m.search_rate * m.dt;
+        if search > 1.0 {
+            return Err(Error::bad_input(format!(
+                "{}: model.search_rate·model.dt = {}·{} = {search} is a probability per tick; allowed: model.search_rate·model.dt ≤ 1",
+                self.origin_of(&["model.search_rate", "model.dt"]),
+                m.search_rate,
+                m.dt
+            )));
+        }
+        // Explicit Euler: the largest phase step the coupling and the field can ask for in
+        // one tick is dt·(K0·(1 + k*) + h) radians; past 1 the update overshoots.
+        let step = m.dt * (m.coupling * (1.0 + m.mastery) + m.field);
+        if step > 1.0 {
+            return Err(Error::bad_input(format!(
+                "{}: model.dt·(model.coupling·(1 + model.mastery) + model.field) = {}·({}·(1 + {}) + {}) = {step:.4} makes the phase update unstable; allowed: ≤ 1 (lower dt, coupling, mastery or field)",
+                self.origin_of(&["model.dt", "model.coupling", "model.mastery", "model.field"]),
+                m.dt,
+                m.coupling,
+                m.mastery,
+                m.field
+            )));
+        }
+        if s.graph.kind == GraphKind::Complete {
+            return Err(Error::bad_input(format!(
+                "{}: graph.kind = \"complete\" (well mixed) does not fit model.kind = \"lifecycle\"; allowed: empty, er, ws, ba, geometric, sbm, file",
+                self.origin("graph.kind")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where a rule over several keys came from: `--set` if any of them was set there.
+    fn origin_of(&self, keys: &[&str]) -> String {
+        match keys.iter().find(|k| self.overridden.contains(**k)) {
+            Some(k) => self.origin(k),
+            None => self.source.clone(),
+        }
     }
 
     /// The graph file's path, resolved against the config's folder.
@@ -348,6 +519,16 @@ impl Loaded {
     pub fn resolved_toml(&self) -> String {
         let mut s = self.scenario.clone();
         s.graph.path = self.graph_path();
-        toml::to_string(&s).expect("a scenario always serialises")
+        let mut table = toml::Table::try_from(&s).expect("a scenario always serialises");
+        let unused = match s.model.kind {
+            ModelKind::Lifecycle => THRESHOLD_ONLY_KEYS,
+            _ => LIFECYCLE_ONLY_KEYS,
+        };
+        if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
+            for key in unused {
+                model.remove(*key);
+            }
+        }
+        toml::to_string(&table).expect("a table always serialises")
     }
 }

@@ -72,4 +72,18 @@ pub mod stream {
     pub const GRAPH: u32 = 2;
     pub const GRAPH_AUX: u32 = 3;
     pub const LAYOUT: u32 = 4;
+    /// lifecycle: initial phases.
+    pub const PHI_INIT: u32 = 10;
+    /// lifecycle: self-interest drifts ω.
+    pub const OMEGA: u32 = 11;
+    /// lifecycle: phase noise ξ of each tick.
+    pub const NOISE: u32 = 12;
+    /// lifecycle: whether, how and where an agent searches for a tie.
+    pub const SEARCH: u32 = 13;
+    /// lifecycle: the tick's priority key of the tie handshake (agent 0 only).
+    pub const SEARCH_KEY: u32 = 14;
+    /// lifecycle metrics: the wedge each agent samples for the clustering.
+    pub const WEDGE: u32 = 15;
+    /// lifecycle metrics: label-propagation salts (one per round).
+    pub const LPA: u32 = 16;
 }

@@ -7,8 +7,10 @@ use crate::analysis::components::{self, ComponentStats};
 use crate::backend::{Backend, BackendChoice, GpuGraph};
 use crate::config::{self, GraphKind, Loaded, ModelKind};
 use crate::error::{Error, Result};
-use crate::graph::{generators, import, Csr, EdgeList};
+use crate::graph::{generators, import, Csr, EdgeList, TieStore};
 use crate::io::{rundir::RunDir, MetricsTable};
+use crate::model::lifecycle::{self, Lifecycle, LifecycleParams, Milestones};
+use crate::model::lifecycle_gpu::GpuLifecycle;
 use crate::model::threshold::{self, Cascade, ThresholdParams};
 use crate::progress::Progress;
 use serde::Serialize;
@@ -152,6 +154,101 @@ pub fn run_threshold(
     }
 }
 
+/// The lifecycle's initial ties: the scenario's graph in K slots per agent, every tie at
+/// weight w0 (weights in a graph file are not used). Ties that would take an agent past K
+/// are dropped, in list order, with a counted warning.
+pub fn lifecycle_ties(edges: &EdgeList, params: &LifecycleParams) -> TieStore {
+    let unweighted = EdgeList {
+        n: edges.n,
+        edges: edges.edges.clone(),
+        weights: None,
+    };
+    let (store, dropped) = TieStore::from_edges(&unweighted, params.slots, params.new_tie);
+    if dropped > 0 {
+        tracing::warn!(
+            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {} ties",
+            edges.edges.len(),
+            params.slots
+        );
+    }
+    store
+}
+
+/// Ticks of the lifecycle on one backend, with a metrics row at tick 0, every
+/// `metrics_every` ticks and at the last tick.
+pub fn run_lifecycle(
+    backend: &Backend,
+    life: &mut Lifecycle,
+    params: &LifecycleParams,
+    ticks: u32,
+    metrics_every: u32,
+    progress: &Progress,
+) -> Result<MetricsTable> {
+    match backend {
+        Backend::Cpu => {
+            let mut table = MetricsTable::new(&lifecycle::COLUMNS);
+            table.push(life.metrics(params, 0));
+            let mut last_row = life.tick;
+            let end = life.tick + ticks;
+            while life.tick < end {
+                life.step(params);
+                if life.tick % metrics_every.max(1) == 0 || life.tick == end {
+                    let row = life.metrics(params, life.tick - last_row);
+                    last_row = life.tick;
+                    progress.update(
+                        (life.tick - (end - ticks)) as u64,
+                        &lifecycle_progress(&table.columns, &row),
+                    );
+                    table.push(row);
+                }
+            }
+            Ok(table)
+        }
+        Backend::Gpu(ctx) => {
+            // Ticks between two metrics rows go to the device in one submission; only
+            // the rows' sums come back.
+            let device = GpuLifecycle::upload(ctx, life, params)?;
+            let mut table = MetricsTable::new(&lifecycle::COLUMNS);
+            table.push(device.metrics(ctx, 0)?);
+            let start = life.tick;
+            let end = start + ticks;
+            let every = metrics_every.max(1);
+            let mut tick = start;
+            while tick < end {
+                let next = ((tick / every + 1) * every).min(end);
+                device.run_ticks(ctx, next - tick);
+                let row = device.metrics(ctx, next - tick)?;
+                tick = next;
+                progress.update(
+                    (tick - start) as u64,
+                    &lifecycle_progress(&table.columns, &row),
+                );
+                table.push(row);
+            }
+            device.download(ctx, life)?;
+            Ok(table)
+        }
+    }
+}
+
+/// The progress line of a lifecycle metrics row.
+fn lifecycle_progress(columns: &[String], row: &[f64]) -> String {
+    let get = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .map_or(f64::NAN, |k| row[k])
+    };
+    format!(
+        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}",
+        get("mean_degree"),
+        get("s1"),
+        get("clustering"),
+        get("adoption"),
+        get("alignment")
+    )
+}
+
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub model: String,
@@ -167,6 +264,10 @@ pub struct Summary {
     pub converged: bool,
     pub graph: GraphSummary,
     pub components: serde_json::Value,
+    /// lifecycle: the first ticks at which S1 ≥ 0.1, clustering ≥ 0.2 and adoption ≥ 0.1,
+    /// 0.5, 0.9 (null: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Milestones>,
     pub version: String,
 }
 
@@ -217,7 +318,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let dir = RunDir::create(&out, opts.force)?;
     // The graph (and a graph file's errors) comes before the backend, so bad input is
     // refused before anything else is said.
-    let (_, graph, csr) = build_graph(&loaded)?;
+    let (edges, graph, csr) = build_graph(&loaded)?;
     let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
     tracing::info!(
         "{} agents, model {}, backend {} [{}], from {}",
@@ -235,6 +336,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         graph.max_degree,
         graph.build_s
     );
+    let mut milestones = None;
     let (metrics, ticks_run, converged, comps) = match model {
         ModelKind::Threshold => {
             let params = threshold_params(&loaded);
@@ -243,6 +345,32 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             progress.finish();
             let sweeps = cascade.new_per_sweep.len() as u64 - 1;
             (cascade.metrics(&comps), sweeps, cascade.converged, comps)
+        }
+        ModelKind::Lifecycle => {
+            let s = &loaded.scenario;
+            let params = LifecycleParams::from_config(s);
+            let ties = lifecycle_ties(&edges, &params);
+            drop(edges);
+            let mut life = Lifecycle::new(csr.n(), s.seed as u32, &params, ties);
+            let ticks = s.ticks as u32;
+            let progress = Progress::new(ticks as u64, "ticks");
+            let table = run_lifecycle(
+                &backend,
+                &mut life,
+                &params,
+                ticks,
+                s.metrics_every as u32,
+                &progress,
+            )?;
+            progress.finish();
+            let found = Milestones::of(&table);
+            for line in found.describe() {
+                tracing::info!("{line}");
+            }
+            milestones = Some(found);
+            let comps = components::components_cpu(&life.ties);
+            // No fixed point: the lifecycle always runs all its ticks.
+            (table, ticks as u64, false, comps)
         }
         _ => unreachable!("validated: only available models reach here"),
     };
@@ -265,6 +393,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             "mean_other_size": comps.mean_other_size(),
             "rounds": comps.rounds,
         }),
+        milestones,
         version: env!("CARGO_PKG_VERSION").into(),
     };
     dir.write("config.toml", loaded.resolved_toml())?;

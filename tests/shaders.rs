@@ -5,9 +5,12 @@ use emergence::gpu::shaders;
 
 #[test]
 fn every_kernel_validates_with_naga() {
-    assert!(shaders::KERNELS.len() >= 9);
-    for (name, _) in shaders::KERNELS {
-        shaders::validate(name).unwrap_or_else(|e| panic!("{e}"));
+    assert!(shaders::KERNELS.len() >= 20);
+    for (name, raw) in shaders::KERNELS {
+        shaders::validate(name, shaders::GraphStore::Csr).unwrap_or_else(|e| panic!("{e}"));
+        if raw.contains("#import adjacency") {
+            shaders::validate(name, shaders::GraphStore::Slots).unwrap_or_else(|e| panic!("{e} (slots)"));
+        }
     }
 }
 

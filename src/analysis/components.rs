@@ -5,8 +5,8 @@
 
 use crate::backend::GpuGraph;
 use crate::error::Result;
-use crate::gpu::{buffers, shaders, GpuContext};
-use crate::graph::Csr;
+use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext};
+use crate::graph::Adjacency;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
@@ -50,14 +50,14 @@ fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
 
 /// CPU twin of `components_hook.wgsl`: hook the larger root of each tie's ends under
 /// the smaller. Returns whether anything was hooked.
-pub fn hook(csr: &Csr, parent: &[AtomicU32]) -> bool {
+pub fn hook<G: Adjacency + Sync + ?Sized>(graph: &G, parent: &[AtomicU32]) -> bool {
     let changed = AtomicBool::new(false);
-    (0..csr.n())
+    (0..graph.n())
         .into_par_iter()
         .with_min_len(4096)
         .for_each(|i| {
             let mut hooked = false;
-            for &j in csr.neighbors(i) {
+            for &j in graph.neighbors(i) {
                 if j <= i {
                     continue;
                 }
@@ -99,13 +99,14 @@ pub fn stats(labels: &[u32], rounds: u32) -> ComponentStats {
     }
 }
 
-/// Component label (smallest id in the component) of every agent, on the CPU.
-pub fn labels_cpu(csr: &Csr) -> (Vec<u32>, u32) {
-    let parent: Vec<AtomicU32> = (0..csr.n()).map(AtomicU32::new).collect();
+/// Component label (smallest id in the component) of every agent, on the CPU. Runs on
+/// a static [`crate::graph::Csr`] or on the live ties of a [`crate::graph::TieStore`].
+pub fn labels_cpu<G: Adjacency + Sync + ?Sized>(graph: &G) -> (Vec<u32>, u32) {
+    let parent: Vec<AtomicU32> = (0..graph.n()).map(AtomicU32::new).collect();
     let mut rounds = 0;
     loop {
         rounds += 1;
-        let changed = hook(csr, &parent);
+        let changed = hook(graph, &parent);
         compress(&parent);
         if !changed {
             break;
@@ -117,8 +118,8 @@ pub fn labels_cpu(csr: &Csr) -> (Vec<u32>, u32) {
     )
 }
 
-pub fn components_cpu(csr: &Csr) -> ComponentStats {
-    let (labels, rounds) = labels_cpu(csr);
+pub fn components_cpu<G: Adjacency + Sync + ?Sized>(graph: &G) -> ComponentStats {
+    let (labels, rounds) = labels_cpu(graph);
     stats(&labels, rounds)
 }
 
@@ -126,88 +127,103 @@ pub fn components_cpu(csr: &Csr) -> ComponentStats {
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     n: u32,
-    chunk_len: u32,
+    /// The adjacency's shape: chunk length of a CSR graph, K of tie slots.
+    shape: u32,
     _pad: [u32; 2],
 }
 
-/// Components on the GPU. Returns the stats and the buffer of labels (left on the
-/// device; [`labels_gpu`] reads it back for tests). The `changed` flag is read back once
-/// per round: a small, counted sync outside any tick loop.
-pub fn components_gpu(
-    ctx: &GpuContext,
-    graph: &GpuGraph,
-) -> Result<(ComponentStats, wgpu::Buffer)> {
-    let n = graph.n;
-    let params = buffers::uniform(
-        ctx,
-        "components params",
-        &Params {
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+}
+
+/// Connected components on the GPU, set up once for a graph on the device (a CSR
+/// graph or the tie slots of a dynamic model) and run as often as needed. The
+/// `changed` flag is read back once per round: a small, counted sync.
+pub struct GpuComponents {
+    n: u32,
+    pub parent: wgpu::Buffer,
+    changed: wgpu::Buffer,
+    result: wgpu::Buffer,
+    init: Kernel,
+    hook: Kernel,
+    compress: Kernel,
+    sizes: Kernel,
+    largest: Kernel,
+    _keep: Vec<wgpu::Buffer>,
+}
+
+impl GpuComponents {
+    /// `adjacency` are the bindings 0–4 of `shaders/shared/{csr,slots}.wgsl`.
+    pub fn new(ctx: &GpuContext, n: u32, shape: u32, adjacency: &[(u32, &wgpu::Buffer)], kind: GraphStore) -> Result<Self> {
+        let params = buffers::uniform(ctx, "components params", &Params { n, shape, _pad: [0; 2] });
+        let parent = buffers::zeroed(ctx, "parent", n as u64 * 4);
+        let sizes = buffers::zeroed(ctx, "component sizes", n as u64 * 4);
+        let changed = buffers::zeroed(ctx, "changed", 4);
+        let result = buffers::zeroed(ctx, "component result", 8);
+        let kernel = |name: &str, entries: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
+            let pipeline = shaders::pipeline_with(&ctx.device, name, kind)?;
+            let group = buffers::bind(ctx, &pipeline, entries);
+            Ok(Kernel { pipeline, group })
+        };
+        let mut hook_entries = adjacency.to_vec();
+        hook_entries.extend([(5, &params), (6, &parent), (7, &changed)]);
+        Ok(GpuComponents {
             n,
-            chunk_len: graph.neighbors.chunk_len,
-            _pad: [0; 2],
-        },
-    );
-    let parent = buffers::zeroed(ctx, "parent", n as u64 * 4);
-    let sizes = buffers::zeroed(ctx, "component sizes", n as u64 * 4);
-    let changed = buffers::zeroed(ctx, "changed", 4);
-    let result = buffers::zeroed(ctx, "component result", 8);
-
-    let init = shaders::pipeline(&ctx.device, "components_init")?;
-    let hook = shaders::pipeline(&ctx.device, "components_hook")?;
-    let compress = shaders::pipeline(&ctx.device, "components_compress")?;
-    let count = shaders::pipeline(&ctx.device, "components_sizes")?;
-    let largest = shaders::pipeline(&ctx.device, "components_largest")?;
-
-    let init_group = buffers::bind(ctx, &init, &[(0, &params), (1, &parent), (2, &sizes)]);
-    let mut hook_entries = graph.csr_bindings();
-    hook_entries.extend([(5, &params), (6, &parent), (7, &changed)]);
-    let hook_group = buffers::bind(ctx, &hook, &hook_entries);
-    let compress_group = buffers::bind(ctx, &compress, &[(0, &params), (1, &parent)]);
-    let count_group = buffers::bind(ctx, &count, &[(0, &params), (1, &parent), (2, &sizes)]);
-    let largest_group = buffers::bind(ctx, &largest, &[(0, &params), (1, &sizes), (2, &result)]);
-
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        buffers::dispatch(ctx, &mut pass, &init, &init_group, n);
+            init: kernel("components_init", &[(0, &params), (1, &parent), (2, &sizes)])?,
+            hook: kernel("components_hook", &hook_entries)?,
+            compress: kernel("components_compress", &[(0, &params), (1, &parent)])?,
+            sizes: kernel("components_sizes", &[(0, &params), (1, &parent), (2, &sizes)])?,
+            largest: kernel("components_largest", &[(0, &params), (1, &sizes), (2, &result)])?,
+            parent,
+            changed,
+            result,
+            _keep: vec![params, sizes],
+        })
     }
-    ctx.queue.submit([encoder.finish()]);
 
-    let mut rounds = 0;
-    loop {
-        rounds += 1;
-        ctx.queue
-            .write_buffer(&changed, 0, bytemuck::bytes_of(&0u32));
+    fn submit(&self, ctx: &GpuContext, kernels: &[&Kernel]) {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            buffers::dispatch(ctx, &mut pass, &hook, &hook_group, n);
-            buffers::dispatch(ctx, &mut pass, &compress, &compress_group, n);
+            for k in kernels {
+                buffers::dispatch(ctx, &mut pass, &k.pipeline, &k.group, self.n);
+            }
         }
         ctx.queue.submit([encoder.finish()]);
-        let flag: Vec<u32> = buffers::read_back(ctx, &changed, 0, 1)?;
-        if flag[0] == 0 {
-            break;
-        }
     }
 
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        buffers::dispatch(ctx, &mut pass, &count, &count_group, n);
-        buffers::dispatch(ctx, &mut pass, &largest, &largest_group, n);
-    }
-    ctx.queue.submit([encoder.finish()]);
-    let r: Vec<u32> = buffers::read_back(ctx, &result, 0, 2)?;
-    Ok((
-        ComponentStats {
-            agents: n,
+    /// Label the components (labels stay in [`Self::parent`]) and reduce their sizes.
+    pub fn run(&self, ctx: &GpuContext) -> Result<ComponentStats> {
+        ctx.queue.write_buffer(&self.result, 0, bytemuck::cast_slice(&[0u32, 0u32]));
+        self.submit(ctx, &[&self.init]);
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            ctx.queue.write_buffer(&self.changed, 0, bytemuck::bytes_of(&0u32));
+            self.submit(ctx, &[&self.hook, &self.compress]);
+            let flag: Vec<u32> = buffers::read_back(ctx, &self.changed, 0, 1)?;
+            if flag[0] == 0 {
+                break;
+            }
+        }
+        self.submit(ctx, &[&self.sizes, &self.largest]);
+        let r: Vec<u32> = buffers::read_back(ctx, &self.result, 0, 2)?;
+        Ok(ComponentStats {
+            agents: self.n,
             largest: r[0],
             count: r[1],
             rounds,
-        },
-        parent,
-    ))
+        })
+    }
+}
+
+/// Components of a static graph on the GPU. Returns the stats and the buffer of labels
+/// (left on the device; [`labels_gpu`] reads it back for tests).
+pub fn components_gpu(ctx: &GpuContext, graph: &GpuGraph) -> Result<(ComponentStats, wgpu::Buffer)> {
+    let c = GpuComponents::new(ctx, graph.n, graph.neighbors.chunk_len, &graph.csr_bindings(), GraphStore::Csr)?;
+    let stats = c.run(ctx)?;
+    Ok((stats, c.parent))
 }
 
 /// Read the GPU labels back (tests compare them with [`labels_cpu`]).

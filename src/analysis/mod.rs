@@ -1,4 +1,6 @@
 //! Structure measured inside the run: connected components (and, with the dynamic-tie
 //! models, communities, clustering and stage detection).
 
+pub mod clustering;
+pub mod communities;
 pub mod components;

@@ -9,7 +9,17 @@ const SHARED: &[(&str, &str)] = &[
     ("rng", include_str!("../../shaders/shared/rng.wgsl")),
     ("index", include_str!("../../shaders/shared/index.wgsl")),
     ("csr", include_str!("../../shaders/shared/csr.wgsl")),
+    ("lifecycle", include_str!("../../shaders/shared/lifecycle.wgsl")),
+    ("slots", include_str!("../../shaders/shared/slots.wgsl")),
+    ("sum64", include_str!("../../shaders/shared/sum64.wgsl")),
 ];
+
+/// Which shared file `#import adjacency` means: a static CSR graph or the tie slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphStore {
+    Csr,
+    Slots,
+}
 
 /// Every kernel: one file per kernel, named after its CPU twin.
 pub const KERNELS: &[(&str, &str)] = &[
@@ -46,23 +56,43 @@ pub const KERNELS: &[(&str, &str)] = &[
         "components_largest",
         include_str!("../../shaders/components_largest.wgsl"),
     ),
+    ("lifecycle_psi_partial", include_str!("../../shaders/lifecycle_psi_partial.wgsl")),
+    ("lifecycle_psi_final", include_str!("../../shaders/lifecycle_psi_final.wgsl")),
+    ("lifecycle_agents", include_str!("../../shaders/lifecycle_agents.wgsl")),
+    ("ties_weights", include_str!("../../shaders/ties_weights.wgsl")),
+    ("ties_propose", include_str!("../../shaders/ties_propose.wgsl")),
+    ("ties_confirm", include_str!("../../shaders/ties_confirm.wgsl")),
+    ("ties_commit", include_str!("../../shaders/ties_commit.wgsl")),
+    ("metrics_agents", include_str!("../../shaders/metrics_agents.wgsl")),
+    ("community_sums", include_str!("../../shaders/community_sums.wgsl")),
+    ("community_reduce", include_str!("../../shaders/community_reduce.wgsl")),
+    ("lpa_step", include_str!("../../shaders/lpa_step.wgsl")),
 ];
 
-/// The full source of kernel `name`, with its imports expanded.
+/// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR).
 pub fn source(name: &str) -> Result<String> {
+    source_with(name, GraphStore::Csr)
+}
+
+/// The full source of kernel `name` with `#import adjacency` bound to `adjacency`.
+pub fn source_with(name: &str, store: GraphStore) -> Result<String> {
     let (_, raw) = KERNELS
         .iter()
         .find(|(k, _)| *k == name)
         .ok_or_else(|| Error::Gpu(format!("no kernel named `{name}`")))?;
-    expand(raw)
+    expand(raw, store)
 }
 
-fn expand(raw: &str) -> Result<String> {
+fn expand(raw: &str, store: GraphStore) -> Result<String> {
     let mut out = String::with_capacity(raw.len() * 2);
     let mut seen: Vec<&str> = Vec::new();
     for line in raw.lines() {
         if let Some(rest) = line.trim_start().strip_prefix("#import") {
-            let name = rest.trim();
+            let name = match (rest.trim(), store) {
+                ("adjacency", GraphStore::Csr) => "csr",
+                ("adjacency", GraphStore::Slots) => "slots",
+                (other, _) => other,
+            };
             let (key, text) = SHARED
                 .iter()
                 .find(|(k, _)| *k == name)
@@ -82,8 +112,8 @@ fn expand(raw: &str) -> Result<String> {
 
 /// Parse and validate a kernel with naga, as the driver would; used by the test that
 /// keeps every shader valid even where no adapter exists.
-pub fn validate(name: &str) -> Result<()> {
-    let src = source(name)?;
+pub fn validate(name: &str, store: GraphStore) -> Result<()> {
+    let src = source_with(name, store)?;
     let module = naga::front::wgsl::parse_str(&src)
         .map_err(|e| Error::Gpu(format!("{name}.wgsl: {}", e.emit_to_string(&src))))?;
     naga::valid::Validator::new(
@@ -97,7 +127,12 @@ pub fn validate(name: &str) -> Result<()> {
 
 /// Compile kernel `name` into a compute pipeline with an automatic layout.
 pub fn pipeline(device: &wgpu::Device, name: &str) -> Result<wgpu::ComputePipeline> {
-    let src = source(name)?;
+    pipeline_with(device, name, GraphStore::Csr)
+}
+
+/// [`pipeline`] with `#import adjacency` bound to `adjacency`.
+pub fn pipeline_with(device: &wgpu::Device, name: &str, store: GraphStore) -> Result<wgpu::ComputePipeline> {
+    let src = source_with(name, store)?;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),

@@ -10,6 +10,34 @@ pub mod ties;
 pub use csr::Csr;
 pub use ties::TieStore;
 
+/// Read access to an undirected graph's rows, so the analyses (components, label
+/// propagation, modularity) run alike on a static [`Csr`] and on the live ties of a
+/// [`TieStore`] without copying one into the other every metrics row.
+pub trait Adjacency {
+    /// Number of agents (ids are `0..n`).
+    fn n(&self) -> u32;
+    /// Neighbours of `i`, each once (order is the store's own).
+    fn neighbors(&self, i: u32) -> &[u32];
+}
+
+impl Adjacency for Csr {
+    fn n(&self) -> u32 {
+        Csr::n(self)
+    }
+    fn neighbors(&self, i: u32) -> &[u32] {
+        Csr::neighbors(self, i)
+    }
+}
+
+impl Adjacency for TieStore {
+    fn n(&self) -> u32 {
+        self.n
+    }
+    fn neighbors(&self, i: u32) -> &[u32] {
+        TieStore::neighbors(self, i)
+    }
+}
+
 /// Undirected simple graph as a list of edges `(u, v)` with `u != v`, each pair once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EdgeList {

@@ -1,4 +1,6 @@
 //! Models: one module each, holding its parameters, its passes and the CPU twin of each
 //! pass. A model run returns a [`crate::io::MetricsTable`] and a final state.
 
+pub mod lifecycle;
 pub mod threshold;
+pub mod lifecycle_gpu;

@@ -1,0 +1,53 @@
+// Kernel: alignment, knowledge and adoption of one agent (DESIGN §4 steps 1–3), Jacobi:
+// neighbours are read as they were at the start of the tick (φ from `phi`, adoption by
+// adopted_at < t); the new φ goes to `phi_next`, k is updated in place (an agent reads
+// only its own), adoption is written as the tick t. Twin: Lifecycle::agents.
+#import lifecycle
+#import rng
+#import index
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> control: Control;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read_write> phi_next: array<f32>;
+@group(0) @binding(4) var<storage, read> omega: array<f32>;
+@group(0) @binding(5) var<storage, read_write> knowledge: array<f32>;
+@group(0) @binding(6) var<storage, read_write> adopted_at: array<u32>;
+@group(0) @binding(7) var<storage, read> degree: array<u32>;
+@group(0) @binding(8) var<storage, read> neighbor: array<u32>;
+@group(0) @binding(9) var<storage, read> weight: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= params.n) { return; }
+    let t = control.tick;
+    let phi_i = phi[i];
+    let base = i * params.slots;
+    var w_sum = 0.0;
+    var pull = 0.0;
+    var positive = 0.0;
+    var adopted_w = 0.0;
+    for (var e = 0u; e < degree[i]; e++) {
+        let j = neighbor[base + e];
+        let w = weight[base + e];
+        let d = phi[j] - phi_i;
+        w_sum += w;
+        pull += w * sin(d);
+        positive += w * max(0.0, cos(d));
+        if (adopted_at[j] < t) { adopted_w += w; }
+    }
+    let k_i = knowledge[i];
+    let adopted = adopted_at[i] < t;
+    var drift = omega[i] + params.coupling * (1.0 + min(k_i, params.mastery)) * pull / max(1.0, w_sum);
+    if (adopted) { drift += params.field * sin(control.psi - phi_i); }
+    let r = rand4(params.seed, t, i, STREAM_NOISE);
+    var next = phi_i + params.dt * drift + params.noise_amp * normal(r.x, r.y);
+    next = next - TAU * floor(next / TAU);
+    if (next >= TAU) { next = 0.0; }
+    phi_next[i] = next;
+    knowledge[i] = k_i + params.dt * (params.learning_rate * positive * positive / params.knowledge_norm - params.forgetting * k_i);
+    if (!adopted && (k_i >= params.mastery || (w_sum > 0.0 && adopted_w >= params.theta * w_sum))) {
+        adopted_at[i] = t;
+    }
+}

@@ -1,0 +1,44 @@
+// Shared declarations of the lifecycle kernels: parameters (uniform), the device-side
+// control block (tick, ψ, tie counters) and constants. Twin: model::lifecycle.
+
+struct Params {
+    n: u32,
+    slots: u32,          // K
+    seed: u32,
+    groups: u32,         // workgroups of the per-agent dispatch (ψ partial sums)
+    dt: f32,
+    coupling: f32,       // K0
+    noise_amp: f32,      // sqrt(2·D·dt)
+    field: f32,          // h
+    learning_rate: f32,  // β
+    forgetting: f32,     // κ
+    knowledge_norm: f32, // n_k
+    mastery: f32,        // k*
+    theta: f32,
+    tie_gain: f32,       // α
+    tie_cost: f32,       // λ
+    strong_tie: f32,     // w*
+    new_tie: f32,        // w0
+    search_thr: u32,     // threshold_24(p_s·dt)
+    closure_thr: u32,    // threshold_24(q)
+    _pad: u32,
+}
+
+struct Control {
+    tick: u32,
+    n_adopters: u32,
+    psi: f32,
+    created: atomic<u32>,
+    removed: atomic<u32>,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+const NEVER: u32 = 0xffffffffu;
+const EMPTY: u32 = 0xffffffffu;
+const TAU: f32 = 6.283185307179586;
+
+const STREAM_NOISE: u32 = 12u;
+const STREAM_SEARCH: u32 = 13u;
+const STREAM_SEARCH_KEY: u32 = 14u;

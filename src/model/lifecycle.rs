@@ -1,0 +1,681 @@
+//! The lifecycle model, the flagship: isolated local efforts connect into networks,
+//! harden into communities of practice and suddenly become a system of influence
+//! (Wheatley & Frieze 2006). Agents carry a purpose angle φ, a self-interest drift ω,
+//! knowledge k and the tick they adopted; their ties (a [`TieStore`]) grow when both ends
+//! point the same way and fade otherwise, and a propose → confirm → commit handshake adds
+//! at most one tie per agent and tick.
+//!
+//! Each pass here is the CPU twin of one GPU kernel (named after it) and the reference
+//! semantics written out in `docs/lifecycle.md`: same random streams, same integer
+//! probability tests, the same f32 formulas evaluated in the same order, pair quantities
+//! computed from the canonical operands (a, b) = (min, max) so both ends agree bit for
+//! bit. All passes are parallel and deterministic: per-agent outputs, integer atomics only
+//! where the result is order-independent (`fetch_min`), and float sums over fixed chunks
+//! combined in a fixed order.
+
+use crate::analysis::{clustering, communities, components};
+use crate::config::Scenario;
+use crate::graph::{ties::EMPTY, TieStore};
+use crate::io::MetricsTable;
+use crate::rng::{self, stream};
+use rayon::prelude::*;
+use std::f32::consts::TAU;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// `adopted_at` of an agent that has not adopted.
+pub const NEVER: u32 = u32::MAX;
+/// No target / no partner in the handshake.
+pub const NONE: u32 = u32::MAX;
+/// Agents per chunk of the deterministic float sums (ψ and the metrics). Chunks are summed
+/// sequentially and the chunk sums combined in chunk order, so the result does not depend
+/// on how rayon splits the work.
+pub const SUM_CHUNK: usize = 1024;
+/// Agents per rayon task in the per-agent passes.
+const MIN_LEN: usize = 512;
+
+/// Metrics columns, in the order of [`Lifecycle::metrics`].
+pub const COLUMNS: [&str; 13] = [
+    "tick",
+    "mean_degree",
+    "s1",
+    "churn",
+    "strong_ties",
+    "clustering",
+    "clustering_ratio",
+    "communities",
+    "modularity",
+    "alignment",
+    "community_alignment",
+    "adoption",
+    "knowledge",
+];
+
+/// The model's parameters as the passes use them (f32, like the GPU's uniforms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LifecycleParams {
+    /// K0, alignment coupling.
+    pub coupling: f32,
+    /// D, phase noise.
+    pub noise: f32,
+    /// h, pull of adopters towards ψ.
+    pub field: f32,
+    /// σ, sd of the drift ω.
+    pub drift_sd: f32,
+    /// β, knowledge gain.
+    pub learning_rate: f32,
+    /// κ, knowledge decay.
+    pub forgetting: f32,
+    /// n_k, normalisation of the knowledge gain.
+    pub knowledge_norm: f32,
+    /// k*, mastery: adoption by knowledge and the cap of the coupling boost.
+    pub mastery: f32,
+    /// θ, adoption threshold on the adopted share of tie weight.
+    pub theta: f32,
+    /// α, growth of aligned ties.
+    pub tie_gain: f32,
+    /// λ, cost of every tie.
+    pub tie_cost: f32,
+    /// p_s, search rate per unit time.
+    pub search_rate: f32,
+    /// q, share of searches through a friend of a friend.
+    pub closure: f32,
+    /// w*, weight of a strong tie.
+    pub strong_tie: f32,
+    /// w0, weight of a new tie.
+    pub new_tie: f32,
+    pub dt: f32,
+    /// K, tie slots per agent.
+    pub slots: u32,
+    /// Label-propagation rounds per metrics row.
+    pub lpa_rounds: u32,
+}
+
+impl Default for LifecycleParams {
+    /// The defaults of `docs/lifecycle.md` (and of [`crate::config::ModelConfig`]), K = 24.
+    fn default() -> Self {
+        let s = Scenario::default();
+        let mut p = LifecycleParams::from_config(&s);
+        p.slots = 24;
+        p
+    }
+}
+
+impl LifecycleParams {
+    /// The parameters of a (validated) scenario: `[model]` and `graph.slots`.
+    pub fn from_config(s: &Scenario) -> LifecycleParams {
+        let m = &s.model;
+        LifecycleParams {
+            coupling: m.coupling as f32,
+            noise: m.noise as f32,
+            field: m.field as f32,
+            drift_sd: m.drift_sd as f32,
+            learning_rate: m.learning_rate as f32,
+            forgetting: m.forgetting as f32,
+            knowledge_norm: m.knowledge_norm as f32,
+            mastery: m.mastery as f32,
+            theta: m.theta as f32,
+            tie_gain: m.tie_gain as f32,
+            tie_cost: m.tie_cost as f32,
+            search_rate: m.search_rate as f32,
+            closure: m.closure as f32,
+            strong_tie: m.strong_tie as f32,
+            new_tie: m.new_tie as f32,
+            dt: m.dt as f32,
+            slots: s.graph.slots as u32,
+            lpa_rounds: m.lpa_rounds as u32,
+        }
+    }
+
+    /// Integer cut of the search test: an agent searches when `(r.x >> 8) < search_cut`.
+    /// Computed in f64 from the f32 parameters, so every backend derives the same integer.
+    pub fn search_cut(&self) -> u32 {
+        rng::threshold_24(self.search_rate as f64 * self.dt as f64)
+    }
+
+    /// Integer cut of the closure test: `(r.y >> 8) < closure_cut` searches through a
+    /// friend of a friend.
+    pub fn closure_cut(&self) -> u32 {
+        rng::threshold_24(self.closure as f64)
+    }
+
+    /// Amplitude of the phase noise per tick, `sqrt(2·D·dt)`, evaluated in f32.
+    pub fn noise_amp(&self) -> f32 {
+        (2.0 * self.noise * self.dt).sqrt()
+    }
+}
+
+/// `x − 2π·floor(x / 2π)`, in f32 as on the GPU; a result that rounds up to 2π (x just
+/// below a multiple of 2π) becomes 0, so φ stays in [0, 2π).
+#[inline]
+pub fn wrap(x: f32) -> f32 {
+    let y = x - TAU * (x / TAU).floor();
+    if y >= TAU {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// cos(φ_b − φ_a) with (a, b) = (min, max) of the pair: both ends of a tie evaluate
+/// exactly the same expression, so they agree to the bit without talking to each other.
+#[inline]
+pub fn pair_cos(phi: &[f32], i: u32, j: u32) -> f32 {
+    let (a, b) = (i.min(j), i.max(j));
+    (phi[b as usize] - phi[a as usize]).cos()
+}
+
+/// The tick's priority key of agent `i` in the handshake: `pcg(i ^ key_t)`, a bijection
+/// of `i`, so no two agents share a key.
+#[inline]
+pub fn search_key(key_t: u32, i: u32) -> u32 {
+    rng::pcg(i ^ key_t)
+}
+
+/// The salt of tick `t`'s keys.
+#[inline]
+pub fn key_salt(seed: u32, t: u32) -> u32 {
+    rng::rand4(seed, t, 0, stream::SEARCH_KEY)[0]
+}
+
+/// The whole state of a lifecycle run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    pub n: u32,
+    pub seed: u32,
+    /// Ticks completed (the state is that at the end of tick `tick`).
+    pub tick: u32,
+    /// Purpose angle φ in [0, 2π).
+    pub phi: Vec<f32>,
+    /// Self-interest drift ω.
+    pub omega: Vec<f32>,
+    /// Knowledge k.
+    pub knowledge: Vec<f32>,
+    /// Tick of adoption, or [`NEVER`]; agent j counts as adopted during tick t when
+    /// `adopted_at[j] < t`.
+    pub adopted_at: Vec<u32>,
+    /// Community labels of label propagation, warm-started from row to row.
+    pub labels: Vec<u32>,
+    pub ties: TieStore,
+    /// Ties created since the last metrics row.
+    pub created: u64,
+    /// Ties removed since the last metrics row.
+    pub removed: u64,
+    /// Ties created since tick 0.
+    pub created_total: u64,
+    /// Ties removed since tick 0.
+    pub removed_total: u64,
+}
+
+impl Lifecycle {
+    /// The state at tick 0: φ uniform on the circle, ω ~ N(0, σ²), no knowledge, nobody
+    /// adopted, every agent its own community, and the given ties.
+    pub fn new(n: u32, seed: u32, params: &LifecycleParams, ties: TieStore) -> Lifecycle {
+        assert_eq!(ties.n, n, "the tie store must hold n agents");
+        assert_eq!(ties.slots, params.slots, "the tie store must have K slots");
+        let phi = (0..n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|i| TAU * rng::uniform(rng::rand4(seed, 0, i, stream::PHI_INIT)[0]))
+            .collect();
+        let omega = (0..n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|i| {
+                let r = rng::rand4(seed, 0, i, stream::OMEGA);
+                params.drift_sd * rng::normal(r[0], r[1])
+            })
+            .collect();
+        Lifecycle {
+            n,
+            seed,
+            tick: 0,
+            phi,
+            omega,
+            knowledge: vec![0.0; n as usize],
+            adopted_at: vec![NEVER; n as usize],
+            labels: (0..n).collect(),
+            ties,
+            created: 0,
+            removed: 0,
+            created_total: 0,
+            removed_total: 0,
+        }
+    }
+
+    /// Twin of `lifecycle_psi_partial` + `lifecycle_psi_final`: ψ = atan2(Σ sin φ, Σ cos φ)
+    /// over the agents adopted during tick `self.tick + 1`, and their number n_a. ψ is 0
+    /// (and unused) when n_a = 0.
+    pub fn psi(&self) -> (f32, u32) {
+        let t = self.tick + 1;
+        let partial: Vec<(f32, f32, u32)> = self
+            .phi
+            .par_chunks(SUM_CHUNK)
+            .zip(self.adopted_at.par_chunks(SUM_CHUNK))
+            .map(|(phi, at)| {
+                let (mut c, mut s, mut n) = (0.0f32, 0.0f32, 0u32);
+                for (&p, &a) in phi.iter().zip(at) {
+                    if a < t {
+                        c += p.cos();
+                        s += p.sin();
+                        n += 1;
+                    }
+                }
+                (c, s, n)
+            })
+            .collect();
+        let (mut c, mut s, mut n) = (0.0f32, 0.0f32, 0u32);
+        for (pc, ps, pn) in partial {
+            c += pc;
+            s += ps;
+            n += pn;
+        }
+        if n == 0 {
+            (0.0, 0)
+        } else {
+            (s.atan2(c), n)
+        }
+    }
+
+    /// Twin of `lifecycle_agents`, tick `t`: alignment, knowledge and adoption of every
+    /// agent from the state at the start of the tick (Jacobi).
+    pub fn agents(&mut self, p: &LifecycleParams, psi: f32, n_a: u32, t: u32) {
+        let n = self.n as usize;
+        let mut phi_next = vec![0.0f32; n];
+        let mut k_next = vec![0.0f32; n];
+        let mut at_next = vec![0u32; n];
+        let noise_amp = p.noise_amp();
+        {
+            let this = &*self;
+            phi_next
+                .par_iter_mut()
+                .zip(k_next.par_iter_mut())
+                .zip(at_next.par_iter_mut())
+                .enumerate()
+                .with_min_len(MIN_LEN)
+                .for_each(|(i, ((phi_o, k_o), at_o))| {
+                    let phi_i = this.phi[i];
+                    let k_i = this.knowledge[i];
+                    let at_i = this.adopted_at[i];
+                    let adopted = at_i < t;
+                    let (mut w_sum, mut a_sum, mut p_sum, mut b_sum) = (0.0f32, 0.0, 0.0, 0.0);
+                    let ties = &this.ties;
+                    for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32)) {
+                        let (sin_d, cos_d) = (this.phi[j as usize] - phi_i).sin_cos();
+                        w_sum += w;
+                        a_sum += w * sin_d;
+                        p_sum += w * cos_d.max(0.0);
+                        if this.adopted_at[j as usize] < t {
+                            b_sum += w;
+                        }
+                    }
+                    let mut drive = this.omega[i]
+                        + p.coupling * (1.0 + k_i.min(p.mastery)) * a_sum / w_sum.max(1.0);
+                    if adopted && n_a > 0 {
+                        drive += p.field * (psi - phi_i).sin();
+                    }
+                    let r = rng::rand4(this.seed, t, i as u32, stream::NOISE);
+                    let xi = rng::normal(r[0], r[1]);
+                    *phi_o = wrap(phi_i + p.dt * drive + noise_amp * xi);
+                    *k_o = k_i
+                        + p.dt
+                            * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
+                                - p.forgetting * k_i);
+                    let adopts = !adopted
+                        && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
+                    *at_o = if adopts { t } else { at_i };
+                });
+        }
+        self.phi = phi_next;
+        self.knowledge = k_next;
+        self.adopted_at = at_next;
+    }
+
+    /// Twin of `ties_weights`, with the new φ: every tie grows or fades, ties at w ≤ 0 are
+    /// removed, each agent compacts its own live slots in order and ages the kept ones.
+    /// Returns the ties removed (counted at their lower-id end).
+    pub fn tie_weights(&mut self, p: &LifecycleParams) -> u32 {
+        let k = self.ties.slots as usize;
+        let phi = &self.phi;
+        let ties = &mut self.ties;
+        ties.neighbor
+            .par_chunks_mut(k)
+            .zip(ties.weight.par_chunks_mut(k))
+            .zip(ties.age.par_chunks_mut(k))
+            .zip(ties.degree.par_iter_mut())
+            .enumerate()
+            .with_min_len(MIN_LEN)
+            .map(|(i, (((nbr, wt), age), deg))| {
+                let i = i as u32;
+                let d = *deg as usize;
+                let (mut kept, mut removed) = (0usize, 0u32);
+                for s in 0..d {
+                    let j = nbr[s];
+                    let c = pair_cos(phi, i, j);
+                    let w = (wt[s] + p.dt * (p.tie_gain * c - p.tie_cost)).min(1.0);
+                    if w > 0.0 {
+                        nbr[kept] = j;
+                        wt[kept] = w;
+                        age[kept] = age[s] + 1;
+                        kept += 1;
+                    } else if i < j {
+                        removed += 1;
+                    }
+                }
+                for s in kept..d {
+                    nbr[s] = EMPTY;
+                    wt[s] = 0.0;
+                    age[s] = 0;
+                }
+                *deg = kept as u32;
+                removed
+            })
+            .sum()
+    }
+
+    /// The agent agent `i` proposes to in tick `t`, if any (the decision of
+    /// `ties_propose`, without the claims).
+    pub fn search_target(&self, p: &LifecycleParams, t: u32, i: u32) -> Option<u32> {
+        let ties = &self.ties;
+        let k = ties.slots;
+        let r = rng::rand4(self.seed, t, i, stream::SEARCH);
+        let deg_i = ties.degree[i as usize];
+        if (r[0] >> 8) >= p.search_cut() || deg_i >= k {
+            return None;
+        }
+        let j = if (r[1] >> 8) < p.closure_cut() {
+            // A friend of a friend, through two strong ties.
+            if deg_i == 0 {
+                return None;
+            }
+            let s1 = (i * k + r[2] % deg_i) as usize;
+            let m = ties.neighbor[s1];
+            if ties.weight[s1] < p.strong_tie {
+                return None;
+            }
+            let s2 = (m * k + r[3] % ties.degree[m as usize]) as usize;
+            let j = ties.neighbor[s2];
+            if ties.weight[s2] < p.strong_tie || j == i {
+                return None;
+            }
+            j
+        } else {
+            let j = r[2] % self.n;
+            if j == i {
+                return None;
+            }
+            j
+        };
+        if ties.degree[j as usize] >= k
+            || pair_cos(&self.phi, i, j) < 0.0
+            || ties.neighbors(i).contains(&j)
+        {
+            return None;
+        }
+        Some(j)
+    }
+
+    /// Twin of `ties_propose`, tick `t`: each searching agent picks a target and both
+    /// ends are claimed with the proposer's key (`fetch_min`, so the order of claims does
+    /// not matter). Returns `(target, claim)`: target or [`NONE`] per agent, and the
+    /// smallest key that claimed each agent (`u32::MAX` if none).
+    pub fn propose(&self, p: &LifecycleParams, t: u32) -> (Vec<u32>, Vec<u32>) {
+        let key_t = key_salt(self.seed, t);
+        let claim: Vec<AtomicU32> = (0..self.n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|_| AtomicU32::new(u32::MAX))
+            .collect();
+        let target: Vec<u32> = (0..self.n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|i| match self.search_target(p, t, i) {
+                Some(j) => {
+                    let key = search_key(key_t, i);
+                    claim[i as usize].fetch_min(key, Relaxed);
+                    claim[j as usize].fetch_min(key, Relaxed);
+                    j
+                }
+                None => NONE,
+            })
+            .collect();
+        (
+            target,
+            claim.into_iter().map(AtomicU32::into_inner).collect(),
+        )
+    }
+
+    /// Twin of `ties_confirm`, tick `t`: a proposal stands when the proposer's key is the
+    /// smallest claim on both ends; then both ends name each other as partners. Each agent
+    /// is named at most once, so it gains at most one tie per tick.
+    pub fn confirm(&self, target: &[u32], claim: &[u32], t: u32) -> Vec<u32> {
+        let key_t = key_salt(self.seed, t);
+        let partner: Vec<AtomicU32> = (0..self.n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|_| AtomicU32::new(NONE))
+            .collect();
+        target
+            .par_iter()
+            .enumerate()
+            .with_min_len(MIN_LEN)
+            .for_each(|(i, &j)| {
+                if j == NONE {
+                    return;
+                }
+                let key = search_key(key_t, i as u32);
+                if claim[i] == key && claim[j as usize] == key {
+                    partner[i].store(j, Relaxed);
+                    partner[j as usize].store(i as u32, Relaxed);
+                }
+            });
+        partner.into_iter().map(AtomicU32::into_inner).collect()
+    }
+
+    /// Twin of `ties_commit`: every agent with a partner appends the new tie (w0, age 0)
+    /// in its next free slot. Returns the ties created (counted at the lower-id end).
+    pub fn commit(&mut self, p: &LifecycleParams, partner: &[u32]) -> u32 {
+        let k = self.ties.slots as usize;
+        let ties = &mut self.ties;
+        ties.neighbor
+            .par_chunks_mut(k)
+            .zip(ties.weight.par_chunks_mut(k))
+            .zip(ties.age.par_chunks_mut(k))
+            .zip(ties.degree.par_iter_mut())
+            .enumerate()
+            .with_min_len(MIN_LEN)
+            .map(|(i, (((nbr, wt), age), deg))| {
+                let j = partner[i];
+                if j == NONE {
+                    return 0;
+                }
+                let s = *deg as usize;
+                nbr[s] = j;
+                wt[s] = p.new_tie;
+                age[s] = 0;
+                *deg += 1;
+                ((i as u32) < j) as u32
+            })
+            .sum()
+    }
+
+    /// One tick: ψ, agents, tie weights, then the search handshake on the updated ties.
+    pub fn step(&mut self, p: &LifecycleParams) {
+        let t = self.tick + 1;
+        let (psi, n_a) = self.psi();
+        self.agents(p, psi, n_a, t);
+        let removed = self.tie_weights(p) as u64;
+        let (target, claim) = self.propose(p, t);
+        let partner = self.confirm(&target, &claim, t);
+        let created = self.commit(p, &partner) as u64;
+        self.removed += removed;
+        self.created += created;
+        self.removed_total += removed;
+        self.created_total += created;
+        self.tick = t;
+    }
+
+    /// Share of agents adopted by the end of the current tick.
+    pub fn adoption(&self) -> f64 {
+        let t = self.tick;
+        let adopted: u64 = self
+            .adopted_at
+            .par_iter()
+            .with_min_len(4096)
+            .map(|&a| (a <= t) as u64)
+            .sum();
+        adopted as f64 / self.n.max(1) as f64
+    }
+
+    /// One metrics row (the columns of [`COLUMNS`]) for the current tick. Runs
+    /// `lpa_rounds` rounds of label propagation from the previous row's labels, and resets
+    /// the interval's created/removed counters; `ticks_in_interval` is the number of ticks
+    /// since the previous row (0 for the row at tick 0, whose churn is 0).
+    pub fn metrics(&mut self, p: &LifecycleParams, ticks_in_interval: u32) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        let ties = self.ties.num_ties() as u64;
+        let comps = components::components_cpu(&self.ties);
+        let churn = if ticks_in_interval == 0 {
+            0.0
+        } else {
+            (self.created + self.removed) as f64
+                / (ticks_in_interval as f64 * ties.max(1) as f64)
+        };
+        self.created = 0;
+        self.removed = 0;
+        let strong: u64 = self
+            .ties
+            .weight
+            .par_iter()
+            .with_min_len(4096)
+            .map(|&w| (w >= p.strong_tie && w > 0.0) as u64)
+            .sum::<u64>()
+            / 2;
+        let strong_ties = if ties == 0 {
+            0.0
+        } else {
+            strong as f64 / ties as f64
+        };
+        let wedges = clustering::sample_wedges(&self.ties, self.seed, self.tick);
+        let c = wedges.transitivity();
+        let c_null = clustering::configuration_null(&self.ties.degree);
+        let ratio = if c_null > 0.0 { c / c_null } else { 0.0 };
+        communities::label_propagation(
+            &self.ties,
+            &mut self.labels,
+            self.seed,
+            self.tick,
+            p.lpa_rounds,
+        );
+        let count = communities::count_communities(&self.ties, &self.labels);
+        let q = communities::modularity(&self.ties, &self.labels);
+        let (cos_sum, sin_sum) = chunked_sum2(&self.phi, |x| {
+            let (s, c) = (x as f64).sin_cos();
+            (c, s)
+        });
+        let alignment = cos_sum.hypot(sin_sum) / n;
+        let community_alignment =
+            communities::community_alignment(&self.ties, &self.labels, &self.phi);
+        let (k_sum, _) = chunked_sum2(&self.knowledge, |x| (x as f64, 0.0));
+        vec![
+            self.tick as f64,
+            2.0 * ties as f64 / n,
+            comps.s1(),
+            churn,
+            strong_ties,
+            c,
+            ratio,
+            count as f64,
+            q,
+            alignment,
+            community_alignment,
+            self.adoption(),
+            k_sum / n,
+        ]
+    }
+}
+
+/// Two f64 sums of `f(x)` over fixed chunks, combined in chunk order (deterministic).
+fn chunked_sum2(xs: &[f32], f: impl Fn(f32) -> (f64, f64) + Sync) -> (f64, f64) {
+    let partial: Vec<(f64, f64)> = xs
+        .par_chunks(SUM_CHUNK)
+        .map(|chunk| {
+            chunk.iter().fold((0.0, 0.0), |(a, b), &x| {
+                let (u, v) = f(x);
+                (a + u, b + v)
+            })
+        })
+        .collect();
+    partial
+        .into_iter()
+        .fold((0.0, 0.0), |(a, b), (u, v)| (a + u, b + v))
+}
+
+/// Ticks at which the stages of the lifecycle showed in a metrics table: the first row
+/// with S1 ≥ 0.1, with clustering ≥ 0.2, and the rows where adoption first reached 0.1,
+/// 0.5 and 0.9 (each `None` if never).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Milestones {
+    pub s1_tenth: Option<u64>,
+    pub clustering_fifth: Option<u64>,
+    pub adoption_tenth: Option<u64>,
+    pub adoption_half: Option<u64>,
+    pub adoption_nine_tenths: Option<u64>,
+}
+
+impl Milestones {
+    pub fn of(table: &MetricsTable) -> Milestones {
+        let col = |name: &str| {
+            table
+                .columns
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or_else(|| panic!("metrics lack column {name}"))
+        };
+        let (tick, s1, c, rho) = (col("tick"), col("s1"), col("clustering"), col("adoption"));
+        let first = |k: usize, at: f64| {
+            table
+                .rows
+                .iter()
+                .find(|r| r[k] >= at)
+                .map(|r| r[tick] as u64)
+        };
+        Milestones {
+            s1_tenth: first(s1, 0.1),
+            clustering_fifth: first(c, 0.2),
+            adoption_tenth: first(rho, 0.1),
+            adoption_half: first(rho, 0.5),
+            adoption_nine_tenths: first(rho, 0.9),
+        }
+    }
+
+    /// Whether the stages came in order: S1 ≥ 0.1, then C ≥ 0.2, then adoption ≥ 0.5.
+    pub fn in_order(&self) -> bool {
+        matches!(
+            (self.s1_tenth, self.clustering_fifth, self.adoption_half),
+            (Some(a), Some(b), Some(c)) if a <= b && b <= c
+        )
+    }
+
+    /// A few log lines saying where each stage happened.
+    pub fn describe(&self) -> Vec<String> {
+        let at = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("at tick {t}"));
+        let mut lines = vec![
+            format!("networks: largest component ≥ 10% {}", at(self.s1_tenth)),
+            format!(
+                "communities of practice: clustering ≥ 0.2 {}",
+                at(self.clustering_fifth)
+            ),
+        ];
+        lines.push(match (self.adoption_tenth, self.adoption_nine_tenths) {
+            (Some(a), Some(b)) => format!(
+                "system of influence: adoption 0.1 → 0.9 between ticks {a} and {b} ({} ticks)",
+                b - a
+            ),
+            (Some(a), None) => {
+                format!("system of influence: adoption reached 0.1 at tick {a}, never 0.9")
+            }
+            _ => "system of influence: adoption never reached 0.1".to_string(),
+        });
+        lines
+    }
+}

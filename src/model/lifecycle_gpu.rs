@@ -1,0 +1,447 @@
+//! The lifecycle model's passes on the GPU (`shaders/lifecycle_*.wgsl`,
+//! `shaders/ties_*.wgsl`), twins of [`super::lifecycle`]. The whole state lives on the
+//! device; a tick is a fixed list of passes recorded into one command encoder, many ticks
+//! per submission, and the tick number, ψ and the tie counters stay on the device
+//! (`Control`), so nothing is read back inside the tick loop.
+
+use super::lifecycle::{Lifecycle, LifecycleParams};
+use crate::analysis::components::GpuComponents;
+use crate::error::{Error, Result};
+use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext, WORKGROUP};
+use crate::graph::ties::{TieStore, EMPTY};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    slots: u32,
+    seed: u32,
+    groups: u32,
+    dt: f32,
+    coupling: f32,
+    noise_amp: f32,
+    field: f32,
+    learning_rate: f32,
+    forgetting: f32,
+    knowledge_norm: f32,
+    mastery: f32,
+    theta: f32,
+    tie_gain: f32,
+    tie_cost: f32,
+    strong_tie: f32,
+    new_tie: f32,
+    search_thr: u32,
+    closure_thr: u32,
+    _pad: u32,
+}
+
+/// Mirror of `Control` in `shaders/shared/lifecycle.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Control {
+    pub tick: u32,
+    pub n_adopters: u32,
+    pub psi: f32,
+    pub created: u32,
+    pub removed: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Columns of the exact metrics sums (`metrics_agents.wgsl`, `community_reduce.wgsl`).
+const ACC_COLUMNS: usize = 16;
+
+/// One pass of the tick, for tests that compare a single pass with its CPU twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// ψ and the start of the next tick (`lifecycle_psi_partial` + `lifecycle_psi_final`).
+    Psi,
+    /// `lifecycle_agents`, then the new phases become current.
+    Agents,
+    Weights,
+    Propose,
+    Confirm,
+    Commit,
+}
+
+/// A full tick, in order.
+pub const TICK: [Pass; 6] = [Pass::Psi, Pass::Agents, Pass::Weights, Pass::Propose, Pass::Confirm, Pass::Commit];
+
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+}
+
+pub struct GpuLifecycle {
+    pub n: u32,
+    pub slots: u32,
+    phi: wgpu::Buffer,
+    phi_next: wgpu::Buffer,
+    knowledge: wgpu::Buffer,
+    adopted_at: wgpu::Buffer,
+    degree: wgpu::Buffer,
+    neighbor: wgpu::Buffer,
+    weight: wgpu::Buffer,
+    age: wgpu::Buffer,
+    control: wgpu::Buffer,
+    psi_partial: Kernel,
+    psi_final: Kernel,
+    agents: Kernel,
+    weights: Kernel,
+    propose: Kernel,
+    confirm: Kernel,
+    commit: Kernel,
+    labels: wgpu::Buffer,
+    labels_next: wgpu::Buffer,
+    acc: wgpu::Buffer,
+    /// One label-propagation half-step per (round, parity), each with its own uniform.
+    lpa_steps: Vec<Kernel>,
+    metrics_agents: Kernel,
+    community_sums: Kernel,
+    community_reduce: Kernel,
+    components: GpuComponents,
+    // Kept alive for the bind groups.
+    _keep: Vec<wgpu::Buffer>,
+}
+
+fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
+    Params {
+        n: state.n,
+        slots: state.ties.slots,
+        seed: state.seed,
+        groups,
+        dt: p.dt,
+        coupling: p.coupling,
+        noise_amp: p.noise_amp(),
+        field: p.field,
+        learning_rate: p.learning_rate,
+        forgetting: p.forgetting,
+        knowledge_norm: p.knowledge_norm,
+        mastery: p.mastery,
+        theta: p.theta,
+        tie_gain: p.tie_gain,
+        tie_cost: p.tie_cost,
+        strong_tie: p.strong_tie,
+        new_tie: p.new_tie,
+        search_thr: p.search_cut(),
+        closure_thr: p.closure_cut(),
+        _pad: 0,
+    }
+}
+
+/// Largest N whose per-slot arrays fit one binding of `binding_cap` bytes with K slots.
+pub fn largest_n(binding_cap: u64, slots: u32) -> u64 {
+    (binding_cap / 4 / slots.max(1) as u64).min(crate::config::MAX_AGENTS as u64)
+}
+
+impl GpuLifecycle {
+    /// Put `state` on the device. Refuses, before allocating, a state whose tie slots
+    /// do not fit one storage binding of this adapter.
+    pub fn upload(ctx: &GpuContext, state: &Lifecycle, p: &LifecycleParams) -> Result<GpuLifecycle> {
+        let n = state.n;
+        let k = state.ties.slots;
+        let slot_bytes = n as u64 * k as u64 * 4;
+        if slot_bytes > ctx.binding_cap {
+            return Err(Error::bad_input(format!(
+                "agents: {n} agents × {k} slots need {} MiB per tie array, more than one {} MiB binding on `{}`; the largest N that fits is {}",
+                slot_bytes >> 20,
+                ctx.binding_cap >> 20,
+                ctx.adapter.name,
+                largest_n(ctx.binding_cap, k)
+            )));
+        }
+        let groups = n.div_ceil(WORKGROUP);
+        let params = buffers::uniform(ctx, "lifecycle params", &params_of(state, p, groups));
+        let phi = buffers::storage(ctx, "phi", &state.phi);
+        let phi_next = buffers::storage(ctx, "phi next", &state.phi);
+        let omega = buffers::storage(ctx, "omega", &state.omega);
+        let knowledge = buffers::storage(ctx, "knowledge", &state.knowledge);
+        let adopted_at = buffers::storage(ctx, "adopted_at", &state.adopted_at);
+        let degree = buffers::storage(ctx, "degree", &state.ties.degree);
+        let neighbor = buffers::storage(ctx, "neighbor", &state.ties.neighbor);
+        let weight = buffers::storage(ctx, "weight", &state.ties.weight);
+        let age = buffers::storage(ctx, "age", &state.ties.age);
+        let control = buffers::storage(
+            ctx,
+            "control",
+            &[Control {
+                tick: state.tick,
+                ..Default::default()
+            }],
+        );
+        let partials = buffers::zeroed(ctx, "psi partials", groups as u64 * 16);
+        let empty = vec![EMPTY; n as usize];
+        let target = buffers::storage(ctx, "target", &empty);
+        let claim = buffers::storage(ctx, "claim", &empty);
+        let partner = buffers::storage(ctx, "partner", &empty);
+
+        let kernel = |name: &str, entries: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
+            let pipeline = shaders::pipeline(&ctx.device, name)?;
+            let group = buffers::bind(ctx, &pipeline, entries);
+            Ok(Kernel { pipeline, group })
+        };
+        let psi_partial = kernel("lifecycle_psi_partial", &[(0, &params), (1, &phi), (2, &adopted_at), (3, &partials)])?;
+        let psi_final = kernel("lifecycle_psi_final", &[(0, &params), (1, &partials), (2, &control)])?;
+        let agents = kernel(
+            "lifecycle_agents",
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &phi),
+                (3, &phi_next),
+                (4, &omega),
+                (5, &knowledge),
+                (6, &adopted_at),
+                (7, &degree),
+                (8, &neighbor),
+                (9, &weight),
+            ],
+        )?;
+        let weights = kernel(
+            "ties_weights",
+            &[(0, &params), (1, &control), (2, &phi), (3, &degree), (4, &neighbor), (5, &weight), (6, &age)],
+        )?;
+        let propose = kernel(
+            "ties_propose",
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &phi),
+                (3, &degree),
+                (4, &neighbor),
+                (5, &weight),
+                (6, &target),
+                (7, &claim),
+            ],
+        )?;
+        let confirm = kernel("ties_confirm", &[(0, &params), (1, &control), (2, &target), (3, &claim), (4, &partner)])?;
+        let commit = kernel(
+            "ties_commit",
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &degree),
+                (3, &neighbor),
+                (4, &weight),
+                (5, &age),
+                (6, &target),
+                (7, &claim),
+                (8, &partner),
+            ],
+        )?;
+        let labels = buffers::storage(ctx, "labels", &state.labels);
+        let labels_next = buffers::storage(ctx, "labels next", &state.labels);
+        let acc = buffers::zeroed(ctx, "metrics sums", ACC_COLUMNS as u64 * 8);
+        let sums = buffers::zeroed(ctx, "community sums", 6 * n as u64 * 4);
+        let mut lpa_steps = Vec::new();
+        let mut steps = Vec::new();
+        for round in 0..p.lpa_rounds {
+            for parity in 0..2u32 {
+                let step = buffers::uniform(ctx, "lpa step", &[round, parity, 0, 0]);
+                lpa_steps.push(kernel(
+                    "lpa_step",
+                    &[
+                        (0, &params),
+                        (1, &control),
+                        (2, &step),
+                        (3, &degree),
+                        (4, &neighbor),
+                        (5, &labels),
+                        (6, &labels_next),
+                    ],
+                )?);
+                steps.push(step);
+            }
+        }
+        let metrics_agents = kernel(
+            "metrics_agents",
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &phi),
+                (3, &knowledge),
+                (4, &adopted_at),
+                (5, &degree),
+                (6, &neighbor),
+                (7, &weight),
+                (8, &labels),
+                (15, &acc),
+            ],
+        )?;
+        let community_sums = kernel("community_sums", &[(0, &params), (1, &phi), (2, &degree), (3, &labels), (4, &sums)])?;
+        let community_reduce = kernel("community_reduce", &[(0, &params), (1, &sums), (15, &acc)])?;
+        let components = GpuComponents::new(ctx, n, k, &[(0, &degree), (1, &neighbor)], GraphStore::Slots)?;
+        let mut keep = vec![params, omega, partials, target, claim, partner, sums];
+        keep.extend(steps);
+        ctx.check()?;
+        Ok(GpuLifecycle {
+            labels,
+            labels_next,
+            acc,
+            lpa_steps,
+            metrics_agents,
+            community_sums,
+            community_reduce,
+            components,
+            n,
+            slots: k,
+            phi,
+            phi_next,
+            knowledge,
+            adopted_at,
+            degree,
+            neighbor,
+            weight,
+            age,
+            control,
+            psi_partial,
+            psi_final,
+            agents,
+            weights,
+            propose,
+            confirm,
+            commit,
+            _keep: keep,
+        })
+    }
+
+    fn dispatch(&self, ctx: &GpuContext, pass: &mut wgpu::ComputePass<'_>, k: &Kernel) {
+        buffers::dispatch(ctx, pass, &k.pipeline, &k.group, self.n);
+    }
+
+    /// Record `passes` into `encoder`.
+    pub fn record(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, passes: &[Pass]) {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for p in passes {
+            match p {
+                Pass::Psi => {
+                    self.dispatch(ctx, &mut pass, &self.psi_partial);
+                    pass.set_pipeline(&self.psi_final.pipeline);
+                    pass.set_bind_group(0, &self.psi_final.group, &[]);
+                    pass.dispatch_workgroups(1, 1, 1);
+                }
+                Pass::Agents => {
+                    self.dispatch(ctx, &mut pass, &self.agents);
+                    // The new phases become current; the copy needs the pass closed.
+                    drop(pass);
+                    encoder.copy_buffer_to_buffer(&self.phi_next, 0, &self.phi, 0, self.n as u64 * 4);
+                    pass = encoder.begin_compute_pass(&Default::default());
+                }
+                Pass::Weights => self.dispatch(ctx, &mut pass, &self.weights),
+                Pass::Propose => self.dispatch(ctx, &mut pass, &self.propose),
+                Pass::Confirm => self.dispatch(ctx, &mut pass, &self.confirm),
+                Pass::Commit => self.dispatch(ctx, &mut pass, &self.commit),
+            }
+        }
+    }
+
+    /// Run `ticks` whole ticks in one submission (no readback).
+    pub fn run_ticks(&self, ctx: &GpuContext, ticks: u32) {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..ticks {
+            self.record(ctx, &mut encoder, &TICK);
+        }
+        ctx.queue.submit([encoder.finish()]);
+    }
+
+    /// Run a list of passes in one submission (tests use single passes).
+    pub fn run_passes(&self, ctx: &GpuContext, passes: &[Pass]) {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        self.record(ctx, &mut encoder, passes);
+        ctx.queue.submit([encoder.finish()]);
+    }
+
+    pub fn control(&self, ctx: &GpuContext) -> Result<Control> {
+        Ok(buffers::read_back::<Control>(ctx, &self.control, 0, 1)?[0])
+    }
+
+    /// Zero the interval's tie counters (after the metrics have read them).
+    pub fn reset_counters(&self, ctx: &GpuContext) {
+        ctx.queue.write_buffer(&self.control, 12, bytemuck::cast_slice(&[0u32, 0u32]));
+    }
+
+    /// One metrics row (the columns of [`super::lifecycle::COLUMNS`]) of the current
+    /// tick, reduced on the device: label propagation, per-agent and per-community sums
+    /// in exact fixed point, components. Reads back the sums and resets the interval's
+    /// tie counters. `ticks_in_interval` as in [`Lifecycle::metrics`].
+    pub fn metrics(&self, ctx: &GpuContext, ticks_in_interval: u32) -> Result<Vec<f64>> {
+        let n = self.n as u64;
+        ctx.queue.write_buffer(&self.acc, 0, &[0u8; ACC_COLUMNS * 8]);
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for step in &self.lpa_steps {
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                self.dispatch(ctx, &mut pass, step);
+            }
+            encoder.copy_buffer_to_buffer(&self.labels_next, 0, &self.labels, 0, n * 4);
+        }
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            self.dispatch(ctx, &mut pass, &self.metrics_agents);
+            self.dispatch(ctx, &mut pass, &self.community_sums);
+            self.dispatch(ctx, &mut pass, &self.community_reduce);
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let comps = self.components.run(ctx)?;
+        let words: Vec<u32> = buffers::read_back(ctx, &self.acc, 0, ACC_COLUMNS * 2)?;
+        let sum = |c: usize| words[2 * c] as f64 + words[2 * c + 1] as f64 * 4_294_967_296.0;
+        let control = self.control(ctx)?;
+        self.reset_counters(ctx);
+
+        let nf = n.max(1) as f64;
+        let degree_sum = sum(0);
+        let ties = degree_sum / 2.0;
+        let churn = if ticks_in_interval == 0 {
+            0.0
+        } else {
+            (control.created as f64 + control.removed as f64) / (ticks_in_interval as f64 * ties.max(1.0))
+        };
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let clustering = ratio(sum(8), sum(7));
+        let (m1, m2) = (degree_sum / nf, sum(1) / nf);
+        let c_null = if degree_sum > 0.0 { (m2 - m1).powi(2) / (nf * m1.powi(3)) } else { 0.0 };
+        let modularity = if degree_sum > 0.0 {
+            sum(9) / degree_sum - sum(11) / (1u64 << 30) as f64
+        } else {
+            0.0
+        };
+        let unit = (1u64 << 20) as f64;
+        let alignment = (sum(5) / unit - nf).hypot(sum(6) / unit - nf) / nf;
+        Ok(vec![
+            control.tick as f64,
+            degree_sum / nf,
+            comps.s1(),
+            churn,
+            ratio(sum(2), degree_sum),
+            clustering,
+            ratio(clustering, c_null),
+            sum(12),
+            modularity,
+            alignment,
+            ratio(sum(13) / 1024.0, sum(14)),
+            sum(3) / nf,
+            sum(4) / 1024.0 / nf,
+        ])
+    }
+
+    /// Copy the device state into `state` (everything the passes change).
+    pub fn download(&self, ctx: &GpuContext, state: &mut Lifecycle) -> Result<Control> {
+        let n = self.n as usize;
+        let slots = n * self.slots as usize;
+        state.phi = buffers::read_back(ctx, &self.phi, 0, n)?;
+        state.knowledge = buffers::read_back(ctx, &self.knowledge, 0, n)?;
+        state.adopted_at = buffers::read_back(ctx, &self.adopted_at, 0, n)?;
+        state.labels = buffers::read_back(ctx, &self.labels, 0, n)?;
+        let ties = TieStore {
+            n: self.n,
+            slots: self.slots,
+            neighbor: buffers::read_back(ctx, &self.neighbor, 0, slots)?,
+            weight: buffers::read_back(ctx, &self.weight, 0, slots)?,
+            age: buffers::read_back(ctx, &self.age, 0, slots)?,
+            degree: buffers::read_back(ctx, &self.degree, 0, n)?,
+        };
+        state.ties = ties;
+        let control = self.control(ctx)?;
+        state.tick = control.tick;
+        Ok(control)
+    }
+}

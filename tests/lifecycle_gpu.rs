@@ -1,0 +1,197 @@
+//! The lifecycle model's GPU passes against their CPU twins, pass by pass from the same
+//! state, and the tie store's invariants after many GPU ticks. Float passes agree within
+//! WGSL's precision (sin/cos ≈ 2^-11 absolute); integer decisions agree except where
+//! their input lies within that margin of its threshold, and those are counted.
+
+use crate::common::gpu;
+use emergence::config;
+use emergence::gpu::GpuContext;
+use emergence::graph::{ties::TieStore, EdgeList};
+use emergence::model::lifecycle::{pair_cos, Lifecycle, LifecycleParams};
+use emergence::model::lifecycle_gpu::{GpuLifecycle, Pass, TICK};
+use std::f32::consts::TAU;
+
+fn params(sets: &[&str]) -> LifecycleParams {
+    let path = format!("{}/configs/lifecycle.toml", env!("CARGO_MANIFEST_DIR"));
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let loaded = config::load(Some(std::path::Path::new(&path)), &sets).unwrap();
+    LifecycleParams::from_config(&loaded.scenario)
+}
+
+/// A state in the middle of a run: ties of all ages and weights, knowledge, some
+/// adopters (made quick by a low mastery and frequent search).
+fn mid_run_state(n: u32, ticks: u32) -> (Lifecycle, LifecycleParams) {
+    let p = params(&["graph.slots=16", "model.search_rate=1.0", "model.mastery=0.5"]);
+    let ties = TieStore::empty(n, p.slots);
+    let mut s = Lifecycle::new(n, 7, &p, ties);
+    for _ in 0..ticks {
+        s.step(&p);
+    }
+    s.ties.check_invariants().unwrap();
+    (s, p)
+}
+
+fn angle_gap(a: f32, b: f32) -> f32 {
+    let d = (a - b).abs() % TAU;
+    d.min(TAU - d)
+}
+
+fn on_gpu(ctx: &GpuContext, s: &Lifecycle, p: &LifecycleParams, passes: &[Pass]) -> Lifecycle {
+    let g = GpuLifecycle::upload(ctx, s, p).unwrap();
+    g.run_passes(ctx, passes);
+    let mut out = s.clone();
+    g.download(ctx, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn agents_pass_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let (s, p) = mid_run_state(4000, 150);
+    let t = s.tick + 1;
+    let gpu_state = on_gpu(&ctx, &s, &p, &[Pass::Psi, Pass::Agents]);
+    assert_eq!(gpu_state.tick, t);
+    let mut cpu = s.clone();
+    let (psi, n_a) = cpu.psi();
+    assert!(n_a > 0, "the state must have adopters for the field term to be tested");
+    cpu.agents(&p, psi, n_a, t);
+    let worst_phi = (0..s.n as usize).map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i])).fold(0.0, f32::max);
+    assert!(worst_phi < 2f32.powi(-9), "phase differs by {worst_phi}");
+    for i in 0..s.n as usize {
+        let (a, b) = (cpu.knowledge[i], gpu_state.knowledge[i]);
+        assert!((a - b).abs() <= 1e-3 * a.abs().max(1.0), "knowledge of {i}: {a} vs {b}");
+    }
+    // Adoption decisions may differ only where the input is within the margin.
+    let mut differing = 0;
+    for i in 0..s.n as usize {
+        if cpu.adopted_at[i] != gpu_state.adopted_at[i] {
+            differing += 1;
+            let near_mastery = (s.knowledge[i] - p.mastery).abs() < 1e-3 * p.mastery;
+            assert!(near_mastery || s.ties.degree[i] > 0, "agent {i} decided differently far from its threshold");
+        }
+    }
+    assert!(differing <= 2, "{differing} adoption decisions differ");
+    assert!(cpu.adopted_at.iter().filter(|&&a| a == t).count() > 0, "some agents must adopt in this tick");
+}
+
+#[test]
+fn tie_passes_match_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let (mut s, p) = mid_run_state(4000, 150);
+    // Start the next tick on the CPU up to the tie passes, so both sides see one state.
+    let t = s.tick + 1;
+    let (psi, n_a) = s.psi();
+    s.agents(&p, psi, n_a, t);
+
+    // Weights: same removals except near w = 0, same weights within float precision.
+    let gpu_w = on_gpu(&ctx, &s, &p, &[Pass::Weights]);
+    let mut cpu_w = s.clone();
+    let removed = cpu_w.tie_weights(&p);
+    assert!(removed > 0, "the state must lose ties in this tick");
+    gpu_w.ties.check_invariants().unwrap();
+    assert_eq!(gpu_w.ties.degree, cpu_w.ties.degree);
+    assert_eq!(gpu_w.ties.neighbor, cpu_w.ties.neighbor);
+    assert_eq!(gpu_w.ties.age, cpu_w.ties.age);
+    let worst_w = gpu_w.ties.weight.iter().zip(&cpu_w.ties.weight).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst_w < 1e-5, "weights differ by {worst_w}");
+
+    // Search handshake from the CPU's post-weights state: the GPU's Psi pass only moves
+    // the tick on (ψ is not used by the search).
+    let mut before = cpu_w.clone();
+    before.tick = t - 1;
+    let gpu_s = on_gpu(&ctx, &before, &p, &[Pass::Psi, Pass::Propose, Pass::Confirm, Pass::Commit]);
+    let mut cpu_s = cpu_w.clone();
+    let (target, claim) = cpu_s.propose(&p, t);
+    let partner = cpu_s.confirm(&target, &claim, t);
+    let created = cpu_s.commit(&p, &partner);
+    assert!(created > 10, "the state must gain ties in this tick");
+    gpu_s.ties.check_invariants().unwrap();
+    // A proposal's only float decision is cos(Δφ) ≥ 0; count pairs near that boundary.
+    let near_boundary = target
+        .iter()
+        .enumerate()
+        .filter(|&(i, &j)| j != u32::MAX && pair_cos(&cpu_w.phi, i as u32, j).abs() < 1e-3)
+        .count();
+    if gpu_s.ties != cpu_s.ties {
+        let differing = (0..s.n as usize).filter(|&i| gpu_s.ties.neighbors(i as u32) != cpu_s.ties.neighbors(i as u32)).count();
+        assert!(near_boundary > 0 && differing <= 4 * near_boundary, "{differing} agents' ties differ, {near_boundary} proposals near cos = 0");
+    }
+}
+
+#[test]
+fn gpu_ticks_keep_tie_invariants_and_are_deterministic() {
+    let Some(ctx) = gpu() else { return };
+    let p = params(&["graph.slots=8", "model.search_rate=2.0"]);
+    // Start from a random graph whose hubs exceed K, so slots fill up and the handshake
+    // meets full agents.
+    let edges = emergence::graph::generators::erdos_renyi(3000, 6.0, 3).unwrap();
+    let (ties, dropped) = TieStore::from_edges(&edges, p.slots, p.new_tie);
+    assert!(dropped > 0);
+    let start = Lifecycle::new(3000, 11, &p, ties);
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let g = GpuLifecycle::upload(&ctx, &start, &p).unwrap();
+        let mut s = start.clone();
+        let (mut created, mut removed) = (0u64, 0u64);
+        for _ in 0..6 {
+            g.run_ticks(&ctx, 50);
+            let c = g.download(&ctx, &mut s).unwrap();
+            created += c.created as u64;
+            removed += c.removed as u64;
+            g.reset_counters(&ctx);
+            s.ties.check_invariants().unwrap_or_else(|e| panic!("tick {}: {e}", s.tick));
+        }
+        assert_eq!(s.tick, 300);
+        let ties_now = s.ties.num_ties() as u64;
+        assert_eq!(start.ties.num_ties() as u64 + created - removed, ties_now, "counters must account for every tie");
+        assert!(created > 100 && removed > 100, "ties must churn: {created} created, {removed} removed");
+        runs.push(s);
+    }
+    assert_eq!(runs[0].phi, runs[1].phi);
+    assert_eq!(runs[0].ties, runs[1].ties);
+    assert_eq!(runs[0].adopted_at, runs[1].adopted_at);
+    let _ = EdgeList::default();
+}
+
+#[test]
+fn whole_ticks_track_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let (s, p) = mid_run_state(2000, 100);
+    let g = GpuLifecycle::upload(&ctx, &s, &p).unwrap();
+    g.run_passes(&ctx, &TICK);
+    let mut gpu_state = s.clone();
+    g.download(&ctx, &mut gpu_state).unwrap();
+    let mut cpu = s.clone();
+    cpu.step(&p);
+    assert_eq!(gpu_state.tick, cpu.tick);
+    let worst = (0..s.n as usize).map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i])).fold(0.0, f32::max);
+    assert!(worst < 2f32.powi(-9), "phase differs by {worst}");
+}
+
+#[test]
+fn metrics_match_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let (s, p) = mid_run_state(4000, 200);
+    let g = GpuLifecycle::upload(&ctx, &s, &p).unwrap();
+    let on_gpu = g.metrics(&ctx, 0).unwrap();
+    let mut cpu = s.clone();
+    let on_cpu = cpu.metrics(&p, 0);
+    let columns = emergence::model::lifecycle::COLUMNS;
+    assert_eq!(on_gpu.len(), columns.len());
+    // Integer quantities (the same ties, labels and wedge draws) agree exactly; fixed-point
+    // sums of f32 cos/sin within their rounding.
+    for (k, name) in columns.iter().enumerate() {
+        let (a, b) = (on_gpu[k], on_cpu[k]);
+        let tol = match *name {
+            "alignment" | "community_alignment" => 1e-4,
+            "knowledge" => 1e-3 * b.abs().max(1.0),
+            "modularity" => 1e-5,
+            _ => 0.0,
+        };
+        assert!((a - b).abs() <= tol, "{name}: gpu {a}, cpu {b}");
+    }
+    assert!(on_cpu[columns.iter().position(|c| *c == "communities").unwrap()] > 1.0);
+    let mut labels = s.clone();
+    g.download(&ctx, &mut labels).unwrap();
+    assert_eq!(labels.labels, cpu.labels, "label propagation must agree label for label");
+}
