@@ -5,9 +5,12 @@
 use crate::analysis::components;
 use crate::backend::{Backend, BackendChoice, GpuGraph};
 use crate::config;
+use crate::config::ModelKind;
 use crate::error::Result;
+use crate::model::lifecycle::{Lifecycle, LifecycleParams};
+use crate::model::lifecycle_gpu::{GpuLifecycle, Pass};
 use crate::model::threshold;
-use crate::run::{build_graph, threshold_params, GraphSummary};
+use crate::run::{build_graph, lifecycle_ties, threshold_params, GraphSummary};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,18 +39,25 @@ pub struct BenchReport {
     pub backends: Vec<BackendFigures>,
 }
 
-/// Run the scenario's model on each requested backend (`auto`: the CPU and, when an
-/// adapter exists, the GPU), best of `repeats` timings each.
-pub fn bench(
-    config: Option<PathBuf>,
-    sets: &[String],
-    choice: BackendChoice,
-    adapter: Option<&str>,
-    repeats: u32,
-) -> Result<BenchReport> {
-    let loaded = config::load(config.as_deref(), sets)?;
-    let (_, graph, csr) = build_graph(&loaded)?;
-    let params = threshold_params(&loaded);
+/// What `emergence bench` reports, per model.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Report {
+    Threshold(BenchReport),
+    Lifecycle(LifecycleReport),
+}
+
+impl Report {
+    pub fn to_text(&self) -> String {
+        match self {
+            Report::Threshold(r) => r.to_text(),
+            Report::Lifecycle(r) => r.to_text(),
+        }
+    }
+}
+
+/// The backends a bench measures: `auto` means the CPU and, when an adapter exists, the GPU.
+fn backends(choice: BackendChoice, adapter: Option<&str>) -> Result<Vec<Backend>> {
     let mut backends = Vec::new();
     match choice {
         BackendChoice::Cpu => backends.push(Backend::Cpu),
@@ -60,6 +70,38 @@ pub fn bench(
             }
         }
     }
+    Ok(backends)
+}
+
+/// Bench the scenario's model on each requested backend.
+pub fn bench(
+    config: Option<PathBuf>,
+    sets: &[String],
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    repeats: u32,
+) -> Result<Report> {
+    let loaded = config::load(config.as_deref(), sets)?;
+    match loaded.scenario.model.kind {
+        ModelKind::Lifecycle => Ok(Report::Lifecycle(bench_lifecycle(
+            &loaded, choice, adapter,
+        )?)),
+        _ => Ok(Report::Threshold(bench_threshold(
+            &loaded, choice, adapter, repeats,
+        )?)),
+    }
+}
+
+/// The threshold cascade on each backend, best of `repeats` timings each.
+fn bench_threshold(
+    loaded: &config::Loaded,
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    repeats: u32,
+) -> Result<BenchReport> {
+    let (_, graph, csr) = build_graph(loaded)?;
+    let params = threshold_params(loaded);
+    let backends = backends(choice, adapter)?;
     let mut figures = Vec::new();
     for backend in &backends {
         let mut best = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
@@ -146,6 +188,214 @@ impl BenchReport {
                 f.sweeps_per_s,
                 f.tie_entries_per_s,
                 f.final_active_fraction,
+                f.adapter
+            );
+        }
+        out
+    }
+}
+
+/// Lifecycle speed on one backend.
+#[derive(Debug, Serialize)]
+pub struct LifecycleFigures {
+    pub backend: String,
+    pub adapter: String,
+    pub ticks: u32,
+    pub ticks_per_s: f64,
+    /// Tie slots (N·K) swept per second of ticks.
+    pub slots_per_s: f64,
+    /// One metrics row (label propagation, components, sums), seconds.
+    pub metrics_s: f64,
+    /// Share of tick time per pass (psi, agents, weights, search), summing to 1.
+    pub pass_shares: Vec<(String, f64)>,
+    /// How the shares were measured.
+    pub shares_by: String,
+    pub mean_degree_after: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LifecycleReport {
+    pub model: String,
+    pub graph: GraphSummary,
+    pub agents: u32,
+    pub slots: u32,
+    /// Device memory of the state per tie slot (neighbour, weight, age).
+    pub bytes_per_slot: u32,
+    /// Device memory per agent: model state, handshake and metrics scratch.
+    pub bytes_per_agent: u32,
+    pub backends: Vec<LifecycleFigures>,
+}
+
+/// Bytes per agent on the device: φ (2), ω, k, adoption, degree, labels (2) = 8 words of
+/// state, 3 of handshake (target, claim, partner), 8 of metrics scratch (component
+/// parent and size, six community sums).
+pub const LIFECYCLE_BYTES_PER_AGENT: u32 = 4 * (8 + 3 + 8);
+
+fn bench_lifecycle(
+    loaded: &config::Loaded,
+    choice: BackendChoice,
+    adapter: Option<&str>,
+) -> Result<LifecycleReport> {
+    let (edges, graph, _) = build_graph(loaded)?;
+    let params = LifecycleParams::from_config(&loaded.scenario);
+    let start = Lifecycle::new(
+        edges.n,
+        loaded.scenario.seed as u32,
+        &params,
+        lifecycle_ties(&edges, &params),
+    );
+    let ticks = loaded.scenario.ticks as u32;
+    let slots = edges.n as f64 * params.slots as f64;
+    let mut figures = Vec::new();
+    for backend in backends(choice, adapter)? {
+        let mut life = start.clone();
+        let f = match &backend {
+            Backend::Cpu => {
+                let mut spent = [0.0f64; 4];
+                for _ in 0..ticks {
+                    let t = life.tick + 1;
+                    let c = Instant::now();
+                    let (psi, n_a) = life.psi();
+                    spent[0] += c.elapsed().as_secs_f64();
+                    let c = Instant::now();
+                    life.agents(&params, psi, n_a, t);
+                    spent[1] += c.elapsed().as_secs_f64();
+                    let c = Instant::now();
+                    life.tie_weights(&params);
+                    spent[2] += c.elapsed().as_secs_f64();
+                    let c = Instant::now();
+                    let (target, claim) = life.propose(&params, t);
+                    let partner = life.confirm(&target, &claim, t);
+                    life.commit(&params, &partner);
+                    spent[3] += c.elapsed().as_secs_f64();
+                    life.tick = t;
+                }
+                let total: f64 = spent.iter().sum();
+                let c = Instant::now();
+                life.metrics(&params, ticks);
+                let metrics_s = c.elapsed().as_secs_f64();
+                figures_of(
+                    &backend,
+                    ticks,
+                    total,
+                    slots,
+                    metrics_s,
+                    spent,
+                    "timing each pass in the tick loop",
+                    &life,
+                )
+            }
+            Backend::Gpu(ctx) => {
+                let device = GpuLifecycle::upload(ctx, &life, &params)?;
+                ctx.wait()?;
+                let c = Instant::now();
+                device.run_ticks(ctx, ticks);
+                ctx.wait()?;
+                let total = c.elapsed().as_secs_f64();
+                let c = Instant::now();
+                device.metrics(ctx, ticks)?;
+                let metrics_s = c.elapsed().as_secs_f64();
+                device.download(ctx, &mut life)?;
+                // Each pass alone, repeated, on the state the ticks left.
+                let mut spent = [0.0f64; 4];
+                let groups: [&[Pass]; 4] = [
+                    &[Pass::Psi],
+                    &[Pass::Agents],
+                    &[Pass::Weights],
+                    &[Pass::Propose, Pass::Confirm, Pass::Commit],
+                ];
+                let reps = 20;
+                for (k, group) in groups.iter().enumerate() {
+                    let list: Vec<Pass> = (0..reps).flat_map(|_| group.iter().copied()).collect();
+                    let c = Instant::now();
+                    device.run_passes(ctx, &list);
+                    ctx.wait()?;
+                    spent[k] = c.elapsed().as_secs_f64();
+                }
+                figures_of(
+                    &backend,
+                    ticks,
+                    total,
+                    slots,
+                    metrics_s,
+                    spent,
+                    "repeating each pass alone 20 times",
+                    &life,
+                )
+            }
+        };
+        figures.push(f);
+    }
+    Ok(LifecycleReport {
+        model: "lifecycle".into(),
+        graph,
+        agents: start.n,
+        slots: params.slots,
+        bytes_per_slot: 12,
+        bytes_per_agent: LIFECYCLE_BYTES_PER_AGENT,
+        backends: figures,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn figures_of(
+    backend: &Backend,
+    ticks: u32,
+    total: f64,
+    slots: f64,
+    metrics_s: f64,
+    spent: [f64; 4],
+    how: &str,
+    life: &Lifecycle,
+) -> LifecycleFigures {
+    let sum: f64 = spent.iter().sum::<f64>().max(1e-12);
+    let names = ["psi", "agents", "weights", "search"];
+    LifecycleFigures {
+        backend: backend.name().into(),
+        adapter: backend.adapter_name(),
+        ticks,
+        ticks_per_s: ticks as f64 / total.max(1e-12),
+        slots_per_s: slots * ticks as f64 / total.max(1e-12),
+        metrics_s,
+        pass_shares: names
+            .iter()
+            .zip(spent)
+            .map(|(n, s)| (n.to_string(), s / sum))
+            .collect(),
+        shares_by: how.into(),
+        mean_degree_after: 2.0 * life.ties.num_ties() as f64 / life.n.max(1) as f64,
+    }
+}
+
+impl LifecycleReport {
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "lifecycle: {} agents, K = {} ({} B per slot, {} B per agent on the device), start graph {} (mean degree {:.2})\n",
+            self.agents, self.slots, self.bytes_per_slot, self.bytes_per_agent, self.graph.kind, self.graph.mean_degree
+        );
+        out += &format!(
+            "{:<8} {:>6} {:>10} {:>12} {:>10} {:>32}  adapter\n",
+            "backend",
+            "ticks",
+            "ticks/s",
+            "slots/s",
+            "metrics_s",
+            "shares psi/agents/weights/search"
+        );
+        for f in &self.backends {
+            let shares: Vec<String> = f
+                .pass_shares
+                .iter()
+                .map(|(_, s)| format!("{:.2}", s))
+                .collect();
+            out += &format!(
+                "{:<8} {:>6} {:>10.1} {:>12.3e} {:>10.4} {:>32}  {}\n",
+                f.backend,
+                f.ticks,
+                f.ticks_per_s,
+                f.slots_per_s,
+                f.metrics_s,
+                shares.join(" / "),
                 f.adapter
             );
         }

@@ -164,9 +164,14 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => {
+            let mut sets = args.scenario.all_sets();
+            if args.scenario.ticks.is_none() {
+                // A measurement, not a run: 100 ticks unless asked otherwise.
+                sets.insert(0, "ticks=100".into());
+            }
             let report = crate::bench::bench(
                 args.scenario.config.clone(),
-                &args.scenario.all_sets(),
+                &sets,
                 args.scenario.backend,
                 args.scenario.adapter.as_deref(),
                 args.repeats,

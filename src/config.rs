@@ -176,8 +176,8 @@ impl Default for ModelConfig {
             mastery: 60.0,
             tie_gain: 0.3,
             tie_cost: 0.15,
-            search_rate: 0.2,
-            closure: 0.5,
+            search_rate: 0.4,
+            closure: 0.6,
             strong_tie: 0.5,
             new_tie: 0.2,
             dt: 0.1,
@@ -519,16 +519,25 @@ impl Loaded {
     pub fn resolved_toml(&self) -> String {
         let mut s = self.scenario.clone();
         s.graph.path = self.graph_path();
-        let mut table = toml::Table::try_from(&s).expect("a scenario always serialises");
+        let text = toml::to_string(&s).expect("a scenario always serialises");
         let unused = match s.model.kind {
             ModelKind::Lifecycle => THRESHOLD_ONLY_KEYS,
             _ => LIFECYCLE_ONLY_KEYS,
         };
-        if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
-            for key in unused {
-                model.remove(*key);
+        // Line by line, so the keys keep the struct's order (a toml::Table would sort them).
+        let mut section = String::new();
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            if line.starts_with('[') {
+                section = line.to_string();
             }
+            let key = line.split('=').next().unwrap_or("").trim();
+            if section == "[model]" && unused.contains(&key) {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
         }
-        toml::to_string(&table).expect("a table always serialises")
+        out
     }
 }

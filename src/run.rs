@@ -205,25 +205,43 @@ pub fn run_lifecycle(
             Ok(table)
         }
         Backend::Gpu(ctx) => {
-            // Ticks between two metrics rows go to the device in one submission; only
-            // the rows' sums come back.
+            // The ticks between two metrics rows and the row's reductions go to the
+            // device in one submission; the row is read back while the device already
+            // runs the next interval (two staging buffers), so readback never stalls it.
             let device = GpuLifecycle::upload(ctx, life, params)?;
             let mut table = MetricsTable::new(&lifecycle::COLUMNS);
             table.push(device.metrics(ctx, 0)?);
+            let staging = [device.staging(ctx), device.staging(ctx)];
             let start = life.tick;
             let end = start + ticks;
             let every = metrics_every.max(1);
             let mut tick = start;
-            while tick < end {
-                let next = ((tick / every + 1) * every).min(end);
-                device.run_ticks(ctx, next - tick);
-                let row = device.metrics(ctx, next - tick)?;
-                tick = next;
-                progress.update(
-                    (tick - start) as u64,
-                    &lifecycle_progress(&table.columns, &row),
-                );
-                table.push(row);
+            let mut pending = None;
+            let mut k = 0;
+            loop {
+                let submitted = if tick < end {
+                    let next = ((tick / every + 1) * every).min(end);
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let index = device.submit_interval(ctx, next - tick, &staging[k % 2], tx);
+                    let interval = next - tick;
+                    tick = next;
+                    Some((index, k % 2, rx, interval))
+                } else {
+                    None
+                };
+                k += 1;
+                if let Some((index, slot, rx, interval)) = pending.take() {
+                    let row = device.collect_interval(ctx, index, &staging[slot], rx, interval)?;
+                    progress.update(
+                        row[0] as u64 - start as u64,
+                        &lifecycle_progress(&table.columns, &row),
+                    );
+                    table.push(row);
+                }
+                match submitted {
+                    Some(s) => pending = Some(s),
+                    None => break,
+                }
             }
             device.download(ctx, life)?;
             Ok(table)

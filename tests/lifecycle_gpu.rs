@@ -21,7 +21,11 @@ fn params(sets: &[&str]) -> LifecycleParams {
 /// A state in the middle of a run: ties of all ages and weights, knowledge, some
 /// adopters (made quick by a low mastery and frequent search).
 fn mid_run_state(n: u32, ticks: u32) -> (Lifecycle, LifecycleParams) {
-    let p = params(&["graph.slots=16", "model.search_rate=1.0", "model.mastery=0.5"]);
+    let p = params(&[
+        "graph.slots=16",
+        "model.search_rate=1.0",
+        "model.mastery=0.5",
+    ]);
     let ties = TieStore::empty(n, p.slots);
     let mut s = Lifecycle::new(n, 7, &p, ties);
     for _ in 0..ticks {
@@ -53,13 +57,21 @@ fn agents_pass_matches_cpu() {
     assert_eq!(gpu_state.tick, t);
     let mut cpu = s.clone();
     let (psi, n_a) = cpu.psi();
-    assert!(n_a > 0, "the state must have adopters for the field term to be tested");
+    assert!(
+        n_a > 0,
+        "the state must have adopters for the field term to be tested"
+    );
     cpu.agents(&p, psi, n_a, t);
-    let worst_phi = (0..s.n as usize).map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i])).fold(0.0, f32::max);
+    let worst_phi = (0..s.n as usize)
+        .map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i]))
+        .fold(0.0, f32::max);
     assert!(worst_phi < 2f32.powi(-9), "phase differs by {worst_phi}");
     for i in 0..s.n as usize {
         let (a, b) = (cpu.knowledge[i], gpu_state.knowledge[i]);
-        assert!((a - b).abs() <= 1e-3 * a.abs().max(1.0), "knowledge of {i}: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+            "knowledge of {i}: {a} vs {b}"
+        );
     }
     // Adoption decisions may differ only where the input is within the margin.
     let mut differing = 0;
@@ -67,11 +79,17 @@ fn agents_pass_matches_cpu() {
         if cpu.adopted_at[i] != gpu_state.adopted_at[i] {
             differing += 1;
             let near_mastery = (s.knowledge[i] - p.mastery).abs() < 1e-3 * p.mastery;
-            assert!(near_mastery || s.ties.degree[i] > 0, "agent {i} decided differently far from its threshold");
+            assert!(
+                near_mastery || s.ties.degree[i] > 0,
+                "agent {i} decided differently far from its threshold"
+            );
         }
     }
     assert!(differing <= 2, "{differing} adoption decisions differ");
-    assert!(cpu.adopted_at.iter().filter(|&&a| a == t).count() > 0, "some agents must adopt in this tick");
+    assert!(
+        cpu.adopted_at.iter().filter(|&&a| a == t).count() > 0,
+        "some agents must adopt in this tick"
+    );
 }
 
 #[test]
@@ -92,14 +110,25 @@ fn tie_passes_match_cpu() {
     assert_eq!(gpu_w.ties.degree, cpu_w.ties.degree);
     assert_eq!(gpu_w.ties.neighbor, cpu_w.ties.neighbor);
     assert_eq!(gpu_w.ties.age, cpu_w.ties.age);
-    let worst_w = gpu_w.ties.weight.iter().zip(&cpu_w.ties.weight).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let worst_w = gpu_w
+        .ties
+        .weight
+        .iter()
+        .zip(&cpu_w.ties.weight)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     assert!(worst_w < 1e-5, "weights differ by {worst_w}");
 
     // Search handshake from the CPU's post-weights state: the GPU's Psi pass only moves
     // the tick on (ψ is not used by the search).
     let mut before = cpu_w.clone();
     before.tick = t - 1;
-    let gpu_s = on_gpu(&ctx, &before, &p, &[Pass::Psi, Pass::Propose, Pass::Confirm, Pass::Commit]);
+    let gpu_s = on_gpu(
+        &ctx,
+        &before,
+        &p,
+        &[Pass::Psi, Pass::Propose, Pass::Confirm, Pass::Commit],
+    );
     let mut cpu_s = cpu_w.clone();
     let (target, claim) = cpu_s.propose(&p, t);
     let partner = cpu_s.confirm(&target, &claim, t);
@@ -113,8 +142,13 @@ fn tie_passes_match_cpu() {
         .filter(|&(i, &j)| j != u32::MAX && pair_cos(&cpu_w.phi, i as u32, j).abs() < 1e-3)
         .count();
     if gpu_s.ties != cpu_s.ties {
-        let differing = (0..s.n as usize).filter(|&i| gpu_s.ties.neighbors(i as u32) != cpu_s.ties.neighbors(i as u32)).count();
-        assert!(near_boundary > 0 && differing <= 4 * near_boundary, "{differing} agents' ties differ, {near_boundary} proposals near cos = 0");
+        let differing = (0..s.n as usize)
+            .filter(|&i| gpu_s.ties.neighbors(i as u32) != cpu_s.ties.neighbors(i as u32))
+            .count();
+        assert!(
+            near_boundary > 0 && differing <= 4 * near_boundary,
+            "{differing} agents' ties differ, {near_boundary} proposals near cos = 0"
+        );
     }
 }
 
@@ -139,12 +173,21 @@ fn gpu_ticks_keep_tie_invariants_and_are_deterministic() {
             created += c.created as u64;
             removed += c.removed as u64;
             g.reset_counters(&ctx);
-            s.ties.check_invariants().unwrap_or_else(|e| panic!("tick {}: {e}", s.tick));
+            s.ties
+                .check_invariants()
+                .unwrap_or_else(|e| panic!("tick {}: {e}", s.tick));
         }
         assert_eq!(s.tick, 300);
         let ties_now = s.ties.num_ties() as u64;
-        assert_eq!(start.ties.num_ties() as u64 + created - removed, ties_now, "counters must account for every tie");
-        assert!(created > 100 && removed > 100, "ties must churn: {created} created, {removed} removed");
+        assert_eq!(
+            start.ties.num_ties() as u64 + created - removed,
+            ties_now,
+            "counters must account for every tie"
+        );
+        assert!(
+            created > 100 && removed > 100,
+            "ties must churn: {created} created, {removed} removed"
+        );
         runs.push(s);
     }
     assert_eq!(runs[0].phi, runs[1].phi);
@@ -164,7 +207,9 @@ fn whole_ticks_track_the_cpu() {
     let mut cpu = s.clone();
     cpu.step(&p);
     assert_eq!(gpu_state.tick, cpu.tick);
-    let worst = (0..s.n as usize).map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i])).fold(0.0, f32::max);
+    let worst = (0..s.n as usize)
+        .map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i]))
+        .fold(0.0, f32::max);
     assert!(worst < 2f32.powi(-9), "phase differs by {worst}");
 }
 
@@ -193,5 +238,79 @@ fn metrics_match_cpu() {
     assert!(on_cpu[columns.iter().position(|c| *c == "communities").unwrap()] > 1.0);
     let mut labels = s.clone();
     g.download(&ctx, &mut labels).unwrap();
-    assert_eq!(labels.labels, cpu.labels, "label propagation must agree label for label");
+    assert_eq!(
+        labels.labels, cpu.labels,
+        "label propagation must agree label for label"
+    );
+}
+
+/// A whole run on one backend from the default scenario's parameters.
+fn whole_run(
+    backend: &emergence::backend::Backend,
+    n: u32,
+    seed: u32,
+    ticks: u32,
+) -> emergence::io::MetricsTable {
+    let p = params(&[]);
+    let mut life = Lifecycle::new(n, seed, &p, TieStore::empty(n, p.slots));
+    let progress = emergence::progress::Progress::new(ticks as u64, "ticks");
+    emergence::run::run_lifecycle(backend, &mut life, &p, ticks, 10, &progress).unwrap()
+}
+
+fn last(table: &emergence::io::MetricsTable, name: &str) -> f64 {
+    let k = table.columns.iter().position(|c| c == name).unwrap();
+    table.rows.last().unwrap()[k]
+}
+
+#[test]
+fn gpu_runs_show_the_stages_in_order() {
+    let Some(ctx) = gpu() else { return };
+    let backend = emergence::backend::Backend::Gpu(ctx);
+    for seed in 1..=3 {
+        let table = whole_run(&backend, 20_000, seed, 1400);
+        let m = emergence::model::lifecycle::Milestones::of(&table);
+        assert!(m.in_order(), "seed {seed}: {m:?}");
+        let (rho, r) = (last(&table, "adoption"), last(&table, "alignment"));
+        assert!(
+            rho >= 0.9 && r >= 0.5,
+            "seed {seed}: final adoption {rho}, alignment {r}"
+        );
+    }
+}
+
+/// Whole runs agree statistically across backends: over 5 seeds each (N = 4,000), the
+/// mean tick at which adoption first reaches 0.5 differs by less than 3 standard errors
+/// of the difference (floored at the 10-tick resolution of the metrics rows). The runs
+/// need not match bit for bit: WGSL's sin/cos differ from Rust's in the last bits.
+#[test]
+fn whole_runs_agree_statistically_across_backends() {
+    let Some(ctx) = gpu() else { return };
+    let gpu_backend = emergence::backend::Backend::Gpu(ctx);
+    let half_tick = |backend: &emergence::backend::Backend, seed: u32| {
+        let table = whole_run(backend, 4000, seed, 1500);
+        emergence::model::lifecycle::Milestones::of(&table)
+            .adoption_half
+            .expect("adoption must reach 0.5") as f64
+    };
+    let seeds = 21..26;
+    let on_gpu: Vec<f64> = seeds.clone().map(|s| half_tick(&gpu_backend, s)).collect();
+    let on_cpu: Vec<f64> = seeds
+        .map(|s| half_tick(&emergence::backend::Backend::Cpu, s))
+        .collect();
+    let (mg, sg) = crate::common::mean_sd(&on_gpu);
+    let (mc, sc) = crate::common::mean_sd(&on_cpu);
+    let se = (sg * sg / 5.0 + sc * sc / 5.0).sqrt();
+    assert!(
+        (mg - mc).abs() < 3.0 * se.max(10.0),
+        "gpu {on_gpu:?} vs cpu {on_cpu:?}: means {mg} and {mc}, se {se}"
+    );
+}
+
+#[test]
+fn gpu_run_is_reproducible() {
+    let Some(ctx) = gpu() else { return };
+    let backend = emergence::backend::Backend::Gpu(ctx);
+    let a = whole_run(&backend, 3000, 5, 300);
+    let b = whole_run(&backend, 3000, 5, 300);
+    assert_eq!(a, b);
 }

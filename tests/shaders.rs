@@ -9,7 +9,8 @@ fn every_kernel_validates_with_naga() {
     for (name, raw) in shaders::KERNELS {
         shaders::validate(name, shaders::GraphStore::Csr).unwrap_or_else(|e| panic!("{e}"));
         if raw.contains("#import adjacency") {
-            shaders::validate(name, shaders::GraphStore::Slots).unwrap_or_else(|e| panic!("{e} (slots)"));
+            shaders::validate(name, shaders::GraphStore::Slots)
+                .unwrap_or_else(|e| panic!("{e} (slots)"));
         }
     }
 }

@@ -5,8 +5,11 @@
 //! breaking ties between equally frequent labels by the lowest id lets one label flood
 //! the graph. So each round updates the agents in two hash-parity classes in turn, each
 //! half-step reading the labels as they were at its start (Jacobi within the class, the
-//! same on every backend), and ties go to the label with the smallest salted hash. Labels
-//! are agent ids, so every per-label table is an array of N entries.
+//! same on every backend), and ties go to the label with the smallest salted hash. Even
+//! so, on sparse graphs with large communities one label sweeps across community borders;
+//! an agent therefore joins a label only when it is tied to it well beyond chance
+//! ([`SIGNIFICANCE`]). Labels are agent ids, so every per-label table is an array of N
+//! entries.
 
 use crate::graph::Adjacency;
 use crate::rng::{self, stream};
@@ -14,13 +17,33 @@ use rayon::prelude::*;
 use std::collections::BTreeMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// The label most of `nbrs` hold (read from `labels`); ties between labels go to the
-/// smallest `pcg(label ^ salt)`. `buf` is scratch space.
-fn majority(nbrs: &[u32], labels: &[u32], salt: u32, buf: &mut Vec<u32>) -> u32 {
+/// How much more than chance an agent must be tied to a label to join it: agent i (degree
+/// k_i) moves to label l only if `count_l · 2M > SIGNIFICANCE · k_i · D_l`, i.e. it holds
+/// more than twice the ties a random graph with the same degrees would give it into l
+/// (D_l: degree sum of l, 2M: degree sum of all). On small communities the bar is
+/// negligible; it is what stops one label from flooding a sparse graph with large
+/// communities, where plain label propagation merges them (see docs/lifecycle.md).
+pub const SIGNIFICANCE: u64 = 2;
+
+/// The label agent i takes in a half-step, reading `labels` as they were at its start:
+/// the label most of its neighbours hold (ties go to the smallest `pcg(label ^ h_i)`,
+/// h_i = pcg(i ^ salt), so different agents break ties differently), provided the
+/// significance test passes; else its own. `buf` is scratch space.
+fn next_label(
+    i: u32,
+    nbrs: &[u32],
+    labels: &[u32],
+    label_degree: &[u64],
+    two_m: u64,
+    salt: u32,
+    buf: &mut Vec<u32>,
+) -> u32 {
+    let own = labels[i as usize];
     buf.clear();
     buf.extend(nbrs.iter().map(|&j| labels[j as usize]));
     buf.sort_unstable();
-    let (mut best, mut best_count, mut best_hash) = (u32::MAX, 0usize, u32::MAX);
+    let tie_salt = rng::pcg(i ^ salt);
+    let (mut best, mut best_count, mut best_hash) = (own, 0usize, u32::MAX);
     let mut k = 0;
     while k < buf.len() {
         let label = buf[k];
@@ -29,20 +52,42 @@ fn majority(nbrs: &[u32], labels: &[u32], salt: u32, buf: &mut Vec<u32>) -> u32 
             end += 1;
         }
         let count = end - k;
-        let hash = rng::pcg(label ^ salt);
+        let hash = rng::pcg(label ^ tie_salt);
         if count > best_count || (count == best_count && hash < best_hash) {
             (best, best_count, best_hash) = (label, count, hash);
         }
         k = end;
     }
-    best
+    let significant =
+        best_count as u64 * two_m > SIGNIFICANCE * nbrs.len() as u64 * label_degree[best as usize];
+    if best != own && significant {
+        best
+    } else {
+        own
+    }
+}
+
+/// Degree sum of every label (labels are agent ids), with integer atomics.
+fn label_degrees<G: Adjacency + Sync + ?Sized>(graph: &G, labels: &[u32]) -> Vec<u64> {
+    let sums: Vec<AtomicU64> = (0..labels.len()).map(|_| AtomicU64::new(0)).collect();
+    (0..graph.n())
+        .into_par_iter()
+        .with_min_len(4096)
+        .for_each(|i| {
+            let d = graph.neighbors(i).len() as u64;
+            if d > 0 {
+                sums[labels[i as usize] as usize].fetch_add(d, Relaxed);
+            }
+        });
+    sums.into_iter().map(AtomicU64::into_inner).collect()
 }
 
 /// `rounds` rounds of label propagation on `graph`, warm-started from `labels` (agent
 /// ids; `labels[i] = i` for a cold start). Agents without ties first get their own id.
 /// Round `r` uses salt = rand4(seed, tick, r, LPA).x; in half-step c ∈ {0, 1} the agents
-/// with `pcg(i ^ salt) & 1 == c` take their neighbours' majority label. Returns how many
-/// agents changed label in the last round (0: converged).
+/// with `pcg(i ^ salt) & 1 == c` move to their neighbours' majority label when it passes
+/// the [`SIGNIFICANCE`] test, with the label degree sums of the start of the half-step.
+/// Returns how many agents changed label in the last round (0: converged).
 pub fn label_propagation<G: Adjacency + Sync + ?Sized>(
     graph: &G,
     labels: &mut Vec<u32>,
@@ -61,12 +106,18 @@ pub fn label_propagation<G: Adjacency + Sync + ?Sized>(
                 *l = i as u32;
             }
         });
+    let two_m: u64 = (0..graph.n())
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|i| graph.neighbors(i).len() as u64)
+        .sum();
     let mut next = vec![0u32; n];
     let mut changed = 0;
     for round in 0..rounds {
         let salt = rng::rand4(seed, tick, round, stream::LPA)[0];
         changed = 0;
         for class in 0..2u32 {
+            let label_degree = label_degrees(graph, labels);
             let old: &[u32] = labels;
             changed += next
                 .par_iter_mut()
@@ -79,7 +130,7 @@ pub fn label_propagation<G: Adjacency + Sync + ?Sized>(
                         *out = old[i as usize];
                         return 0u64;
                     }
-                    *out = majority(nbrs, old, salt, buf);
+                    *out = next_label(i, nbrs, old, &label_degree, two_m, salt, buf);
                     (*out != old[i as usize]) as u64
                 })
                 .sum::<u64>();

@@ -155,8 +155,22 @@ pub struct GpuComponents {
 
 impl GpuComponents {
     /// `adjacency` are the bindings 0–4 of `shaders/shared/{csr,slots}.wgsl`.
-    pub fn new(ctx: &GpuContext, n: u32, shape: u32, adjacency: &[(u32, &wgpu::Buffer)], kind: GraphStore) -> Result<Self> {
-        let params = buffers::uniform(ctx, "components params", &Params { n, shape, _pad: [0; 2] });
+    pub fn new(
+        ctx: &GpuContext,
+        n: u32,
+        shape: u32,
+        adjacency: &[(u32, &wgpu::Buffer)],
+        kind: GraphStore,
+    ) -> Result<Self> {
+        let params = buffers::uniform(
+            ctx,
+            "components params",
+            &Params {
+                n,
+                shape,
+                _pad: [0; 2],
+            },
+        );
         let parent = buffers::zeroed(ctx, "parent", n as u64 * 4);
         let sizes = buffers::zeroed(ctx, "component sizes", n as u64 * 4);
         let changed = buffers::zeroed(ctx, "changed", 4);
@@ -170,11 +184,20 @@ impl GpuComponents {
         hook_entries.extend([(5, &params), (6, &parent), (7, &changed)]);
         Ok(GpuComponents {
             n,
-            init: kernel("components_init", &[(0, &params), (1, &parent), (2, &sizes)])?,
+            init: kernel(
+                "components_init",
+                &[(0, &params), (1, &parent), (2, &sizes)],
+            )?,
             hook: kernel("components_hook", &hook_entries)?,
             compress: kernel("components_compress", &[(0, &params), (1, &parent)])?,
-            sizes: kernel("components_sizes", &[(0, &params), (1, &parent), (2, &sizes)])?,
-            largest: kernel("components_largest", &[(0, &params), (1, &sizes), (2, &result)])?,
+            sizes: kernel(
+                "components_sizes",
+                &[(0, &params), (1, &parent), (2, &sizes)],
+            )?,
+            largest: kernel(
+                "components_largest",
+                &[(0, &params), (1, &sizes), (2, &result)],
+            )?,
             parent,
             changed,
             result,
@@ -193,14 +216,65 @@ impl GpuComponents {
         ctx.queue.submit([encoder.finish()]);
     }
 
+    /// Record a fixed number of hook-and-compress `rounds` and the size reduction into
+    /// `encoder`, with no readback (for metrics inside a run). `changed` is cleared before
+    /// the last round, so it reads 0 afterwards exactly when that round hooked nothing:
+    /// the components had converged. Read [`Self::result`] and [`Self::changed`] after.
+    pub fn record(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, rounds: u32) {
+        encoder.clear_buffer(&self.result, 0, None);
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            buffers::dispatch(
+                ctx,
+                &mut pass,
+                &self.init.pipeline,
+                &self.init.group,
+                self.n,
+            );
+            for _ in 1..rounds {
+                buffers::dispatch(
+                    ctx,
+                    &mut pass,
+                    &self.hook.pipeline,
+                    &self.hook.group,
+                    self.n,
+                );
+                buffers::dispatch(
+                    ctx,
+                    &mut pass,
+                    &self.compress.pipeline,
+                    &self.compress.group,
+                    self.n,
+                );
+            }
+        }
+        encoder.clear_buffer(&self.changed, 0, None);
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for k in [&self.hook, &self.compress, &self.sizes, &self.largest] {
+            buffers::dispatch(ctx, &mut pass, &k.pipeline, &k.group, self.n);
+        }
+    }
+
+    /// `(largest, count)` after [`Self::record`].
+    pub fn result(&self) -> &wgpu::Buffer {
+        &self.result
+    }
+
+    /// Nonzero after [`Self::record`] when the last round still hooked.
+    pub fn changed(&self) -> &wgpu::Buffer {
+        &self.changed
+    }
+
     /// Label the components (labels stay in [`Self::parent`]) and reduce their sizes.
     pub fn run(&self, ctx: &GpuContext) -> Result<ComponentStats> {
-        ctx.queue.write_buffer(&self.result, 0, bytemuck::cast_slice(&[0u32, 0u32]));
+        ctx.queue
+            .write_buffer(&self.result, 0, bytemuck::cast_slice(&[0u32, 0u32]));
         self.submit(ctx, &[&self.init]);
         let mut rounds = 0;
         loop {
             rounds += 1;
-            ctx.queue.write_buffer(&self.changed, 0, bytemuck::bytes_of(&0u32));
+            ctx.queue
+                .write_buffer(&self.changed, 0, bytemuck::bytes_of(&0u32));
             self.submit(ctx, &[&self.hook, &self.compress]);
             let flag: Vec<u32> = buffers::read_back(ctx, &self.changed, 0, 1)?;
             if flag[0] == 0 {
@@ -220,8 +294,17 @@ impl GpuComponents {
 
 /// Components of a static graph on the GPU. Returns the stats and the buffer of labels
 /// (left on the device; [`labels_gpu`] reads it back for tests).
-pub fn components_gpu(ctx: &GpuContext, graph: &GpuGraph) -> Result<(ComponentStats, wgpu::Buffer)> {
-    let c = GpuComponents::new(ctx, graph.n, graph.neighbors.chunk_len, &graph.csr_bindings(), GraphStore::Csr)?;
+pub fn components_gpu(
+    ctx: &GpuContext,
+    graph: &GpuGraph,
+) -> Result<(ComponentStats, wgpu::Buffer)> {
+    let c = GpuComponents::new(
+        ctx,
+        graph.n,
+        graph.neighbors.chunk_len,
+        &graph.csr_bindings(),
+        GraphStore::Csr,
+    )?;
     let stats = c.run(ctx)?;
     Ok((stats, c.parent))
 }

@@ -9,7 +9,10 @@ const SHARED: &[(&str, &str)] = &[
     ("rng", include_str!("../../shaders/shared/rng.wgsl")),
     ("index", include_str!("../../shaders/shared/index.wgsl")),
     ("csr", include_str!("../../shaders/shared/csr.wgsl")),
-    ("lifecycle", include_str!("../../shaders/shared/lifecycle.wgsl")),
+    (
+        "lifecycle",
+        include_str!("../../shaders/shared/lifecycle.wgsl"),
+    ),
     ("slots", include_str!("../../shaders/shared/slots.wgsl")),
     ("sum64", include_str!("../../shaders/shared/sum64.wgsl")),
 ];
@@ -56,17 +59,51 @@ pub const KERNELS: &[(&str, &str)] = &[
         "components_largest",
         include_str!("../../shaders/components_largest.wgsl"),
     ),
-    ("lifecycle_psi_partial", include_str!("../../shaders/lifecycle_psi_partial.wgsl")),
-    ("lifecycle_psi_final", include_str!("../../shaders/lifecycle_psi_final.wgsl")),
-    ("lifecycle_agents", include_str!("../../shaders/lifecycle_agents.wgsl")),
-    ("ties_weights", include_str!("../../shaders/ties_weights.wgsl")),
-    ("ties_propose", include_str!("../../shaders/ties_propose.wgsl")),
-    ("ties_confirm", include_str!("../../shaders/ties_confirm.wgsl")),
-    ("ties_commit", include_str!("../../shaders/ties_commit.wgsl")),
-    ("metrics_agents", include_str!("../../shaders/metrics_agents.wgsl")),
-    ("community_sums", include_str!("../../shaders/community_sums.wgsl")),
-    ("community_reduce", include_str!("../../shaders/community_reduce.wgsl")),
+    (
+        "lifecycle_psi_partial",
+        include_str!("../../shaders/lifecycle_psi_partial.wgsl"),
+    ),
+    (
+        "lifecycle_psi_final",
+        include_str!("../../shaders/lifecycle_psi_final.wgsl"),
+    ),
+    (
+        "lifecycle_agents",
+        include_str!("../../shaders/lifecycle_agents.wgsl"),
+    ),
+    (
+        "ties_weights",
+        include_str!("../../shaders/ties_weights.wgsl"),
+    ),
+    (
+        "ties_propose",
+        include_str!("../../shaders/ties_propose.wgsl"),
+    ),
+    (
+        "ties_confirm",
+        include_str!("../../shaders/ties_confirm.wgsl"),
+    ),
+    (
+        "ties_commit",
+        include_str!("../../shaders/ties_commit.wgsl"),
+    ),
+    (
+        "metrics_agents",
+        include_str!("../../shaders/metrics_agents.wgsl"),
+    ),
+    (
+        "community_sums",
+        include_str!("../../shaders/community_sums.wgsl"),
+    ),
+    (
+        "community_reduce",
+        include_str!("../../shaders/community_reduce.wgsl"),
+    ),
     ("lpa_step", include_str!("../../shaders/lpa_step.wgsl")),
+    (
+        "lpa_label_degrees",
+        include_str!("../../shaders/lpa_label_degrees.wgsl"),
+    ),
 ];
 
 /// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR).
@@ -131,7 +168,11 @@ pub fn pipeline(device: &wgpu::Device, name: &str) -> Result<wgpu::ComputePipeli
 }
 
 /// [`pipeline`] with `#import adjacency` bound to `adjacency`.
-pub fn pipeline_with(device: &wgpu::Device, name: &str, store: GraphStore) -> Result<wgpu::ComputePipeline> {
+pub fn pipeline_with(
+    device: &wgpu::Device,
+    name: &str,
+    store: GraphStore,
+) -> Result<wgpu::ComputePipeline> {
     let src = source_with(name, store)?;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

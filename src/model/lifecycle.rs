@@ -91,12 +91,10 @@ pub struct LifecycleParams {
 }
 
 impl Default for LifecycleParams {
-    /// The defaults of `docs/lifecycle.md` (and of [`crate::config::ModelConfig`]), K = 24.
+    /// The defaults of `docs/lifecycle.md` (those of [`crate::config::ModelConfig`] and
+    /// `graph.slots`, K = 24).
     fn default() -> Self {
-        let s = Scenario::default();
-        let mut p = LifecycleParams::from_config(&s);
-        p.slots = 24;
-        p
+        LifecycleParams::from_config(&Scenario::default())
     }
 }
 
@@ -320,8 +318,8 @@ impl Lifecycle {
                         + p.dt
                             * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
                                 - p.forgetting * k_i);
-                    let adopts = !adopted
-                        && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
+                    let adopts =
+                        !adopted && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
                     *at_o = if adopts { t } else { at_i };
                 });
         }
@@ -537,8 +535,7 @@ impl Lifecycle {
         let churn = if ticks_in_interval == 0 {
             0.0
         } else {
-            (self.created + self.removed) as f64
-                / (ticks_in_interval as f64 * ties.max(1) as f64)
+            (self.created + self.removed) as f64 / (ticks_in_interval as f64 * ties.max(1) as f64)
         };
         self.created = 0;
         self.removed = 0;

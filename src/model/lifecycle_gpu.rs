@@ -47,8 +47,42 @@ pub struct Control {
     pub _pad: [u32; 3],
 }
 
-/// Columns of the exact metrics sums (`metrics_agents.wgsl`, `community_reduce.wgsl`).
+/// Columns of the exact metrics sums (`metrics_agents.wgsl`, `community_reduce.wgsl`),
+/// each a (lo, hi) pair of words.
 const ACC_COLUMNS: usize = 16;
+const ACC_WORDS: usize = ACC_COLUMNS * 2;
+const ACC_BYTES: u64 = ACC_WORDS as u64 * 4;
+/// A metrics staging buffer: the sums, the control block (8 words), the components'
+/// (largest, count) and their `changed` flag.
+const STAGING_BYTES: u64 = ACC_BYTES + 32 + 8 + 8;
+/// Hook-and-compress rounds of the metrics' components. Min-hooking with full
+/// compression merges trees fast; a row whose last round still hooked is flagged.
+pub const COMPONENT_ROUNDS: u32 = 12;
+
+/// Wait until `staging` is mapped (its `map_async` was started by the caller or
+/// [`GpuLifecycle::submit_interval`]), copy its words out and unmap it.
+pub fn map_words(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<u32>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.wait()?;
+    rx.recv()
+        .map_err(|_| Error::Gpu("readback callback never ran".into()))?
+        .map_err(|e| Error::Gpu(format!("metrics readback failed: {e}")))?;
+    read_mapped(staging)
+}
+
+/// Copy out the words of a mapped staging buffer and unmap it.
+pub fn read_mapped(staging: &wgpu::Buffer) -> Result<Vec<u32>> {
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Gpu(format!("metrics readback mapping failed: {e}")))?;
+    let words = bytemuck::cast_slice::<u8, u32>(&view).to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(words)
+}
 
 /// One pass of the tick, for tests that compare a single pass with its CPU twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +98,14 @@ pub enum Pass {
 }
 
 /// A full tick, in order.
-pub const TICK: [Pass; 6] = [Pass::Psi, Pass::Agents, Pass::Weights, Pass::Propose, Pass::Confirm, Pass::Commit];
+pub const TICK: [Pass; 6] = [
+    Pass::Psi,
+    Pass::Agents,
+    Pass::Weights,
+    Pass::Propose,
+    Pass::Confirm,
+    Pass::Commit,
+];
 
 struct Kernel {
     pipeline: wgpu::ComputePipeline,
@@ -95,6 +136,9 @@ pub struct GpuLifecycle {
     acc: wgpu::Buffer,
     /// One label-propagation half-step per (round, parity), each with its own uniform.
     lpa_steps: Vec<Kernel>,
+    lpa_degrees: Kernel,
+    /// Per-label degree sums (the first n words of the community sums) and 2M.
+    lpa_scratch: (wgpu::Buffer, wgpu::Buffer),
     metrics_agents: Kernel,
     community_sums: Kernel,
     community_reduce: Kernel,
@@ -136,7 +180,11 @@ pub fn largest_n(binding_cap: u64, slots: u32) -> u64 {
 impl GpuLifecycle {
     /// Put `state` on the device. Refuses, before allocating, a state whose tie slots
     /// do not fit one storage binding of this adapter.
-    pub fn upload(ctx: &GpuContext, state: &Lifecycle, p: &LifecycleParams) -> Result<GpuLifecycle> {
+    pub fn upload(
+        ctx: &GpuContext,
+        state: &Lifecycle,
+        p: &LifecycleParams,
+    ) -> Result<GpuLifecycle> {
         let n = state.n;
         let k = state.ties.slots;
         let slot_bytes = n as u64 * k as u64 * 4;
@@ -179,8 +227,14 @@ impl GpuLifecycle {
             let group = buffers::bind(ctx, &pipeline, entries);
             Ok(Kernel { pipeline, group })
         };
-        let psi_partial = kernel("lifecycle_psi_partial", &[(0, &params), (1, &phi), (2, &adopted_at), (3, &partials)])?;
-        let psi_final = kernel("lifecycle_psi_final", &[(0, &params), (1, &partials), (2, &control)])?;
+        let psi_partial = kernel(
+            "lifecycle_psi_partial",
+            &[(0, &params), (1, &phi), (2, &adopted_at), (3, &partials)],
+        )?;
+        let psi_final = kernel(
+            "lifecycle_psi_final",
+            &[(0, &params), (1, &partials), (2, &control)],
+        )?;
         let agents = kernel(
             "lifecycle_agents",
             &[
@@ -198,7 +252,15 @@ impl GpuLifecycle {
         )?;
         let weights = kernel(
             "ties_weights",
-            &[(0, &params), (1, &control), (2, &phi), (3, &degree), (4, &neighbor), (5, &weight), (6, &age)],
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &phi),
+                (3, &degree),
+                (4, &neighbor),
+                (5, &weight),
+                (6, &age),
+            ],
         )?;
         let propose = kernel(
             "ties_propose",
@@ -213,7 +275,16 @@ impl GpuLifecycle {
                 (7, &claim),
             ],
         )?;
-        let confirm = kernel("ties_confirm", &[(0, &params), (1, &control), (2, &target), (3, &claim), (4, &partner)])?;
+        let confirm = kernel(
+            "ties_confirm",
+            &[
+                (0, &params),
+                (1, &control),
+                (2, &target),
+                (3, &claim),
+                (4, &partner),
+            ],
+        )?;
         let commit = kernel(
             "ties_commit",
             &[
@@ -232,6 +303,19 @@ impl GpuLifecycle {
         let labels_next = buffers::storage(ctx, "labels next", &state.labels);
         let acc = buffers::zeroed(ctx, "metrics sums", ACC_COLUMNS as u64 * 8);
         let sums = buffers::zeroed(ctx, "community sums", 6 * n as u64 * 4);
+        // The label-propagation degree sums reuse the first n words of `sums`, which are
+        // cleared again before the community sums.
+        let two_m = buffers::zeroed(ctx, "2M", 4);
+        let lpa_degrees = kernel(
+            "lpa_label_degrees",
+            &[
+                (0, &params),
+                (1, &degree),
+                (2, &labels),
+                (3, &sums),
+                (4, &two_m),
+            ],
+        )?;
         let mut lpa_steps = Vec::new();
         let mut steps = Vec::new();
         for round in 0..p.lpa_rounds {
@@ -247,6 +331,8 @@ impl GpuLifecycle {
                         (4, &neighbor),
                         (5, &labels),
                         (6, &labels_next),
+                        (7, &sums),
+                        (8, &two_m),
                     ],
                 )?);
                 steps.push(step);
@@ -267,10 +353,26 @@ impl GpuLifecycle {
                 (15, &acc),
             ],
         )?;
-        let community_sums = kernel("community_sums", &[(0, &params), (1, &phi), (2, &degree), (3, &labels), (4, &sums)])?;
+        let community_sums = kernel(
+            "community_sums",
+            &[
+                (0, &params),
+                (1, &phi),
+                (2, &degree),
+                (3, &labels),
+                (4, &sums),
+            ],
+        )?;
         let community_reduce = kernel("community_reduce", &[(0, &params), (1, &sums), (15, &acc)])?;
-        let components = GpuComponents::new(ctx, n, k, &[(0, &degree), (1, &neighbor)], GraphStore::Slots)?;
-        let mut keep = vec![params, omega, partials, target, claim, partner, sums];
+        let components = GpuComponents::new(
+            ctx,
+            n,
+            k,
+            &[(0, &degree), (1, &neighbor)],
+            GraphStore::Slots,
+        )?;
+        let lpa_scratch = (sums.clone(), two_m.clone());
+        let mut keep = vec![params, omega, partials, target, claim, partner, sums, two_m];
         keep.extend(steps);
         ctx.check()?;
         Ok(GpuLifecycle {
@@ -278,6 +380,8 @@ impl GpuLifecycle {
             labels_next,
             acc,
             lpa_steps,
+            lpa_degrees,
+            lpa_scratch,
             metrics_agents,
             community_sums,
             community_reduce,
@@ -323,7 +427,13 @@ impl GpuLifecycle {
                     self.dispatch(ctx, &mut pass, &self.agents);
                     // The new phases become current; the copy needs the pass closed.
                     drop(pass);
-                    encoder.copy_buffer_to_buffer(&self.phi_next, 0, &self.phi, 0, self.n as u64 * 4);
+                    encoder.copy_buffer_to_buffer(
+                        &self.phi_next,
+                        0,
+                        &self.phi,
+                        0,
+                        self.n as u64 * 4,
+                    );
                     pass = encoder.begin_compute_pass(&Default::default());
                 }
                 Pass::Weights => self.dispatch(ctx, &mut pass, &self.weights),
@@ -356,49 +466,83 @@ impl GpuLifecycle {
 
     /// Zero the interval's tie counters (after the metrics have read them).
     pub fn reset_counters(&self, ctx: &GpuContext) {
-        ctx.queue.write_buffer(&self.control, 12, bytemuck::cast_slice(&[0u32, 0u32]));
+        ctx.queue
+            .write_buffer(&self.control, 12, bytemuck::cast_slice(&[0u32, 0u32]));
     }
 
-    /// One metrics row (the columns of [`super::lifecycle::COLUMNS`]) of the current
-    /// tick, reduced on the device: label propagation, per-agent and per-community sums
-    /// in exact fixed point, components. Reads back the sums and resets the interval's
-    /// tie counters. `ticks_in_interval` as in [`Lifecycle::metrics`].
-    pub fn metrics(&self, ctx: &GpuContext, ticks_in_interval: u32) -> Result<Vec<f64>> {
+    /// Record one metrics row of the current tick into `encoder`, ending with a copy of
+    /// its sums into `staging` (a [`MetricsStaging`]) and the reset of the interval's tie
+    /// counters: label propagation, per-agent and per-community sums in exact fixed
+    /// point, and components with a fixed number of rounds. Nothing is read back here.
+    pub fn record_metrics(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+    ) {
         let n = self.n as u64;
-        ctx.queue.write_buffer(&self.acc, 0, &[0u8; ACC_COLUMNS * 8]);
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.clear_buffer(&self.acc, 0, None);
+        let (label_degree, two_m) = &self.lpa_scratch;
         for step in &self.lpa_steps {
+            encoder.clear_buffer(label_degree, 0, Some(n * 4));
+            encoder.clear_buffer(two_m, 0, None);
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
+                self.dispatch(ctx, &mut pass, &self.lpa_degrees);
                 self.dispatch(ctx, &mut pass, step);
             }
             encoder.copy_buffer_to_buffer(&self.labels_next, 0, &self.labels, 0, n * 4);
         }
+        encoder.clear_buffer(label_degree, 0, Some(n * 4));
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             self.dispatch(ctx, &mut pass, &self.metrics_agents);
             self.dispatch(ctx, &mut pass, &self.community_sums);
             self.dispatch(ctx, &mut pass, &self.community_reduce);
         }
-        ctx.queue.submit([encoder.finish()]);
-        let comps = self.components.run(ctx)?;
-        let words: Vec<u32> = buffers::read_back(ctx, &self.acc, 0, ACC_COLUMNS * 2)?;
-        let sum = |c: usize| words[2 * c] as f64 + words[2 * c + 1] as f64 * 4_294_967_296.0;
-        let control = self.control(ctx)?;
-        self.reset_counters(ctx);
+        self.components.record(ctx, encoder, COMPONENT_ROUNDS);
+        encoder.copy_buffer_to_buffer(&self.acc, 0, staging, 0, ACC_BYTES);
+        encoder.copy_buffer_to_buffer(&self.control, 0, staging, ACC_BYTES, 32);
+        encoder.copy_buffer_to_buffer(self.components.result(), 0, staging, ACC_BYTES + 32, 8);
+        encoder.copy_buffer_to_buffer(self.components.changed(), 0, staging, ACC_BYTES + 40, 4);
+        // The interval's created/removed counters start again from 0.
+        encoder.clear_buffer(&self.control, 12, Some(8));
+    }
 
-        let nf = n.max(1) as f64;
+    /// A staging buffer for [`Self::record_metrics`].
+    pub fn staging(&self, ctx: &GpuContext) -> wgpu::Buffer {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("metrics staging"),
+            size: STAGING_BYTES,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// The metrics row from the words of a staging buffer; `ticks_in_interval` as in
+    /// [`Lifecycle::metrics`]. Also says whether the components had converged.
+    pub fn decode_metrics(&self, words: &[u32], ticks_in_interval: u32) -> (Vec<f64>, bool) {
+        let sum = |c: usize| words[2 * c] as f64 + words[2 * c + 1] as f64 * 4_294_967_296.0;
+        let control: Control =
+            bytemuck::pod_read_unaligned(bytemuck::cast_slice(&words[ACC_WORDS..ACC_WORDS + 8]));
+        let (largest, converged) = (words[ACC_WORDS + 8], words[ACC_WORDS + 10] == 0);
+        let nf = self.n.max(1) as f64;
         let degree_sum = sum(0);
         let ties = degree_sum / 2.0;
         let churn = if ticks_in_interval == 0 {
             0.0
         } else {
-            (control.created as f64 + control.removed as f64) / (ticks_in_interval as f64 * ties.max(1.0))
+            (control.created as f64 + control.removed as f64)
+                / (ticks_in_interval as f64 * ties.max(1.0))
         };
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
         let clustering = ratio(sum(8), sum(7));
         let (m1, m2) = (degree_sum / nf, sum(1) / nf);
-        let c_null = if degree_sum > 0.0 { (m2 - m1).powi(2) / (nf * m1.powi(3)) } else { 0.0 };
+        let c_null = if degree_sum > 0.0 {
+            (m2 - m1).powi(2) / (nf * m1.powi(3))
+        } else {
+            0.0
+        };
         let modularity = if degree_sum > 0.0 {
             sum(9) / degree_sum - sum(11) / (1u64 << 30) as f64
         } else {
@@ -406,10 +550,10 @@ impl GpuLifecycle {
         };
         let unit = (1u64 << 20) as f64;
         let alignment = (sum(5) / unit - nf).hypot(sum(6) / unit - nf) / nf;
-        Ok(vec![
+        let row = vec![
             control.tick as f64,
             degree_sum / nf,
-            comps.s1(),
+            largest as f64 / nf,
             churn,
             ratio(sum(2), degree_sum),
             clustering,
@@ -420,7 +564,78 @@ impl GpuLifecycle {
             ratio(sum(13) / 1024.0, sum(14)),
             sum(3) / nf,
             sum(4) / 1024.0 / nf,
-        ])
+        ];
+        (row, converged)
+    }
+
+    /// One metrics row of the current tick, waiting for it (tests and the first row).
+    pub fn metrics(&self, ctx: &GpuContext, ticks_in_interval: u32) -> Result<Vec<f64>> {
+        let staging = self.staging(ctx);
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        self.record_metrics(ctx, &mut encoder, &staging);
+        ctx.queue.submit([encoder.finish()]);
+        let words = map_words(ctx, &staging)?;
+        let (row, converged) = self.decode_metrics(&words, ticks_in_interval);
+        if !converged {
+            tracing::warn!(
+                "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
+                row[0]
+            );
+        }
+        Ok(row)
+    }
+
+    /// Run `ticks` ticks and then record a metrics row into `staging`, in one
+    /// submission, and start mapping `staging`; nothing waits. Collect the row with
+    /// [`map_words`] once the next interval has been submitted, so the device never
+    /// idles while the host reads.
+    pub fn submit_interval(
+        &self,
+        ctx: &GpuContext,
+        ticks: u32,
+        staging: &wgpu::Buffer,
+        mapped: std::sync::mpsc::Sender<Result<()>>,
+    ) -> wgpu::SubmissionIndex {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..ticks {
+            self.record(ctx, &mut encoder, &TICK);
+        }
+        self.record_metrics(ctx, &mut encoder, staging);
+        let index = ctx.queue.submit([encoder.finish()]);
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = mapped.send(r.map_err(|e| Error::Gpu(format!("metrics readback failed: {e}"))));
+        });
+        index
+    }
+
+    /// Wait for the interval submitted as `index` (not for later ones), then read its
+    /// metrics row from `staging`.
+    pub fn collect_interval(
+        &self,
+        ctx: &GpuContext,
+        index: wgpu::SubmissionIndex,
+        staging: &wgpu::Buffer,
+        mapped: std::sync::mpsc::Receiver<Result<()>>,
+        ticks_in_interval: u32,
+    ) -> Result<Vec<f64>> {
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        ctx.check()?;
+        mapped
+            .recv()
+            .map_err(|_| Error::Gpu("metrics readback callback never ran".into()))??;
+        let (row, converged) = self.decode_metrics(&read_mapped(staging)?, ticks_in_interval);
+        if !converged {
+            tracing::warn!(
+                "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
+                row[0]
+            );
+        }
+        Ok(row)
     }
 
     /// Copy the device state into `state` (everything the passes change).

@@ -2,5 +2,5 @@
 //! pass. A model run returns a [`crate::io::MetricsTable`] and a final state.
 
 pub mod lifecycle;
-pub mod threshold;
 pub mod lifecycle_gpu;
+pub mod threshold;
