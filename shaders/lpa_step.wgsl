@@ -5,25 +5,24 @@
 // (64-bit integer products), else they keep theirs. Reads `labels`, writes `labels_next`
 // (Jacobi within the half-step). Updating by classes avoids the oscillation of fully
 // synchronous updates; hashed tie-breaks and the significance test keep one label from
-// flooding neighbouring communities. Twin: analysis::communities::label_propagation.
-#import lifecycle
+// flooding neighbouring communities. Runs on a CSR graph or on tie slots (`adjacency`);
+// the tick of the salt is read from `clock[0]` (the lifecycle's control block, whose
+// first word is the tick). Twin: analysis::communities::label_propagation.
 #import rng
 #import index
+#import adjacency
 
 const STREAM_LPA: u32 = 16u;
 const SIGNIFICANCE: u32 = 2u;
 
-struct Step { round: u32, parity: u32, _pad0: u32, _pad1: u32 }
+struct Step { n: u32, shape: u32, seed: u32, round: u32, parity: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: Control;
-@group(0) @binding(2) var<uniform> step: Step;
-@group(0) @binding(3) var<storage, read> degree: array<u32>;
-@group(0) @binding(4) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(5) var<storage, read> labels: array<u32>;
-@group(0) @binding(6) var<storage, read_write> labels_next: array<u32>;
-@group(0) @binding(7) var<storage, read> label_degree: array<u32>;
-@group(0) @binding(8) var<storage, read> two_m: array<u32>;
+@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(6) var<storage, read> clock: array<u32>;
+@group(0) @binding(7) var<storage, read> labels: array<u32>;
+@group(0) @binding(8) var<storage, read_write> labels_next: array<u32>;
+@group(0) @binding(9) var<storage, read> label_degree: array<u32>;
+@group(0) @binding(10) var<storage, read> two_m: array<u32>;
 
 // a·b as (high word, low word).
 fn mul_wide(a: u32, b: u32) -> vec2<u32> {
@@ -47,13 +46,13 @@ fn greater_wide(x: vec2<u32>, y: vec2<u32>) -> bool {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
-    if (i >= params.n) { return; }
-    let salt = rand4(params.seed, control.tick, step.round, STREAM_LPA).x;
+    if (i >= step.n) { return; }
+    let salt = rand4(step.seed, clock[0], step.round, STREAM_LPA).x;
     let own = labels[i];
     var next = own;
     if ((pcg(i ^ salt) & 1u) == step.parity) {
-        let d = degree[i];
-        let base = i * params.slots;
+        let begin = row_begin(i, step.shape);
+        let d = row_end(i, step.shape) - begin;
         if (d == 0u) {
             next = i;
         } else {
@@ -62,10 +61,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             var best_count = 0u;
             var best_hash = 0xffffffffu;
             for (var e = 0u; e < d; e++) {
-                let l = labels[neighbor[base + e]];
+                let l = labels[neighbor(begin + e, step.shape)];
                 var count = 0u;
                 for (var f = 0u; f < d; f++) {
-                    if (labels[neighbor[base + f]] == l) { count += 1u; }
+                    if (labels[neighbor(begin + f, step.shape)] == l) { count += 1u; }
                 }
                 let h = pcg(l ^ tie_salt);
                 if (count > best_count || (count == best_count && h < best_hash)) {

@@ -4,3 +4,4 @@
 pub mod clustering;
 pub mod communities;
 pub mod components;
+pub mod label_propagation_gpu;

@@ -6,6 +6,7 @@
 
 use super::lifecycle::{Lifecycle, LifecycleParams};
 use crate::analysis::components::GpuComponents;
+use crate::analysis::label_propagation_gpu::GpuLabelPropagation;
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext, WORKGROUP};
 use crate::graph::ties::{TieStore, EMPTY};
@@ -132,13 +133,8 @@ pub struct GpuLifecycle {
     confirm: Kernel,
     commit: Kernel,
     labels: wgpu::Buffer,
-    labels_next: wgpu::Buffer,
     acc: wgpu::Buffer,
-    /// One label-propagation half-step per (round, parity), each with its own uniform.
-    lpa_steps: Vec<Kernel>,
-    lpa_degrees: Kernel,
-    /// Per-label degree sums (the first n words of the community sums) and 2M.
-    lpa_scratch: (wgpu::Buffer, wgpu::Buffer),
+    lpa: GpuLabelPropagation,
     metrics_agents: Kernel,
     community_sums: Kernel,
     community_reduce: Kernel,
@@ -303,41 +299,21 @@ impl GpuLifecycle {
         let labels_next = buffers::storage(ctx, "labels next", &state.labels);
         let acc = buffers::zeroed(ctx, "metrics sums", ACC_COLUMNS as u64 * 8);
         let sums = buffers::zeroed(ctx, "community sums", 6 * n as u64 * 4);
-        // The label-propagation degree sums reuse the first n words of `sums`, which are
-        // cleared again before the community sums.
-        let two_m = buffers::zeroed(ctx, "2M", 4);
-        let lpa_degrees = kernel(
-            "lpa_label_degrees",
-            &[
-                (0, &params),
-                (1, &degree),
-                (2, &labels),
-                (3, &sums),
-                (4, &two_m),
-            ],
+        // The label-propagation degree sums reuse the first n words of `sums`, which
+        // label propagation leaves zeroed for the community sums.
+        let lpa = GpuLabelPropagation::new(
+            ctx,
+            n,
+            k,
+            &[(0, &degree), (1, &neighbor)],
+            GraphStore::Slots,
+            state.seed,
+            p.lpa_rounds,
+            &control,
+            &labels,
+            &labels_next,
+            &sums,
         )?;
-        let mut lpa_steps = Vec::new();
-        let mut steps = Vec::new();
-        for round in 0..p.lpa_rounds {
-            for parity in 0..2u32 {
-                let step = buffers::uniform(ctx, "lpa step", &[round, parity, 0, 0]);
-                lpa_steps.push(kernel(
-                    "lpa_step",
-                    &[
-                        (0, &params),
-                        (1, &control),
-                        (2, &step),
-                        (3, &degree),
-                        (4, &neighbor),
-                        (5, &labels),
-                        (6, &labels_next),
-                        (7, &sums),
-                        (8, &two_m),
-                    ],
-                )?);
-                steps.push(step);
-            }
-        }
         let metrics_agents = kernel(
             "metrics_agents",
             &[
@@ -371,17 +347,21 @@ impl GpuLifecycle {
             &[(0, &degree), (1, &neighbor)],
             GraphStore::Slots,
         )?;
-        let lpa_scratch = (sums.clone(), two_m.clone());
-        let mut keep = vec![params, omega, partials, target, claim, partner, sums, two_m];
-        keep.extend(steps);
+        let keep = vec![
+            params,
+            omega,
+            partials,
+            target,
+            claim,
+            partner,
+            sums,
+            labels_next,
+        ];
         ctx.check()?;
         Ok(GpuLifecycle {
             labels,
-            labels_next,
             acc,
-            lpa_steps,
-            lpa_degrees,
-            lpa_scratch,
+            lpa,
             metrics_agents,
             community_sums,
             community_reduce,
@@ -471,7 +451,7 @@ impl GpuLifecycle {
     }
 
     /// Record one metrics row of the current tick into `encoder`, ending with a copy of
-    /// its sums into `staging` (a [`MetricsStaging`]) and the reset of the interval's tie
+    /// its sums into `staging` (from [`Self::staging`]) and the reset of the interval's tie
     /// counters: label propagation, per-agent and per-community sums in exact fixed
     /// point, and components with a fixed number of rounds. Nothing is read back here.
     pub fn record_metrics(
@@ -480,20 +460,8 @@ impl GpuLifecycle {
         encoder: &mut wgpu::CommandEncoder,
         staging: &wgpu::Buffer,
     ) {
-        let n = self.n as u64;
         encoder.clear_buffer(&self.acc, 0, None);
-        let (label_degree, two_m) = &self.lpa_scratch;
-        for step in &self.lpa_steps {
-            encoder.clear_buffer(label_degree, 0, Some(n * 4));
-            encoder.clear_buffer(two_m, 0, None);
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                self.dispatch(ctx, &mut pass, &self.lpa_degrees);
-                self.dispatch(ctx, &mut pass, step);
-            }
-            encoder.copy_buffer_to_buffer(&self.labels_next, 0, &self.labels, 0, n * 4);
-        }
-        encoder.clear_buffer(label_degree, 0, Some(n * 4));
+        self.lpa.record(ctx, encoder);
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             self.dispatch(ctx, &mut pass, &self.metrics_agents);
