@@ -218,6 +218,10 @@ fn info() -> Info {
             let cap = a.max_storage_binding_bytes.min(a.max_buffer_bytes);
             let mut largest = serde_json::Map::new();
             largest.insert("threshold_z4".into(), threshold_largest_n(cap, 4.0).into());
+            largest.insert(
+                "lifecycle_k24".into(),
+                crate::model::lifecycle_gpu::largest_n(cap, 24).into(),
+            );
             AdapterInfo {
                 adapter: a,
                 largest_agents: largest,

@@ -335,3 +335,16 @@ fn gpu_label_propagation_recovers_planted_blocks() {
     communities::label_propagation(&csr, &mut on_cpu, 4, 0, 30);
     assert_eq!(on_gpu, on_cpu);
 }
+
+#[test]
+fn too_many_slots_for_one_binding_are_refused_with_the_largest_n() {
+    let Some(mut ctx) = gpu() else { return };
+    let p = params(&["graph.slots=16"]);
+    let s = Lifecycle::new(5000, 1, &p, TieStore::empty(5000, 16));
+    ctx.binding_cap = 64 * 1024;
+    let err = GpuLifecycle::upload(&ctx, &s, &p)
+        .err()
+        .expect("must not fit")
+        .to_string();
+    assert!(err.contains("largest N that fits is 1024"), "{err}");
+}

@@ -168,9 +168,15 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
     }
 }
 
-/// Largest N whose per-slot arrays fit one binding of `binding_cap` bytes with K slots.
+/// Words per agent in the largest single binding: the K tie slots, or the six
+/// per-community sums of the metrics, whichever is more.
+fn widest_words(slots: u32) -> u64 {
+    slots.max(6) as u64
+}
+
+/// Largest N whose widest per-agent array fits one binding of `binding_cap` bytes.
 pub fn largest_n(binding_cap: u64, slots: u32) -> u64 {
-    (binding_cap / 4 / slots.max(1) as u64).min(crate::config::MAX_AGENTS as u64)
+    (binding_cap / 4 / widest_words(slots)).min(crate::config::MAX_AGENTS as u64)
 }
 
 impl GpuLifecycle {
@@ -183,7 +189,7 @@ impl GpuLifecycle {
     ) -> Result<GpuLifecycle> {
         let n = state.n;
         let k = state.ties.slots;
-        let slot_bytes = n as u64 * k as u64 * 4;
+        let slot_bytes = n as u64 * widest_words(k) * 4;
         if slot_bytes > ctx.binding_cap {
             return Err(Error::bad_input(format!(
                 "agents: {n} agents × {k} slots need {} MiB per tie array, more than one {} MiB binding on `{}`; the largest N that fits is {}",
