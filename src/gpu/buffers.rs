@@ -110,6 +110,11 @@ pub fn read_back<T: bytemuck::Pod>(
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, bytes);
     ctx.queue.submit([encoder.finish()]);
+    map_and_read(ctx, &staging)
+}
+
+/// Map a MAP_READ `staging` buffer, wait for the device, and copy its contents out.
+pub fn map_and_read<T: bytemuck::Pod>(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<T>> {
     let (tx, rx) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
@@ -118,6 +123,11 @@ pub fn read_back<T: bytemuck::Pod>(
     rx.recv()
         .map_err(|_| Error::Gpu("readback callback never ran".into()))?
         .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+    read_mapped(staging)
+}
+
+/// Copy out the contents of a mapped staging buffer and unmap it.
+pub fn read_mapped<T: bytemuck::Pod>(staging: &wgpu::Buffer) -> Result<Vec<T>> {
     let view = staging
         .get_mapped_range(..)
         .map_err(|e| Error::Gpu(format!("readback mapping failed: {e}")))?;

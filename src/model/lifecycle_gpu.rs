@@ -60,31 +60,6 @@ const STAGING_BYTES: u64 = ACC_BYTES + 32 + 8 + 8;
 /// compression merges trees fast; a row whose last round still hooked is flagged.
 pub const COMPONENT_ROUNDS: u32 = 12;
 
-/// Wait until `staging` is mapped (its `map_async` was started by the caller or
-/// [`GpuLifecycle::submit_interval`]), copy its words out and unmap it.
-pub fn map_words(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<u32>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.wait()?;
-    rx.recv()
-        .map_err(|_| Error::Gpu("readback callback never ran".into()))?
-        .map_err(|e| Error::Gpu(format!("metrics readback failed: {e}")))?;
-    read_mapped(staging)
-}
-
-/// Copy out the words of a mapped staging buffer and unmap it.
-pub fn read_mapped(staging: &wgpu::Buffer) -> Result<Vec<u32>> {
-    let view = staging
-        .get_mapped_range(..)
-        .map_err(|e| Error::Gpu(format!("metrics readback mapping failed: {e}")))?;
-    let words = bytemuck::cast_slice::<u8, u32>(&view).to_vec();
-    drop(view);
-    staging.unmap();
-    Ok(words)
-}
-
 /// One pass of the tick, for tests that compare a single pass with its CPU twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pass {
@@ -548,7 +523,7 @@ impl GpuLifecycle {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_metrics(ctx, &mut encoder, &staging);
         ctx.queue.submit([encoder.finish()]);
-        let words = map_words(ctx, &staging)?;
+        let words: Vec<u32> = buffers::map_and_read(ctx, &staging)?;
         let (row, converged) = self.decode_metrics(&words, ticks_in_interval);
         if !converged {
             tracing::warn!(
@@ -561,7 +536,7 @@ impl GpuLifecycle {
 
     /// Run `ticks` ticks and then record a metrics row into `staging`, in one
     /// submission, and start mapping `staging`; nothing waits. Collect the row with
-    /// [`map_words`] once the next interval has been submitted, so the device never
+    /// [`Self::collect_interval`] once the next interval has been submitted, so the device never
     /// idles while the host reads.
     pub fn submit_interval(
         &self,
@@ -602,7 +577,8 @@ impl GpuLifecycle {
         mapped
             .recv()
             .map_err(|_| Error::Gpu("metrics readback callback never ran".into()))??;
-        let (row, converged) = self.decode_metrics(&read_mapped(staging)?, ticks_in_interval);
+        let (row, converged) =
+            self.decode_metrics(&buffers::read_mapped::<u32>(staging)?, ticks_in_interval);
         if !converged {
             tracing::warn!(
                 "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
