@@ -16,6 +16,8 @@ pub enum BackendChoice {
     Cpu,
 }
 
+/// One per run, so the size of the GPU variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Cpu,
     Gpu(GpuContext),

@@ -192,7 +192,7 @@ pub fn run_lifecycle(
             let end = life.tick + ticks;
             while life.tick < end {
                 life.step(params);
-                if life.tick % metrics_every.max(1) == 0 || life.tick == end {
+                if life.tick.is_multiple_of(metrics_every.max(1)) || life.tick == end {
                     let row = life.metrics(params, life.tick - last_row);
                     last_row = life.tick;
                     progress.update(
