@@ -36,6 +36,14 @@ pub enum Command {
     },
     /// Measure each backend's speed on a scenario (the same graph for all).
     Bench(BenchArgs),
+    /// Finite-size scaling: sweep a control parameter at several N and fit how the
+    /// transition sharpens.
+    Scaling(ScalingArgs),
+    /// Plots (RUN_DIR/plots/*.png|svg) and a self-contained RUN_DIR/report.html from a run.
+    Report {
+        /// A run directory (holds at least metrics.csv).
+        run_dir: PathBuf,
+    },
 }
 
 /// Scenario selection shared by `run` and `bench`.
@@ -90,6 +98,44 @@ pub struct RunArgs {
     /// Replace an existing run directory.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScalingArgs {
+    /// Scenario file (TOML). Absent: the embedded default scenario.
+    pub config: Option<PathBuf>,
+    /// Config path of the control parameter, e.g. model.seed_fraction.
+    #[arg(long)]
+    pub param: String,
+    /// Values a:b:n (n values from a to b inclusive), e.g. 0.004:0.009:11.
+    #[arg(long)]
+    pub range: String,
+    /// Sizes, comma-separated, e.g. 4096,16384,65536.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub agents: Vec<u32>,
+    /// Seeds per point.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u32,
+    /// Metrics column taken as the order parameter (default: active_fraction for the
+    /// threshold model, alignment for the lifecycle).
+    #[arg(long)]
+    pub order: Option<String>,
+    /// Override any other config key: --set path.key=value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Output directory (default runs/scaling-<param>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -163,6 +209,28 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Scaling(args) => {
+            let (dir, report) = crate::scaling::scaling(&crate::scaling::ScalingOptions {
+                config: args.config,
+                sets: args.sets,
+                param: args.param,
+                range: args.range,
+                agents: args.agents,
+                seeds: args.seeds,
+                order: args.order,
+                backend: args.backend,
+                adapter: args.adapter,
+                out: args.out,
+                force: args.force,
+            })?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+                println!("written to {}", dir.display());
+            }
+            Ok(())
+        }
         Command::Bench(args) => {
             let mut sets = args.scenario.all_sets();
             if args.scenario.ticks.is_none() {
@@ -181,6 +249,16 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             } else {
                 print!("{}", report.to_text());
             }
+            Ok(())
+        }
+        Command::Report { run_dir } => {
+            let written = crate::report::write(&run_dir)?;
+            println!(
+                "{} ({} plots in {})",
+                written.html.display(),
+                written.plots.len(),
+                run_dir.join("plots").display()
+            );
             Ok(())
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! The pipeline reads top to bottom: a [`config::Scenario`] seeds a [`graph`], the
 //! [`model`]'s passes run on a [`backend`] (the GPU via [`gpu`], or the CPU twin), the
-//! [`analysis`] reduces order parameters, and [`io`] writes the run directory.
+//! [`analysis`] reduces order parameters, [`io`] writes the run directory and [`report`]
+//! draws it.
 
 pub mod analysis;
 pub mod backend;
@@ -17,7 +18,9 @@ pub mod graph;
 pub mod io;
 pub mod model;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod run;
+pub mod scaling;
 
 pub use error::{Error, Result};

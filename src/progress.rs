@@ -35,7 +35,19 @@ impl Progress {
         }
     }
 
+    /// Progress that shows nothing (inner runs of a sweep, which report their own).
+    pub fn hidden() -> Self {
+        Progress {
+            bar: None,
+            unit: "",
+            last_log: Mutex::new(Instant::now() + Duration::from_secs(365 * 86_400)),
+        }
+    }
+
     pub fn update(&self, done: u64, message: &str) {
+        if self.unit.is_empty() {
+            return;
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(done);
             bar.set_message(message.to_string());

@@ -1,9 +1,11 @@
 //! One run, start to finish: load and check the scenario, claim the run directory,
 //! build the graph, run the model's passes on the chosen backend, and write
-//! `config.toml`, `metrics.csv` and `summary.json`. Everything that can be refused is
-//! refused before any work or any file appears.
+//! `config.toml`, `metrics.csv` and `summary.json`, then the report (plots,
+//! report.html). Everything that can be refused is refused before any work or any file
+//! appears.
 
 use crate::analysis::components::{self, ComponentStats};
+use crate::analysis::stages::{self, StageParams, StageReport, Transition};
 use crate::backend::{Backend, BackendChoice, GpuGraph};
 use crate::config::{self, GraphKind, Loaded, ModelKind};
 use crate::error::{Error, Result};
@@ -195,11 +197,11 @@ pub fn run_lifecycle(
                 if life.tick.is_multiple_of(metrics_every.max(1)) || life.tick == end {
                     let row = life.metrics(params, life.tick - last_row);
                     last_row = life.tick;
+                    table.push(row);
                     progress.update(
                         (life.tick - (end - ticks)) as u64,
-                        &lifecycle_progress(&table.columns, &row),
+                        &lifecycle_progress(&table, life.n),
                     );
-                    table.push(row);
                 }
             }
             Ok(table)
@@ -232,11 +234,9 @@ pub fn run_lifecycle(
                 k += 1;
                 if let Some((index, slot, rx, interval)) = pending.take() {
                     let row = device.collect_interval(ctx, index, &staging[slot], rx, interval)?;
-                    progress.update(
-                        row[0] as u64 - start as u64,
-                        &lifecycle_progress(&table.columns, &row),
-                    );
+                    let done = row[0] as u64 - start as u64;
                     table.push(row);
+                    progress.update(done, &lifecycle_progress(&table, life.n));
                 }
                 match submitted {
                     Some(s) => pending = Some(s),
@@ -249,16 +249,23 @@ pub fn run_lifecycle(
     }
 }
 
-/// The progress line of a lifecycle metrics row.
-fn lifecycle_progress(columns: &[String], row: &[f64]) -> String {
+/// The progress line of a lifecycle run: the last metrics row and the stage the detector
+/// sees in the rows so far (it runs again on every row; it is O(rows), negligible next to
+/// the ticks between two rows).
+fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
+    let row = table.rows.last().map_or(&[][..], |r| &r[..]);
     let get = |name: &str| {
-        columns
+        table
+            .columns
             .iter()
             .position(|c| c == name)
-            .map_or(f64::NAN, |k| row[k])
+            .and_then(|k| row.get(k).copied())
+            .unwrap_or(f64::NAN)
     };
+    let stage = stages::detect(table, &StageParams::new(agents))
+        .map_or_else(String::new, |s| format!(" | {}", s.current()));
     format!(
-        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}",
+        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}{stage}",
         get("mean_degree"),
         get("s1"),
         get("clustering"),
@@ -286,6 +293,10 @@ pub struct Summary {
     /// 0.5, 0.9 (null: never).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub milestones: Option<Milestones>,
+    /// lifecycle: the stage transitions found by `analysis::stages` (DESIGN §5, §10);
+    /// absent for models without stages. `stages.json` holds the full report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<Transition>>,
     pub version: String,
 }
 
@@ -355,6 +366,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         graph.build_s
     );
     let mut milestones = None;
+    let mut stage_report: Option<StageReport> = None;
     let (metrics, ticks_run, converged, comps) = match model {
         ModelKind::Threshold => {
             let params = threshold_params(&loaded);
@@ -386,6 +398,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
                 tracing::info!("{line}");
             }
             milestones = Some(found);
+            let report = stages::detect(&table, &StageParams::new(csr.n()))
+                .expect("lifecycle tables have the stage columns");
+            for line in report.describe() {
+                tracing::info!("{line}");
+            }
+            stage_report = Some(report);
             let comps = components::components_cpu(&life.ties);
             // No fixed point: the lifecycle always runs all its ticks.
             (table, ticks as u64, false, comps)
@@ -412,6 +430,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             "rounds": comps.rounds,
         }),
         milestones,
+        stages: stage_report.as_ref().map(|r| r.transitions.clone()),
         version: env!("CARGO_PKG_VERSION").into(),
     };
     dir.write("config.toml", loaded.resolved_toml())?;
@@ -420,7 +439,21 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         "summary.json",
         serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n",
     )?;
+    if let Some(report) = &stage_report {
+        dir.write(
+            "stages.json",
+            serde_json::to_string_pretty(report).expect("stages serialise") + "\n",
+        )?;
+    }
     let dir = dir.finish()?;
+    // The report comes after the run is in place, so a report that fails (a full disk,
+    // a plotting error) costs only the report, never the run's data.
+    if let Err(e) = crate::report::write(&dir) {
+        tracing::warn!(
+            "report not written: {e}; `emergence report {}` retries it",
+            dir.display()
+        );
+    }
     Ok(RunReport {
         dir,
         summary,

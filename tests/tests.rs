@@ -7,6 +7,8 @@ mod components;
 mod graph;
 mod lifecycle;
 mod lifecycle_gpu;
+mod report;
 mod rng;
 mod shaders;
+mod stages;
 mod threshold;

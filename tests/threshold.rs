@@ -159,3 +159,58 @@ fn watts_cascade_matches_gleeson_cahalane() {
         );
     }
 }
+
+/// The recursion reproduces the Gleeson–Cahalane values quoted for θ = 0.18, ρ0 = 0.001
+/// (to the 4 digits given), and the critical seed fraction at z = 8 lies inside the
+/// window the scaling study sweeps.
+#[test]
+fn gleeson_cahalane_recursion_gives_the_quoted_values() {
+    use emergence::analysis::theory::{critical_seed_fraction, gleeson_cahalane};
+    for (z, expected) in [(2.0, 0.7970), (4.0, 0.9802), (6.0, 0.9975)] {
+        let rho = gleeson_cahalane(z, 18, 0.001);
+        assert!((rho - expected).abs() < 0.00006, "z = {z}: {rho}");
+    }
+    let c = critical_seed_fraction(8.0, 18, 0.0, 0.05).expect("a jump at z = 8");
+    assert!(c > 0.004 && c < 0.009, "critical seed fraction {c}");
+    assert!(gleeson_cahalane(8.0, 18, c * 0.99) < 0.5 && gleeson_cahalane(8.0, 18, c * 1.01) > 0.5);
+}
+
+/// Finite-size scaling of the Watts cascade across the critical seed fraction (z = 8):
+/// the jump sits at the Gleeson–Cahalane critical ρ0 within the grid's resolution at the
+/// largest N, and the 10–90% width shrinks as N grows. Deterministic (fixed seeds).
+#[test]
+fn scaling_locates_the_critical_seed_fraction_and_sharpens() {
+    let dir = crate::common::scratch("scaling");
+    let (_, report) = emergence::scaling::scaling(&emergence::scaling::ScalingOptions {
+        config: Some(format!("{}/configs/threshold.toml", env!("CARGO_MANIFEST_DIR")).into()),
+        sets: vec!["graph.mean_degree=8".into()],
+        param: "model.seed_fraction".into(),
+        range: "0.004:0.009:11".into(),
+        agents: vec![16_384, 65_536, 262_144],
+        seeds: 8,
+        order: None,
+        backend: emergence::backend::BackendChoice::Cpu,
+        adapter: None,
+        out: Some(dir.join("out")),
+        force: false,
+    })
+    .unwrap();
+    let critical = report
+        .theory_critical
+        .expect("the recursion's critical seed fraction");
+    assert!((critical - 0.006375).abs() < 1e-5, "{critical}");
+    let sizes = &report.sizes;
+    let largest = sizes.last().unwrap();
+    let grid = 0.0005;
+    assert!(
+        (largest.crossing.unwrap() - critical).abs() < grid,
+        "crossing {:?} vs {critical}",
+        largest.crossing
+    );
+    let (w_small, w_large) = (sizes[0].width.unwrap(), largest.width.unwrap());
+    assert!(w_large < w_small / 2.0, "width {w_small} → {w_large}");
+    assert!(report.nu.unwrap() > 0.0);
+    // χ grows with N.
+    assert!(sizes.windows(2).all(|w| w[1].chi_peak > w[0].chi_peak));
+    assert!(dir.join("out/scaling.csv").exists() && dir.join("out/scaling.json").exists());
+}

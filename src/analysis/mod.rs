@@ -5,3 +5,5 @@ pub mod clustering;
 pub mod communities;
 pub mod components;
 pub mod label_propagation_gpu;
+pub mod stages;
+pub mod theory;

@@ -40,6 +40,11 @@ impl RunDir {
         })
     }
 
+    /// The staging folder files are written into until [`RunDir::finish`].
+    pub fn staging_path(&self) -> &Path {
+        &self.staging
+    }
+
     pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
         let p = self.staging.join(file);
         std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))

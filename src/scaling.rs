@@ -1,0 +1,397 @@
+//! `emergence scaling`: finite-size scaling of a transition. A control parameter is swept
+//! at several sizes N with several seeds each; per N the order parameter's mean curve
+//! gives the location of the jump (where it crosses 1/2), its 10–90% width Δ(N) and the
+//! susceptibility peak χ = N·var; a least-squares fit of ln Δ against ln N gives the
+//! exponent of Δ ∝ N^(−1/ν). A transition that sharpens with N is a real phase
+//! transition, not a smooth crossover.
+
+use crate::analysis::theory;
+use crate::backend::{Backend, BackendChoice};
+use crate::config::{self, ModelKind};
+use crate::error::{Error, Result};
+use crate::io::rundir::RunDir;
+use crate::model::lifecycle::{Lifecycle, LifecycleParams};
+use crate::progress::Progress;
+use crate::run::{build_graph, lifecycle_ties, run_lifecycle, run_threshold, threshold_params};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ScalingOptions {
+    pub config: Option<PathBuf>,
+    pub sets: Vec<String>,
+    /// Config path of the control parameter, e.g. `model.seed_fraction`.
+    pub param: String,
+    /// `a:b:n`: n values from a to b inclusive.
+    pub range: String,
+    pub agents: Vec<u32>,
+    pub seeds: u32,
+    /// Metrics column whose final value is the order parameter (default per model).
+    pub order: Option<String>,
+    pub backend: BackendChoice,
+    pub adapter: Option<String>,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+}
+
+/// One (N, value) point: the order parameter over the seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    pub agents: u32,
+    pub value: f64,
+    pub mean: f64,
+    pub sd: f64,
+    /// Susceptibility N·var of the order parameter over seeds.
+    pub chi: f64,
+}
+
+/// What one size gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeSummary {
+    pub agents: u32,
+    /// Control value where the mean order parameter crosses 1/2 (linear interpolation).
+    pub crossing: Option<f64>,
+    /// |p(0.9) − p(0.1)| of the mean curve.
+    pub width: Option<f64>,
+    pub chi_peak: f64,
+    pub chi_peak_at: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScalingReport {
+    pub model: String,
+    pub param: String,
+    pub order: String,
+    pub seeds: u32,
+    pub backend: String,
+    pub points: Vec<Point>,
+    pub sizes: Vec<SizeSummary>,
+    /// Slope of ln Δ against ln N (−1/ν), with ν, from the sizes that have a width.
+    pub width_exponent: Option<f64>,
+    pub nu: Option<f64>,
+    /// For the threshold model on ER graphs swept in `model.seed_fraction`: the critical
+    /// seed fraction of the Gleeson–Cahalane recursion.
+    pub theory_critical: Option<f64>,
+}
+
+/// Parse `a:b:n` into n evenly spaced values from a to b.
+pub fn parse_range(text: &str) -> Result<Vec<f64>> {
+    let bad = || {
+        Error::bad_input(format!(
+            "--range {text}: expected a:b:n, e.g. 0.004:0.009:11 (n ≥ 2 values from a to b)"
+        ))
+    };
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let a: f64 = parts[0].trim().parse().map_err(|_| bad())?;
+    let b: f64 = parts[1].trim().parse().map_err(|_| bad())?;
+    let n: usize = parts[2].trim().parse().map_err(|_| bad())?;
+    if n < 2 || !a.is_finite() || !b.is_finite() || a == b {
+        return Err(bad());
+    }
+    Ok((0..n)
+        .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
+        .collect())
+}
+
+/// Where the piecewise-linear curve through `(x, y)` first crosses `level`.
+fn crossing(xs: &[f64], ys: &[f64], level: f64) -> Option<f64> {
+    for k in 1..xs.len() {
+        let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
+        if y0 == 0.0 {
+            return Some(xs[k - 1]);
+        }
+        if y0 * y1 < 0.0 || y1 == 0.0 {
+            return Some(xs[k - 1] + (xs[k] - xs[k - 1]) * y0 / (y0 - y1));
+        }
+    }
+    None
+}
+
+/// Least-squares slope of y against x.
+fn slope(xs: &[f64], ys: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// The final value of `order` for one scenario.
+fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> Result<f64> {
+    let table = match loaded.scenario.model.kind {
+        ModelKind::Threshold => {
+            let (_, _, csr) = build_graph(loaded)?;
+            let (comps, cascade) = run_threshold(
+                backend,
+                &csr,
+                &threshold_params(loaded),
+                &Progress::hidden(),
+            )?;
+            cascade.metrics(&comps)
+        }
+        ModelKind::Lifecycle => {
+            let (edges, _, _) = build_graph(loaded)?;
+            let s = &loaded.scenario;
+            let params = LifecycleParams::from_config(s);
+            let mut life = Lifecycle::new(
+                edges.n,
+                s.seed as u32,
+                &params,
+                lifecycle_ties(&edges, &params),
+            );
+            run_lifecycle(
+                backend,
+                &mut life,
+                &params,
+                s.ticks as u32,
+                s.metrics_every as u32,
+                &Progress::hidden(),
+            )?
+        }
+        other => {
+            return Err(Error::bad_input(format!(
+                "scaling: model.kind = \"{}\" is not available; allowed: threshold, lifecycle",
+                other.name()
+            )))
+        }
+    };
+    let k = table
+        .columns
+        .iter()
+        .position(|c| c == order)
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "--order {order}: not a metrics column of this model; columns are {}",
+                table.columns.join(", ")
+            ))
+        })?;
+    Ok(table.rows.last().map(|r| r[k]).unwrap_or(0.0))
+}
+
+/// Run the sweep and write `scaling.csv` and `scaling.json` into the output directory.
+pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
+    let values = parse_range(&opts.range)?;
+    if opts.agents.is_empty() {
+        return Err(Error::bad_input(
+            "--agents: give at least one size, e.g. --agents 4096,16384,65536",
+        ));
+    }
+    if opts.seeds < 2 {
+        return Err(Error::bad_input(format!(
+            "--seeds {}: at least 2 seeds are needed for a variance",
+            opts.seeds
+        )));
+    }
+    // Validate the whole grid's configs up front (a bad --param fails here, before any run).
+    let base = config::load(opts.config.as_deref(), &opts.sets)?;
+    let model = base.scenario.model.kind;
+    let order = opts.order.clone().unwrap_or_else(|| {
+        match model {
+            ModelKind::Threshold => "active_fraction",
+            _ => "alignment",
+        }
+        .to_string()
+    });
+    let load = |n: u32, value: f64, seed: u32| {
+        let mut sets = opts.sets.clone();
+        sets.push(format!("{}={value}", opts.param));
+        sets.push(format!("agents={n}"));
+        sets.push(format!("seed={seed}"));
+        config::load(opts.config.as_deref(), &sets)
+    };
+    for &n in &opts.agents {
+        for &v in &values {
+            load(n, v, 1)?;
+        }
+    }
+    let out = opts.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!("scaling-{}", opts.param.replace('.', "-")))
+    });
+    let dir = RunDir::create(&out, opts.force)?;
+    let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    let total = (opts.agents.len() * values.len()) as u64 * opts.seeds as u64;
+    let progress = Progress::new(total, "runs");
+    let mut done = 0u64;
+    let mut points = Vec::new();
+    let mut sizes = Vec::new();
+    for &n in &opts.agents {
+        let mut means = Vec::new();
+        for &v in &values {
+            let mut xs = Vec::new();
+            for seed in 1..=opts.seeds {
+                xs.push(order_parameter(&load(n, v, seed)?, &backend, &order)?);
+                done += 1;
+                progress.update(done, &format!("N = {n}, {} = {v}", opts.param));
+            }
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
+            means.push(mean);
+            points.push(Point {
+                agents: n,
+                value: v,
+                mean,
+                sd: var.sqrt(),
+                chi: n as f64 * var,
+            });
+        }
+        let lo = crossing(&values, &means, 0.1);
+        let hi = crossing(&values, &means, 0.9);
+        let (chi_peak, chi_peak_at) = points
+            .iter()
+            .filter(|p| p.agents == n)
+            .map(|p| (p.chi, p.value))
+            .fold(
+                (f64::NEG_INFINITY, f64::NAN),
+                |a, b| if b.0 > a.0 { b } else { a },
+            );
+        sizes.push(SizeSummary {
+            agents: n,
+            crossing: crossing(&values, &means, 0.5),
+            width: lo.zip(hi).map(|(a, b)| (b - a).abs()),
+            chi_peak,
+            chi_peak_at,
+        });
+    }
+    progress.finish();
+    let fitted: Vec<(f64, f64)> = sizes
+        .iter()
+        .filter_map(|s| {
+            s.width
+                .filter(|w| *w > 0.0)
+                .map(|w| ((s.agents as f64).ln(), w.ln()))
+        })
+        .collect();
+    let width_exponent = slope(
+        &fitted.iter().map(|p| p.0).collect::<Vec<_>>(),
+        &fitted.iter().map(|p| p.1).collect::<Vec<_>>(),
+    );
+    let g = &base.scenario.graph;
+    let theory_critical = (model == ModelKind::Threshold
+        && opts.param == "model.seed_fraction"
+        && g.kind == config::GraphKind::Er)
+        .then(|| {
+            let theta_pct = (base.scenario.model.theta * 100.0).round() as u32;
+            theory::critical_seed_fraction(g.mean_degree, theta_pct, 0.0, 1.0)
+        })
+        .flatten();
+    let report = ScalingReport {
+        model: model.name().into(),
+        param: opts.param.clone(),
+        order,
+        seeds: opts.seeds,
+        backend: backend.name().into(),
+        points,
+        sizes,
+        width_exponent,
+        nu: width_exponent.filter(|s| *s < 0.0).map(|s| -1.0 / s),
+        theory_critical,
+    };
+    let mut csv = format!("agents,{},mean,sd,chi\n", opts.param);
+    for p in &report.points {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            p.agents, p.value, p.mean, p.sd, p.chi
+        );
+    }
+    dir.write("scaling.csv", csv)?;
+    dir.write(
+        "scaling.json",
+        serde_json::to_string_pretty(&report).expect("serialises") + "\n",
+    )?;
+    dir.write("config.toml", base.resolved_toml())?;
+    plot(&report, &dir.staging_path().join("plots"))?;
+    Ok((dir.finish()?, report))
+}
+
+/// `plots/order.{png,svg}` (mean order parameter against the control, one line per N),
+/// `plots/susceptibility.{png,svg}` (χ likewise) and `plots/width.{png,svg}` (Δ against
+/// N on log axes).
+fn plot(report: &ScalingReport, dir: &std::path::Path) -> Result<()> {
+    use crate::report::plot::{render, LinePlot, Series};
+    let per_size = |f: fn(&Point) -> f64| -> Vec<Series> {
+        report
+            .sizes
+            .iter()
+            .map(|s| Series {
+                label: format!("N = {}", s.agents),
+                points: report
+                    .points
+                    .iter()
+                    .filter(|p| p.agents == s.agents)
+                    .map(|p| (p.value, f(p)))
+                    .collect(),
+                color: None,
+            })
+            .collect()
+    };
+    let mut order = LinePlot::new(
+        format!("{} against {}", report.order, report.param),
+        report.param.clone(),
+    );
+    order.y_label = report.order.clone();
+    order.series = per_size(|p| p.mean);
+    order.y_range = Some((0.0, 1.0));
+    render(&order, dir, "order")?;
+    let mut chi = LinePlot::new("susceptibility χ = N·var", report.param.clone());
+    chi.y_label = "χ".into();
+    chi.series = per_size(|p| p.chi);
+    chi.log_y = true;
+    render(&chi, dir, "susceptibility")?;
+    let widths: Vec<(f64, f64)> = report
+        .sizes
+        .iter()
+        .filter_map(|s| s.width.map(|w| (s.agents as f64, w)))
+        .collect();
+    if !widths.is_empty() {
+        let mut width = LinePlot::new("10–90% width of the transition", "N");
+        width.y_label = "Δ".into();
+        width.series = vec![Series {
+            label: "Δ(N)".into(),
+            points: widths,
+            color: None,
+        }];
+        width.log_x = true;
+        width.log_y = true;
+        render(&width, dir, "width")?;
+    }
+    Ok(())
+}
+
+impl ScalingReport {
+    pub fn to_text(&self) -> String {
+        let f = |x: Option<f64>| x.map(|v| format!("{v:.6}")).unwrap_or_else(|| "–".into());
+        let mut out = format!(
+            "{}: order parameter `{}` against `{}`, {} seeds per point, {} backend\n{:>10} {:>12} {:>12} {:>12} {:>12}\n",
+            self.model, self.order, self.param, self.seeds, self.backend, "N", "crossing", "width 10-90", "chi peak", "at"
+        );
+        for s in &self.sizes {
+            let _ = writeln!(
+                out,
+                "{:>10} {:>12} {:>12} {:>12.4} {:>12.6}",
+                s.agents,
+                f(s.crossing),
+                f(s.width),
+                s.chi_peak,
+                s.chi_peak_at
+            );
+        }
+        let _ = writeln!(
+            out,
+            "width ∝ N^{}  (ν = {})",
+            f(self.width_exponent),
+            f(self.nu)
+        );
+        if let Some(c) = self.theory_critical {
+            let _ = writeln!(out, "Gleeson–Cahalane critical {} = {c:.6}", self.param);
+        }
+        out
+    }
+}
