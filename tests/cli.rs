@@ -2,18 +2,9 @@
 //! determinism of metrics, `info`, and the refusal of bad input (exit 2, one line,
 //! nothing written).
 
-use crate::common::scratch;
+use crate::common::{emergence, scratch};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn emergence(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("binary runs")
-}
+use std::process::Output;
 
 fn config_path() -> String {
     format!("{}/configs/threshold.toml", env!("CARGO_MANIFEST_DIR"))

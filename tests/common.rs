@@ -1,7 +1,8 @@
 //! Helpers shared by the test modules.
 
 use emergence::gpu::GpuContext;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// A GPU context on the default adapter (lavapipe in CI). Without an adapter the GPU
 /// tests skip, unless EMERGENCE_REQUIRE_GPU=1, when they fail loudly instead.
@@ -32,4 +33,14 @@ pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     (mean, var.sqrt())
+}
+
+/// Run the real binary in `cwd`, as a user or a batch script would.
+pub fn emergence(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emergence"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs")
 }

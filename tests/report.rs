@@ -4,19 +4,10 @@
 //! script errors, every image decoded, the stage table there). Without Chromium the
 //! browser check skips, unless EMERGENCE_REQUIRE_BROWSER=1 (set in CI).
 
-use crate::common::scratch;
+use crate::common::{emergence, scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn emergence(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("binary runs")
-}
 
 fn ok(out: &Output) {
     assert!(
