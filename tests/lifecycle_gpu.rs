@@ -347,3 +347,17 @@ fn too_many_slots_for_one_binding_are_refused_with_the_largest_n() {
         .to_string();
     assert!(err.contains("largest N that fits is 1024"), "{err}");
 }
+
+#[test]
+fn pass_timestamps_cover_every_group() {
+    let Some(ctx) = gpu() else { return };
+    let (s, p) = mid_run_state(2000, 50);
+    let g = GpuLifecycle::upload(&ctx, &s, &p).unwrap();
+    match g.time_passes(&ctx, 3).unwrap() {
+        Some(spent) => assert!(spent.iter().all(|&t| t > 0.0 && t < 10.0), "{spent:?}"),
+        None => assert!(!ctx
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)),
+    }
+}

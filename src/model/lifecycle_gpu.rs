@@ -405,6 +405,81 @@ impl GpuLifecycle {
         }
     }
 
+    /// Device time of each pass group (ψ, agents, weights, search) over `reps`
+    /// repetitions, from timestamp queries around each group's compute pass; `None` when
+    /// the adapter offers no timestamps. The new phases' copy after the agents pass is
+    /// not timed.
+    pub fn time_passes(&self, ctx: &GpuContext, reps: u32) -> Result<Option<[f64; 4]>> {
+        if !ctx
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+        {
+            return Ok(None);
+        }
+        let groups: [&[&Kernel]; 4] = [
+            &[&self.psi_partial, &self.psi_final],
+            &[&self.agents],
+            &[&self.weights],
+            &[&self.propose, &self.confirm, &self.commit],
+        ];
+        let count = 2 * 4 * reps;
+        let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("pass timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let resolved = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: count as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for r in 0..reps {
+            for (g, kernels) in groups.iter().enumerate() {
+                let base = 2 * (4 * r + g as u32);
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set: &queries,
+                            beginning_of_pass_write_index: Some(base),
+                            end_of_pass_write_index: Some(base + 1),
+                        }),
+                    });
+                    for k in kernels.iter() {
+                        if std::ptr::eq(*k, &self.psi_final) {
+                            pass.set_pipeline(&k.pipeline);
+                            pass.set_bind_group(0, &k.group, &[]);
+                            pass.dispatch_workgroups(1, 1, 1);
+                        } else {
+                            self.dispatch(ctx, &mut pass, k);
+                        }
+                    }
+                }
+                if g == 1 {
+                    encoder.copy_buffer_to_buffer(
+                        &self.phi_next,
+                        0,
+                        &self.phi,
+                        0,
+                        self.n as u64 * 4,
+                    );
+                }
+            }
+        }
+        encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+        ctx.queue.submit([encoder.finish()]);
+        let stamps: Vec<u64> = buffers::read_back(ctx, &resolved, 0, count as usize)?;
+        let period_s = ctx.queue.get_timestamp_period() as f64 * 1e-9;
+        let mut spent = [0.0f64; 4];
+        for (k, pair) in stamps.chunks(2).enumerate() {
+            spent[k % 4] += pair[1].saturating_sub(pair[0]) as f64 * period_s;
+        }
+        Ok(Some(spent))
+    }
+
     /// Run `ticks` whole ticks in one submission (no readback).
     pub fn run_ticks(&self, ctx: &GpuContext, ticks: u32) {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
