@@ -63,6 +63,13 @@ pub struct ScenarioArgs {
     /// Override any config key: --set path.key=value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Where the passes run; shared by every command that runs a model.
+#[derive(Args, Debug, Clone)]
+pub struct DeviceArgs {
     /// auto: a hardware GPU if present, else the CPU backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
@@ -123,10 +130,8 @@ pub struct ScalingArgs {
     /// Override any other config key: --set path.key=value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
-    #[arg(long)]
-    pub adapter: Option<String>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Output directory (default runs/scaling-<param>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -179,8 +184,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 sets: args.scenario.all_sets(),
                 out: args.out,
                 force: args.force,
-                backend: args.scenario.backend,
-                adapter: args.scenario.adapter.clone(),
+                backend: args.scenario.device.backend,
+                adapter: args.scenario.device.adapter.clone(),
             };
             let report = run::run(&opts)?;
             let s = &report.summary;
@@ -218,8 +223,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 agents: args.agents,
                 seeds: args.seeds,
                 order: args.order,
-                backend: args.backend,
-                adapter: args.adapter,
+                backend: args.device.backend,
+                adapter: args.device.adapter,
                 out: args.out,
                 force: args.force,
             })?;
@@ -240,8 +245,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             let report = crate::bench::bench(
                 args.scenario.config.clone(),
                 &sets,
-                args.scenario.backend,
-                args.scenario.adapter.as_deref(),
+                args.scenario.device.backend,
+                args.scenario.device.adapter.as_deref(),
                 args.repeats,
             )?;
             if args.json {

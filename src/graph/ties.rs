@@ -6,6 +6,7 @@
 //! with the same weight, and each agent keeps its live ties compacted at the front.
 
 use super::{Csr, EdgeList};
+use rayon::prelude::*;
 
 /// Marks a free slot (no agent can have this id: ids are below `n <= u32::MAX`).
 pub const EMPTY: u32 = u32::MAX;
@@ -26,7 +27,35 @@ pub struct TieStore {
     pub degree: Vec<u32>,
 }
 
+/// One agent's slots, borrowed mutably: its id, neighbour ids, weights, ages and degree.
+pub struct RowMut<'a> {
+    pub agent: u32,
+    pub neighbor: &'a mut [u32],
+    pub weight: &'a mut [f32],
+    pub age: &'a mut [u32],
+    pub degree: &'a mut u32,
+}
+
 impl TieStore {
+    /// Every agent's slots in parallel, each agent writing only its own (the CPU side of
+    /// the rule that an endpoint writes only its own slots).
+    pub fn rows_mut(&mut self) -> impl IndexedParallelIterator<Item = RowMut<'_>> {
+        let k = self.slots as usize;
+        self.neighbor
+            .par_chunks_mut(k)
+            .zip(self.weight.par_chunks_mut(k))
+            .zip(self.age.par_chunks_mut(k))
+            .zip(self.degree.par_iter_mut())
+            .enumerate()
+            .map(|(i, (((neighbor, weight), age), degree))| RowMut {
+                agent: i as u32,
+                neighbor,
+                weight,
+                age,
+                degree,
+            })
+    }
+
     /// `n` agents with no ties and `k` free slots each.
     pub fn empty(n: u32, k: u32) -> TieStore {
         let total = n as usize * k as usize;

@@ -332,19 +332,14 @@ impl Lifecycle {
     /// removed, each agent compacts its own live slots in order and ages the kept ones.
     /// Returns the ties removed (counted at their lower-id end).
     pub fn tie_weights(&mut self, p: &LifecycleParams) -> u32 {
-        let k = self.ties.slots as usize;
         let phi = &self.phi;
-        let ties = &mut self.ties;
-        ties.neighbor
-            .par_chunks_mut(k)
-            .zip(ties.weight.par_chunks_mut(k))
-            .zip(ties.age.par_chunks_mut(k))
-            .zip(ties.degree.par_iter_mut())
-            .enumerate()
+        self.ties
+            .rows_mut()
             .with_min_len(MIN_LEN)
-            .map(|(i, (((nbr, wt), age), deg))| {
-                let i = i as u32;
-                let d = *deg as usize;
+            .map(|row| {
+                let i = row.agent;
+                let d = *row.degree as usize;
+                let (nbr, wt, age) = (row.neighbor, row.weight, row.age);
                 let (mut kept, mut removed) = (0usize, 0u32);
                 for s in 0..d {
                     let j = nbr[s];
@@ -364,7 +359,7 @@ impl Lifecycle {
                     wt[s] = 0.0;
                     age[s] = 0;
                 }
-                *deg = kept as u32;
+                *row.degree = kept as u32;
                 removed
             })
             .sum()
@@ -472,26 +467,20 @@ impl Lifecycle {
     /// Twin of `ties_commit`: every agent with a partner appends the new tie (w0, age 0)
     /// in its next free slot. Returns the ties created (counted at the lower-id end).
     pub fn commit(&mut self, p: &LifecycleParams, partner: &[u32]) -> u32 {
-        let k = self.ties.slots as usize;
-        let ties = &mut self.ties;
-        ties.neighbor
-            .par_chunks_mut(k)
-            .zip(ties.weight.par_chunks_mut(k))
-            .zip(ties.age.par_chunks_mut(k))
-            .zip(ties.degree.par_iter_mut())
-            .enumerate()
+        self.ties
+            .rows_mut()
             .with_min_len(MIN_LEN)
-            .map(|(i, (((nbr, wt), age), deg))| {
-                let j = partner[i];
+            .map(|row| {
+                let j = partner[row.agent as usize];
                 if j == NONE {
                     return 0;
                 }
-                let s = *deg as usize;
-                nbr[s] = j;
-                wt[s] = p.new_tie;
-                age[s] = 0;
-                *deg += 1;
-                ((i as u32) < j) as u32
+                let s = *row.degree as usize;
+                row.neighbor[s] = j;
+                row.weight[s] = p.new_tie;
+                row.age[s] = 0;
+                *row.degree += 1;
+                (row.agent < j) as u32
             })
             .sum()
     }
