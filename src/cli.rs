@@ -39,6 +39,17 @@ pub enum Command {
     /// Finite-size scaling: sweep a control parameter at several N and fit how the
     /// transition sharpens.
     Scaling(ScalingArgs),
+    /// Check every model against theory on one backend: a table of cases, exit 1 if any fails.
+    Validate {
+        /// The short suite (about a minute on two CPU cores): fewer runs and agents.
+        #[arg(long)]
+        quick: bool,
+        /// Machine-readable output (a JSON array of cases).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
     /// Plots (RUN_DIR/plots/*.png|svg) and a self-contained RUN_DIR/report.html from a run.
     Report {
         /// A run directory (holds at least metrics.csv).
@@ -253,6 +264,57 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.to_text());
+            }
+            Ok(())
+        }
+        Command::Validate {
+            quick,
+            json,
+            device,
+        } => {
+            use crate::validate;
+            let backend = crate::backend::Backend::open(device.backend, device.adapter.as_deref())?;
+            tracing::info!(
+                "validating on {} [{}]{}",
+                backend.name(),
+                backend.adapter_name(),
+                if quick { " (quick)" } else { "" }
+            );
+            if !json {
+                print!(
+                    "{}",
+                    validate::table(&[])
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                        + "\n"
+                );
+            }
+            let cases = validate::validate(&backend, validate::Plan { quick }, |c| {
+                if !json {
+                    print!("{}", validate::row(c));
+                }
+            })?;
+            let failed = cases.iter().filter(|c| !c.pass).count();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cases)?);
+            } else {
+                println!(
+                    "{} cases on {} [{}]: {} passed, {} failed",
+                    cases.len(),
+                    backend.name(),
+                    backend.adapter_name(),
+                    cases.len() - failed,
+                    failed
+                );
+            }
+            if failed > 0 {
+                return Err(Error::Failed(format!(
+                    "validate: {failed} of {} cases failed",
+                    cases.len()
+                ))
+                .into());
             }
             Ok(())
         }

@@ -158,6 +158,26 @@ pub struct ModelConfig {
     pub dt: f64,
     /// lifecycle: label-propagation rounds per metrics row.
     pub lpa_rounds: i64,
+    /// sir: β, infection probability per tick and tie.
+    pub infection: f64,
+    /// sir: γ, recovery probability per tick.
+    pub recovery: f64,
+    /// sir: agents infected at tick 0.
+    pub initial_infected: i64,
+    /// deffuant: ε, the largest opinion difference at which a pair interacts.
+    pub confidence: f64,
+    /// deffuant: μ, the share of the difference each moves.
+    pub convergence: f64,
+    /// voter: φ, the probability that a move rewires a tie.
+    pub rewiring: f64,
+    /// voter: G, the number of opinions (0: agents / 10).
+    pub opinions: i64,
+    /// kuramoto: "lorentzian" or "gaussian" natural frequencies.
+    pub frequencies: String,
+    /// kuramoto: the frequencies' half width γ (lorentzian) or sd σ (gaussian).
+    pub frequency_width: f64,
+    /// kuramoto: ticks at the end over which r is averaged (0: the second half).
+    pub average_ticks: i64,
 }
 
 impl Default for ModelConfig {
@@ -182,31 +202,58 @@ impl Default for ModelConfig {
             new_tie: 0.2,
             dt: 0.1,
             lpa_rounds: 4,
+            infection: 0.2,
+            recovery: 0.25,
+            initial_infected: 1,
+            confidence: 0.3,
+            convergence: 0.5,
+            rewiring: 0.458,
+            opinions: 0,
+            frequencies: "lorentzian".into(),
+            frequency_width: 1.0,
+            average_ticks: 0,
         }
     }
 }
 
-/// `[model]` keys only the threshold model reads (left out of a lifecycle run's
-/// resolved config, and the other way round, so `config.toml` shows what was used).
-const THRESHOLD_ONLY_KEYS: &[&str] = &["seed_fraction"];
-const LIFECYCLE_ONLY_KEYS: &[&str] = &[
-    "coupling",
-    "noise",
-    "field",
-    "drift_sd",
-    "learning_rate",
-    "forgetting",
-    "knowledge_norm",
-    "mastery",
-    "tie_gain",
-    "tie_cost",
-    "search_rate",
-    "closure",
-    "strong_tie",
-    "new_tie",
-    "dt",
-    "lpa_rounds",
-];
+/// The `[model]` keys each model reads; the others are left out of a run's resolved
+/// config, so `config.toml` shows what was used.
+pub fn model_keys(kind: ModelKind) -> &'static [&'static str] {
+    match kind {
+        ModelKind::Threshold => &["kind", "theta", "seed_fraction"],
+        ModelKind::Lifecycle => &[
+            "kind",
+            "theta",
+            "coupling",
+            "noise",
+            "field",
+            "drift_sd",
+            "learning_rate",
+            "forgetting",
+            "knowledge_norm",
+            "mastery",
+            "tie_gain",
+            "tie_cost",
+            "search_rate",
+            "closure",
+            "strong_tie",
+            "new_tie",
+            "dt",
+            "lpa_rounds",
+        ],
+        ModelKind::Sir => &["kind", "infection", "recovery", "initial_infected"],
+        ModelKind::Deffuant => &["kind", "confidence", "convergence"],
+        ModelKind::Voter => &["kind", "rewiring", "opinions"],
+        ModelKind::Kuramoto => &[
+            "kind",
+            "coupling",
+            "dt",
+            "frequencies",
+            "frequency_width",
+            "average_ticks",
+        ],
+    }
+}
 
 /// A scenario with where it came from, for error messages and relative paths.
 #[derive(Debug, Clone)]
@@ -263,7 +310,7 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
             .map_err(|why| Error::bad_input(format!("--set {set}: {why}")))?;
         overridden.insert(key.to_string());
     }
-    default_graph_kind(&mut table);
+    model_defaults(&mut table);
     let scenario: Scenario =
         toml::Value::Table(table)
             .try_into()
@@ -284,18 +331,35 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// The lifecycle model starts from isolated agents, so its `graph.kind` defaults to
-/// `"empty"`; every other model keeps the struct default (`"er"`).
-fn default_graph_kind(table: &mut toml::Table) {
-    let lifecycle = table
+/// Defaults that depend on the model, filled in where the scenario does not say: the
+/// lifecycle starts from isolated agents (`graph.kind = "empty"`); Deffuant and
+/// Kuramoto are well mixed unless a graph is given; Kuramoto's coupling K is 3 and its
+/// Euler step 0.05 (the lifecycle's `coupling` and `dt` mean other things).
+fn model_defaults(table: &mut toml::Table) {
+    let kind = table
         .get("model")
         .and_then(|m| m.get("kind"))
         .and_then(toml::Value::as_str)
-        == Some(ModelKind::Lifecycle.name());
-    let has_kind = table.get("graph").and_then(|g| g.get("kind")).is_some();
-    if lifecycle && !has_kind {
-        // An ill-typed `graph` (not a table) is left for the deserialiser to report.
-        let _ = insert(table, "graph.kind", toml::Value::String("empty".into()));
+        .map(str::to_string);
+    let has = |table: &toml::Table, section: &str, key: &str| {
+        table.get(section).and_then(|g| g.get(key)).is_some()
+    };
+    let mut defaults: Vec<(&str, &str, toml::Value)> = Vec::new();
+    match kind.as_deref() {
+        Some("lifecycle") => defaults.push(("graph", "kind", "empty".into())),
+        Some("deffuant") => defaults.push(("graph", "kind", "complete".into())),
+        Some("kuramoto") => {
+            defaults.push(("graph", "kind", "complete".into()));
+            defaults.push(("model", "coupling", 3.0.into()));
+            defaults.push(("model", "dt", 0.05.into()));
+        }
+        _ => {}
+    }
+    for (section, key, value) in defaults {
+        if !has(table, section, key) {
+            // An ill-typed section (not a table) is left for the deserialiser to report.
+            let _ = insert(table, &format!("{section}.{key}"), value);
+        }
     }
 }
 
@@ -409,13 +473,53 @@ impl Loaded {
                 }
             }
             ModelKind::Lifecycle => self.validate_lifecycle()?,
-            other => {
-                return Err(Error::bad_input(format!(
-                "{}: model.kind = \"{}\" is not available in this build; allowed: \"threshold\", \"lifecycle\"",
-                self.origin("model.kind"),
-                other.name()
-            )))
+            ModelKind::Sir => {
+                self.real("model.infection", m.infection, 0.0, 1.0)?;
+                if !m.recovery.is_finite() || m.recovery <= 0.0 || m.recovery > 1.0 {
+                    return Err(self.out_of_range(
+                        "model.recovery",
+                        m.recovery,
+                        "0 < model.recovery ≤ 1",
+                    ));
+                }
+                self.int("model.initial_infected", m.initial_infected, 1, s.agents)?;
+                self.static_graph("sir")?;
             }
+            ModelKind::Deffuant => {
+                self.real("model.confidence", m.confidence, 0.0, 1.0)?;
+                self.real("model.convergence", m.convergence, 0.0, 0.5)?;
+            }
+            ModelKind::Voter => {
+                self.real("model.rewiring", m.rewiring, 0.0, 1.0)?;
+                self.int("model.opinions", m.opinions, 0, s.agents)?;
+                self.static_graph("voter")?;
+            }
+            ModelKind::Kuramoto => {
+                self.non_negative("model.coupling", m.coupling)?;
+                if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 0.1 {
+                    return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 0.1"));
+                }
+                if !["lorentzian", "gaussian"].contains(&m.frequencies.as_str()) {
+                    return Err(Error::bad_input(format!(
+                        "{}: model.frequencies = \"{}\" is not allowed; allowed: \"lorentzian\", \"gaussian\"",
+                        self.origin("model.frequencies"),
+                        m.frequencies
+                    )));
+                }
+                self.positive("model.frequency_width", m.frequency_width)?;
+                self.int("model.average_ticks", m.average_ticks, 0, s.ticks)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Models that need ties to run on refuse the well-mixed `complete` graph.
+    fn static_graph(&self, model: &str) -> Result<()> {
+        if self.scenario.graph.kind == GraphKind::Complete {
+            return Err(Error::bad_input(format!(
+                "{}: graph.kind = \"complete\" (well mixed) does not fit model.kind = \"{model}\"; allowed: er, ws, ba, geometric, sbm, file, empty",
+                self.origin("graph.kind")
+            )));
         }
         Ok(())
     }
@@ -520,10 +624,7 @@ impl Loaded {
         let mut s = self.scenario.clone();
         s.graph.path = self.graph_path();
         let text = toml::to_string(&s).expect("a scenario always serialises");
-        let unused = match s.model.kind {
-            ModelKind::Lifecycle => THRESHOLD_ONLY_KEYS,
-            _ => LIFECYCLE_ONLY_KEYS,
-        };
+        let used = model_keys(s.model.kind);
         // Line by line, so the keys keep the struct's order (a toml::Table would sort them).
         let mut section = String::new();
         let mut out = String::with_capacity(text.len());
@@ -532,7 +633,7 @@ impl Loaded {
                 section = line.to_string();
             }
             let key = line.split('=').next().unwrap_or("").trim();
-            if section == "[model]" && unused.contains(&key) {
+            if section == "[model]" && !key.is_empty() && !used.contains(&key) {
                 continue;
             }
             out.push_str(line);

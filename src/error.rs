@@ -13,6 +13,9 @@ pub enum Error {
     /// The GPU could not be used or failed during the run.
     #[error("gpu: {0}")]
     Gpu(String),
+    /// A check the user asked for did not hold (e.g. a `validate` case failed).
+    #[error("{0}")]
+    Failed(String),
     /// Reading or writing files failed.
     #[error("{context}: {source}")]
     Io {

@@ -22,5 +22,6 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scaling;
+pub mod validate;
 
 pub use error::{Error, Result};

@@ -86,4 +86,95 @@ pub mod stream {
     pub const WEDGE: u32 = 15;
     /// lifecycle metrics: label-propagation salts (one per round).
     pub const LPA: u32 = 16;
+    /// sir: transmissions (one word per susceptible agent and neighbour slot).
+    pub const INFECT: u32 = 20;
+    /// sir: recoveries.
+    pub const RECOVER: u32 = 21;
+    /// sir: which agents start infected (agent 0 only).
+    pub const SIR_SEED: u32 = 22;
+    /// deffuant: the tick's matching (agent 0: the permutation keys; per agent: tie
+    /// priorities).
+    pub const MATCH: u32 = 23;
+    /// deffuant: initial opinions.
+    pub const OPINION_INIT: u32 = 24;
+    /// voter: initial opinions.
+    pub const VOTER_INIT: u32 = 25;
+    /// voter: each agent's planned move (rewire or adopt, which tie, which target).
+    pub const VOTER_MOVE: u32 = 26;
+    /// voter: the tick's priority key (agent 0 only).
+    pub const VOTER_KEY: u32 = 27;
+    /// kuramoto: initial phases.
+    pub const KURAMOTO_PHASE: u32 = 28;
+    /// kuramoto: the permutation that deals the frequency quantiles to agents.
+    pub const KURAMOTO_FREQ: u32 = 29;
+    /// kuramoto: the start vector of the power iteration for λ_max.
+    pub const POWER_START: u32 = 30;
+}
+
+/// A random permutation of `0..n` that can be evaluated at one index, forwards or
+/// backwards, in O(1) expected time: a 4-round balanced Feistel network on the smallest
+/// even number of bits that holds `n`, with cycle walking to stay inside `0..n`. The
+/// same function lives in `shaders/shared/permute.wgsl`. `keys` are four random words.
+#[derive(Debug, Clone, Copy)]
+pub struct Permutation {
+    pub n: u32,
+    pub half_bits: u32,
+    pub keys: [u32; 4],
+}
+
+impl Permutation {
+    pub fn new(n: u32, keys: [u32; 4]) -> Self {
+        let bits = 32 - n.saturating_sub(1).leading_zeros();
+        let half_bits = bits.div_ceil(2).max(1);
+        Permutation { n, half_bits, keys }
+    }
+
+    #[inline]
+    fn round(&self, r: u32, k: u32) -> u32 {
+        pcg(r ^ k) & ((1u32 << self.half_bits) - 1)
+    }
+
+    #[inline]
+    fn feistel(&self, x: u32) -> u32 {
+        let mask = (1u32 << self.half_bits) - 1;
+        let (mut l, mut r) = (x >> self.half_bits, x & mask);
+        for k in self.keys {
+            let t = l ^ self.round(r, k);
+            l = r;
+            r = t;
+        }
+        (l << self.half_bits) | r
+    }
+
+    #[inline]
+    fn feistel_inv(&self, x: u32) -> u32 {
+        let mask = (1u32 << self.half_bits) - 1;
+        let (mut l, mut r) = (x >> self.half_bits, x & mask);
+        for k in self.keys.iter().rev() {
+            let t = r ^ self.round(l, *k);
+            r = l;
+            l = t;
+        }
+        (l << self.half_bits) | r
+    }
+
+    /// Where index `i` goes.
+    #[inline]
+    pub fn apply(&self, i: u32) -> u32 {
+        let mut x = self.feistel(i);
+        while x >= self.n {
+            x = self.feistel(x);
+        }
+        x
+    }
+
+    /// The index that goes to `p`.
+    #[inline]
+    pub fn invert(&self, p: u32) -> u32 {
+        let mut x = self.feistel_inv(p);
+        while x >= self.n {
+            x = self.feistel_inv(x);
+        }
+        x
+    }
 }

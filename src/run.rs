@@ -6,14 +6,19 @@
 
 use crate::analysis::components::{self, ComponentStats};
 use crate::analysis::stages::{self, StageParams, StageReport, Transition};
+use crate::analysis::theory;
 use crate::backend::{Backend, BackendChoice, GpuGraph};
 use crate::config::{self, GraphKind, Loaded, ModelKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::{generators, import, Csr, EdgeList, TieStore};
 use crate::io::{rundir::RunDir, MetricsTable};
+use crate::model::deffuant::{self, DeffuantParams, DeffuantRun, Mixing};
+use crate::model::kuramoto::{self, Frequencies, KuramotoParams, KuramotoRun};
 use crate::model::lifecycle::{self, Lifecycle, LifecycleParams, Milestones};
 use crate::model::lifecycle_gpu::GpuLifecycle;
+use crate::model::sir::{self, Outbreak, SirParams};
 use crate::model::threshold::{self, Cascade, ThresholdParams};
+use crate::model::voter::{self, Voter, VoterParams, VoterRun};
 use crate::progress::Progress;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -99,14 +104,25 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
             edges: Vec::new(),
             weights: None,
         },
-        GraphKind::Complete => {
-            return Err(Error::bad_input(format!(
-                "{}: graph.kind = \"complete\" is for well-mixed models",
-                loaded.source
-            )))
-        }
+        // Well mixed: no ties are stored; the model pairs agents itself.
+        GraphKind::Complete => EdgeList {
+            n,
+            edges: Vec::new(),
+            weights: None,
+        },
     };
     let csr = Csr::from_edges(&edges);
+    if g.kind == GraphKind::Complete {
+        let summary = GraphSummary {
+            kind: "complete".into(),
+            agents: n,
+            ties: n as u64 * (n as u64).saturating_sub(1) / 2,
+            mean_degree: n.saturating_sub(1) as f64,
+            max_degree: n.saturating_sub(1),
+            build_s: start.elapsed().as_secs_f64(),
+        };
+        return Ok((edges, summary, csr));
+    }
     let summary = GraphSummary {
         kind: format!("{:?}", g.kind).to_lowercase(),
         agents: edges.n,
@@ -274,6 +290,167 @@ fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
     )
 }
 
+pub fn sir_params(loaded: &Loaded) -> SirParams {
+    let s = &loaded.scenario;
+    SirParams {
+        infection: s.model.infection,
+        recovery: s.model.recovery,
+        initial_infected: s.model.initial_infected as u32,
+        seed: s.seed as u32,
+        max_ticks: s.ticks as u32,
+    }
+}
+
+/// An SIR outbreak on one backend.
+pub fn run_sir(
+    backend: &Backend,
+    csr: &Csr,
+    params: &SirParams,
+    progress: &Progress,
+) -> Result<Outbreak> {
+    match backend {
+        Backend::Cpu => Ok(sir::run_cpu(csr, params)),
+        Backend::Gpu(ctx) => {
+            let graph = GpuGraph::upload(ctx, csr)?;
+            sir::run_gpu(ctx, &graph, params, |ticks, ever| {
+                progress.update(ticks as u64, &format!("ever infected {ever}"));
+            })
+        }
+    }
+}
+
+pub fn deffuant_params(loaded: &Loaded) -> DeffuantParams {
+    let s = &loaded.scenario;
+    DeffuantParams {
+        confidence: s.model.confidence as f32,
+        convergence: s.model.convergence as f32,
+        seed: s.seed as u32,
+        ticks: s.ticks as u32,
+        metrics_every: s.metrics_every as u32,
+    }
+}
+
+/// The Deffuant model on one backend; `csr` is `None` when well mixed.
+pub fn run_deffuant(
+    backend: &Backend,
+    n: u32,
+    csr: Option<&Csr>,
+    params: &DeffuantParams,
+    progress: &Progress,
+) -> Result<DeffuantRun> {
+    let report = |t: u32| progress.update(t as u64, "");
+    match backend {
+        Backend::Cpu => {
+            let mixing = match csr {
+                Some(c) => Mixing::Graph(c),
+                None => Mixing::Complete(n),
+            };
+            Ok(deffuant::run_cpu(mixing, params, report))
+        }
+        Backend::Gpu(ctx) => {
+            let graph = csr.map(|c| GpuGraph::upload(ctx, c)).transpose()?;
+            deffuant::run_gpu(ctx, n, graph.as_ref(), params, report)
+        }
+    }
+}
+
+pub fn voter_params(loaded: &Loaded, n: u32) -> VoterParams {
+    let s = &loaded.scenario;
+    VoterParams {
+        rewiring: s.model.rewiring,
+        opinions: if s.model.opinions > 0 {
+            s.model.opinions as u32
+        } else {
+            (n / 10).max(1)
+        },
+        seed: s.seed as u32,
+        max_ticks: s.ticks as u32,
+        metrics_every: s.metrics_every as u32,
+    }
+}
+
+/// The voter's initial state: the scenario's graph in K slots, opinions at random.
+pub fn voter_state(edges: &EdgeList, slots: u32, params: &VoterParams) -> Voter {
+    let unweighted = EdgeList {
+        n: edges.n,
+        edges: edges.edges.clone(),
+        weights: None,
+    };
+    let (ties, dropped) = TieStore::from_edges(&unweighted, slots, 1.0);
+    if dropped > 0 {
+        tracing::warn!(
+            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {slots} ties",
+            edges.edges.len()
+        );
+    }
+    Voter::new(ties, params)
+}
+
+/// The coevolving voter on one backend.
+pub fn run_voter(
+    backend: &Backend,
+    voter: &mut Voter,
+    params: &VoterParams,
+    progress: &Progress,
+) -> Result<VoterRun> {
+    let report = |t: u32, d: u64| progress.update(t as u64, &format!("discordant ties {d}"));
+    match backend {
+        Backend::Cpu => Ok(voter::run_cpu(voter, params, report)),
+        Backend::Gpu(ctx) => voter::run_gpu(ctx, voter, params, report),
+    }
+}
+
+pub fn kuramoto_params(loaded: &Loaded) -> KuramotoParams {
+    let s = &loaded.scenario;
+    let m = &s.model;
+    KuramotoParams {
+        coupling: m.coupling as f32,
+        dt: m.dt as f32,
+        frequencies: if m.frequencies == "gaussian" {
+            Frequencies::Gaussian
+        } else {
+            Frequencies::Lorentzian
+        },
+        width: m.frequency_width,
+        seed: s.seed as u32,
+        ticks: s.ticks as u32,
+        metrics_every: s.metrics_every as u32,
+        average_ticks: if m.average_ticks > 0 {
+            m.average_ticks as u32
+        } else {
+            (s.ticks / 2) as u32
+        },
+    }
+}
+
+/// Kuramoto on one backend (`csr` is `None` when all-to-all), with λ_max of the graph.
+pub fn run_kuramoto(
+    backend: &Backend,
+    n: u32,
+    csr: Option<&Csr>,
+    params: &KuramotoParams,
+    progress: &Progress,
+) -> Result<(KuramotoRun, Option<f64>)> {
+    let report = |k: u32, r: f32| progress.update(k as u64, &format!("r {r:.4}"));
+    match backend {
+        Backend::Cpu => {
+            let lambda = csr.map(|c| kuramoto::lambda_max_cpu(c, params.seed));
+            Ok((kuramoto::run_cpu(n, csr, params, report), lambda))
+        }
+        Backend::Gpu(ctx) => {
+            let graph = csr.map(|c| GpuGraph::upload(ctx, c)).transpose()?;
+            let lambda = match (csr, &graph) {
+                (Some(c), Some(g)) => Some(kuramoto::lambda_max_gpu(ctx, c, g, params.seed)?),
+                _ => None,
+            };
+            Ok((
+                kuramoto::run_gpu(ctx, n, graph.as_ref(), params, report)?,
+                lambda,
+            ))
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub model: String,
@@ -297,6 +474,10 @@ pub struct Summary {
     /// absent for models without stages. `stages.json` holds the full report.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stages: Option<Vec<Transition>>,
+    /// The classical models' outcome next to the theory they are checked against
+    /// (sir, deffuant, voter, kuramoto).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
     pub version: String,
 }
 
@@ -367,6 +548,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     );
     let mut milestones = None;
     let mut stage_report: Option<StageReport> = None;
+    let mut result = None;
     let (metrics, ticks_run, converged, comps) = match model {
         ModelKind::Threshold => {
             let params = threshold_params(&loaded);
@@ -374,7 +556,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             let (comps, cascade) = run_threshold(&backend, &csr, &params, &progress)?;
             progress.finish();
             let sweeps = cascade.new_per_sweep.len() as u64 - 1;
-            (cascade.metrics(&comps), sweeps, cascade.converged, comps)
+            (
+                cascade.metrics(&comps),
+                sweeps,
+                cascade.converged,
+                Some(comps),
+            )
         }
         ModelKind::Lifecycle => {
             let s = &loaded.scenario;
@@ -406,9 +593,99 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             stage_report = Some(report);
             let comps = components::components_cpu(&life.ties);
             // No fixed point: the lifecycle always runs all its ticks.
-            (table, ticks as u64, false, comps)
+            (table, ticks as u64, false, Some(comps))
         }
-        _ => unreachable!("validated: only available models reach here"),
+        ModelKind::Sir => {
+            let params = sir_params(&loaded);
+            let progress = Progress::new(params.max_ticks as u64, "ticks");
+            let outbreak = run_sir(&backend, &csr, &params, &progress)?;
+            progress.finish();
+            let t = params.transmissibility();
+            let c = graph.mean_degree;
+            result = Some(serde_json::json!({
+                "final_size": outbreak.final_size(),
+                "transmissibility": t,
+                "theory_final_size_major": theory::er_giant_component(c * t),
+            }));
+            let ticks = outbreak.new_infections.len() as u64 - 1;
+            (
+                outbreak.metrics(),
+                ticks,
+                outbreak.converged,
+                Some(components::components_cpu(&csr)),
+            )
+        }
+        ModelKind::Deffuant => {
+            let params = deffuant_params(&loaded);
+            let complete = loaded.scenario.graph.kind == GraphKind::Complete;
+            let progress = Progress::new(params.ticks as u64, "ticks");
+            let out = run_deffuant(
+                &backend,
+                csr.n(),
+                (!complete).then_some(&csr),
+                &params,
+                &progress,
+            )?;
+            progress.finish();
+            let (major, all) = deffuant::opinion_clusters(&out.opinions);
+            result = Some(serde_json::json!({
+                "opinion_clusters": major,
+                "clusters": all,
+            }));
+            let comps = (!complete).then(|| components::components_cpu(&csr));
+            (out.metrics, params.ticks as u64, false, comps)
+        }
+        ModelKind::Voter => {
+            let params = voter_params(&loaded, csr.n());
+            let mut state = voter_state(&edges, loaded.scenario.graph.slots as u32, &params);
+            drop(edges);
+            let progress = Progress::new(params.max_ticks as u64, "ticks");
+            let out = run_voter(&backend, &mut state, &params, &progress)?;
+            progress.finish();
+            let (discordant, largest, held) = voter::metrics(&state, params.opinions);
+            result = Some(serde_json::json!({
+                "largest_group": largest as f64 / csr.n().max(1) as f64,
+                "groups": held,
+                "discordant_ties": discordant,
+                "opinions": params.opinions,
+            }));
+            (
+                out.metrics,
+                state.tick as u64,
+                out.converged,
+                Some(components::components_cpu(&state.ties)),
+            )
+        }
+        ModelKind::Kuramoto => {
+            let params = kuramoto_params(&loaded);
+            let complete = loaded.scenario.graph.kind == GraphKind::Complete;
+            let progress = Progress::new(params.ticks as u64, "ticks");
+            let (out, lambda) = run_kuramoto(
+                &backend,
+                csr.n(),
+                (!complete).then_some(&csr),
+                &params,
+                &progress,
+            )?;
+            progress.finish();
+            let k0 = params.k0();
+            let k_c = lambda.map_or(k0, |l| k0 / l);
+            let theory_r = (complete && params.frequencies == Frequencies::Lorentzian).then(|| {
+                (1.0 - 2.0 * params.width / params.coupling as f64)
+                    .max(0.0)
+                    .sqrt()
+            });
+            result = Some(serde_json::json!({
+                "r_mean": out.r_mean,
+                "averaged_ticks": params.average_ticks,
+                "k0": k0,
+                "lambda_max": lambda,
+                "k_c": k_c,
+                "theory_r": theory_r,
+            }));
+            let comps = (!complete).then(|| components::components_cpu(&csr));
+            (out.metrics, params.ticks as u64, false, comps)
+        }
     };
     let wall_s = wall.elapsed().as_secs_f64();
     let summary = Summary {
@@ -423,14 +700,18 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         final_row: metrics.last_as_map(),
         converged,
         graph,
-        components: serde_json::json!({
-            "largest": comps.largest,
-            "count": comps.count,
-            "mean_other_size": comps.mean_other_size(),
-            "rounds": comps.rounds,
+        // Well mixed runs store no ties: no components.
+        components: comps.map_or(serde_json::Value::Null, |comps| {
+            serde_json::json!({
+                "largest": comps.largest,
+                "count": comps.count,
+                "mean_other_size": comps.mean_other_size(),
+                "rounds": comps.rounds,
+            })
         }),
         milestones,
         stages: stage_report.as_ref().map(|r| r.transitions.clone()),
+        result,
         version: env!("CARGO_PKG_VERSION").into(),
     };
     dir.write("config.toml", loaded.resolved_toml())?;

@@ -85,3 +85,21 @@ pub fn critical_seed_fraction(z: f64, theta_pct: u32, lo: f64, hi: f64) -> Optio
     }
     Some(0.5 * (a + b))
 }
+
+/// The giant component S = 1 − e^{−cS} of an ER graph of mean degree c (0 for c ≤ 1),
+/// by fixed-point iteration from S = 1. Also the final size of a major SIR outbreak
+/// with transmissibility T at c·T.
+pub fn er_giant_component(c: f64) -> f64 {
+    if c <= 1.0 {
+        return 0.0;
+    }
+    let mut s = 1.0f64;
+    for _ in 0..10_000 {
+        let next = 1.0 - (-c * s).exp();
+        if (next - s).abs() < 1e-15 {
+            return next;
+        }
+        s = next;
+    }
+    s
+}

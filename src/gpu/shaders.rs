@@ -15,6 +15,12 @@ const SHARED: &[(&str, &str)] = &[
     ),
     ("slots", include_str!("../../shaders/shared/slots.wgsl")),
     ("sum64", include_str!("../../shaders/shared/sum64.wgsl")),
+    ("permute", include_str!("../../shaders/shared/permute.wgsl")),
+    ("voter", include_str!("../../shaders/shared/voter.wgsl")),
+    (
+        "kuramoto",
+        include_str!("../../shaders/shared/kuramoto.wgsl"),
+    ),
 ];
 
 /// Which shared file `#import adjacency` means: a static CSR graph or the tie slots.
@@ -104,6 +110,46 @@ pub const KERNELS: &[(&str, &str)] = &[
         "lpa_label_degrees",
         include_str!("../../shaders/lpa_label_degrees.wgsl"),
     ),
+    ("sir_step", include_str!("../../shaders/sir_step.wgsl")),
+    (
+        "deffuant_choose",
+        include_str!("../../shaders/deffuant_choose.wgsl"),
+    ),
+    (
+        "deffuant_update",
+        include_str!("../../shaders/deffuant_update.wgsl"),
+    ),
+    (
+        "voter_count",
+        include_str!("../../shaders/voter_count.wgsl"),
+    ),
+    ("voter_scan", include_str!("../../shaders/voter_scan.wgsl")),
+    (
+        "voter_scatter",
+        include_str!("../../shaders/voter_scatter.wgsl"),
+    ),
+    ("voter_plan", include_str!("../../shaders/voter_plan.wgsl")),
+    (
+        "voter_apply",
+        include_str!("../../shaders/voter_apply.wgsl"),
+    ),
+    (
+        "voter_metrics",
+        include_str!("../../shaders/voter_metrics.wgsl"),
+    ),
+    (
+        "kuramoto_order_partial",
+        include_str!("../../shaders/kuramoto_order_partial.wgsl"),
+    ),
+    (
+        "kuramoto_order_final",
+        include_str!("../../shaders/kuramoto_order_final.wgsl"),
+    ),
+    (
+        "kuramoto_stage",
+        include_str!("../../shaders/kuramoto_stage.wgsl"),
+    ),
+    ("power_step", include_str!("../../shaders/power_step.wgsl")),
 ];
 
 /// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR).

@@ -1,0 +1,435 @@
+//! The classical models (SIR, Deffuant, coevolving voter, Kuramoto): each GPU kernel
+//! against its CPU twin, the rules that make them the published models, and
+//! `emergence validate --quick` on both backends through the real binary.
+
+use crate::common::{emergence, gpu, scratch};
+use emergence::backend::GpuGraph;
+use emergence::graph::{generators::erdos_renyi, Csr, EdgeList};
+use emergence::model::deffuant::{self, DeffuantParams, Mixing, NONE};
+use emergence::model::kuramoto::{self, Frequencies, KuramotoParams};
+use emergence::model::sir::{self, SirParams};
+use emergence::model::voter::{self, Voter, VoterParams};
+use emergence::rng::Permutation;
+use emergence::run;
+use std::collections::HashMap;
+
+fn er(n: u32, c: f64, seed: u32) -> Csr {
+    Csr::from_edges(&erdos_renyi(n, c, seed).unwrap())
+}
+
+#[test]
+fn permutation_is_a_bijection_with_its_inverse() {
+    for n in [1u32, 2, 3, 5, 64, 1000, 65_539] {
+        let p = Permutation::new(n, [1, 2, 3, 4 + n]);
+        let mut seen = vec![false; n as usize];
+        for i in 0..n {
+            let q = p.apply(i);
+            assert!(q < n, "n = {n}");
+            assert!(!seen[q as usize], "n = {n}: {q} hit twice");
+            seen[q as usize] = true;
+            assert_eq!(p.invert(q), i);
+        }
+    }
+    // Not the identity: a random permutation moves most indices.
+    let p = Permutation::new(1000, [9, 8, 7, 6]);
+    assert!((0..1000).filter(|&i| p.apply(i) == i).count() < 20);
+}
+
+fn sir_params(seed: u32) -> SirParams {
+    SirParams {
+        infection: 0.2,
+        recovery: 0.25,
+        initial_infected: 5,
+        seed,
+        max_ticks: 10_000,
+    }
+}
+
+#[test]
+fn sir_transmits_before_it_recovers() {
+    // A path 0-1-2-...-9 with β = γ = 1: each infected agent infects its neighbour in
+    // the tick after its own infection and recovers in that same tick. Recovering
+    // first would stop the outbreak at the first agent.
+    let edges = EdgeList {
+        n: 10,
+        edges: (0..9).map(|i| (i, i + 1)).collect(),
+        weights: None,
+    };
+    let csr = Csr::from_edges(&edges);
+    let p = SirParams {
+        infection: 1.0,
+        recovery: 1.0,
+        initial_infected: 1,
+        seed: 3,
+        max_ticks: 100,
+    };
+    let out = sir::run_cpu(&csr, &p);
+    assert!(out.converged);
+    assert_eq!(out.final_size(), 1.0);
+    let first = out.infected_at.iter().position(|&t| t == 0).unwrap() as i64;
+    for (i, &t) in out.infected_at.iter().enumerate() {
+        assert_eq!(t as i64, (i as i64 - first).abs(), "agent {i}");
+        assert_eq!(
+            out.recovered_at[i],
+            t + 1,
+            "agent {i} recovers the tick after infection"
+        );
+    }
+}
+
+#[test]
+fn sir_gpu_matches_cpu_agent_by_agent() {
+    let Some(ctx) = gpu() else { return };
+    for seed in [1, 2] {
+        let csr = er(30_000, 4.0, seed);
+        let p = sir_params(seed);
+        let cpu = sir::run_cpu(&csr, &p);
+        let graph = GpuGraph::upload(&ctx, &csr).unwrap();
+        let gpu = sir::run_gpu(&ctx, &graph, &p, |_, _| {}).unwrap();
+        assert!(cpu.final_size() > 0.5, "seed {seed}: a major outbreak");
+        assert_eq!(cpu, gpu, "seed {seed}");
+    }
+}
+
+#[test]
+fn deffuant_matchings_are_matchings() {
+    // Well mixed: a perfect matching (one agent sits out when N is odd), new each tick.
+    for n in [1000u32, 1001] {
+        let a = deffuant::partners(Mixing::Complete(n), 7, 1);
+        let b = deffuant::partners(Mixing::Complete(n), 7, 2);
+        let alone = a.iter().filter(|&&j| j == NONE).count();
+        assert_eq!(alone, (n % 2) as usize);
+        for (i, &j) in a.iter().enumerate() {
+            if j != NONE {
+                assert_ne!(j as usize, i);
+                assert_eq!(a[j as usize], i as u32);
+            }
+        }
+        assert!(a.iter().zip(&b).filter(|(x, y)| x != y).count() > n as usize / 2);
+    }
+    // On a graph: pairs are ties, and no agent is in two.
+    let csr = er(5000, 6.0, 4);
+    let p = deffuant::partners(Mixing::Graph(&csr), 9, 3);
+    let mut paired = 0;
+    for (i, &j) in p.iter().enumerate() {
+        if j != NONE {
+            assert!(csr.neighbors(i as u32).contains(&j));
+            assert_eq!(p[j as usize], i as u32);
+            paired += 1;
+        }
+    }
+    // Mutual top choices pair a good share of the agents (about a third at c = 6).
+    assert!(paired > 1000, "{paired} paired");
+}
+
+#[test]
+fn opinion_clusters_follow_the_definition() {
+    // 49% near 0.2, 49% near 0.8, 2% spread evenly: the spread agents are stragglers
+    // (each 10^-3 bin holds 2 of them, under 0.01% of all) and do not bridge the two
+    // clusters. Spread 10 times thicker, they would.
+    let n = 100_000;
+    let mut x = Vec::with_capacity(n);
+    for i in 0..n {
+        let v = match i % 100 {
+            0 | 1 => (i as f32 / n as f32) * 0.999,
+            k if k < 51 => 0.2 + 1e-4 * (i % 7) as f32,
+            _ => 0.8 + 1e-4 * (i % 5) as f32,
+        };
+        x.push(v);
+    }
+    assert_eq!(deffuant::opinion_clusters(&x).0, 2);
+    let thick: Vec<f32> = (0..n)
+        .map(|i| match i % 100 {
+            k if k < 20 => (i as f32 / n as f32) * 0.999,
+            k if k < 60 => 0.2,
+            _ => 0.8,
+        })
+        .collect();
+    assert_eq!(deffuant::opinion_clusters(&thick).0, 1);
+    // One cluster of 3% is a cluster but not a major one.
+    let mut y = vec![0.5f32; 97];
+    y.extend([0.9f32; 3]);
+    assert_eq!(deffuant::opinion_clusters(&y), (1, 2));
+}
+
+fn deffuant_params(eps: f32, seed: u32) -> DeffuantParams {
+    DeffuantParams {
+        confidence: eps,
+        convergence: 0.5,
+        seed,
+        ticks: 300,
+        metrics_every: 100,
+    }
+}
+
+#[test]
+fn deffuant_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let n = 4000;
+    let p = deffuant_params(0.25, 5);
+    let cpu = deffuant::run_cpu(Mixing::Complete(n), &p, |_| {});
+    let gpu = run::run_deffuant(
+        &emergence::backend::Backend::Gpu(ctx),
+        n,
+        None,
+        &p,
+        &emergence::progress::Progress::hidden(),
+    )
+    .unwrap();
+    // Same pairs and rules; f32 arithmetic may differ in the last bit (fused multiply-add
+    // on the device), which the bounded-confidence cut can amplify only at its edge.
+    let off = cpu
+        .opinions
+        .iter()
+        .zip(&gpu.opinions)
+        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+        .count();
+    assert!(off <= n as usize / 1000, "{off} agents differ");
+    assert_eq!(
+        cpu.metrics.rows.last().unwrap()[1],
+        gpu.metrics.rows.last().unwrap()[1]
+    );
+    // Graph matching on the device, too.
+    let Some(ctx) = gpu_again() else { return };
+    let csr = er(n, 6.0, 2);
+    let graph = GpuGraph::upload(&ctx, &csr).unwrap();
+    let cpu = deffuant::run_cpu(Mixing::Graph(&csr), &p, |_| {});
+    let gpu = deffuant::run_gpu(&ctx, n, Some(&graph), &p, |_| {}).unwrap();
+    let off = cpu
+        .opinions
+        .iter()
+        .zip(&gpu.opinions)
+        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+        .count();
+    assert!(off <= n as usize / 1000, "graph: {off} agents differ");
+}
+
+fn gpu_again() -> Option<emergence::gpu::GpuContext> {
+    gpu()
+}
+
+fn voter_state(n: u32, phi: f64, seed: u32) -> (Voter, VoterParams) {
+    let edges = erdos_renyi(n, 4.0, seed).unwrap();
+    let p = VoterParams {
+        rewiring: phi,
+        opinions: n / 10,
+        seed,
+        max_ticks: 1_000_000,
+        metrics_every: 50,
+    };
+    (run::voter_state(&edges, 32, &p), p)
+}
+
+/// Ties are stored at both ends (as a multiset: multi-ties are allowed), live slots
+/// first, and their number never changes.
+fn check_voter_ties(v: &Voter, ties: u64) {
+    let k = v.ties.slots as usize;
+    let mut count: HashMap<(u32, u32), i64> = HashMap::new();
+    let mut total = 0u64;
+    for i in 0..v.ties.n {
+        let d = v.ties.degree[i as usize] as usize;
+        for s in 0..k {
+            let j = v.ties.neighbor[i as usize * k + s];
+            if s < d {
+                assert_ne!(j, i, "self-tie at {i}");
+                *count.entry((i.min(j), i.max(j))).or_default() += if i < j { 1 } else { -1 };
+                total += 1;
+            } else {
+                assert_eq!(j, u32::MAX, "agent {i}: free slot {s} not empty");
+            }
+        }
+    }
+    assert!(count.values().all(|&c| c == 0), "ties not symmetric");
+    assert_eq!(total, 2 * ties);
+}
+
+#[test]
+fn voter_runs_to_a_frozen_state_with_its_ties_intact() {
+    let (mut v, p) = voter_state(800, 0.458, 3);
+    let ties = v.ties.degree.iter().map(|&d| d as u64).sum::<u64>() / 2;
+    let out = voter::run_cpu(&mut v, &p, |_, _| {});
+    assert!(out.converged);
+    check_voter_ties(&v, ties);
+    let (discordant, largest, _) = voter::metrics(&v, p.opinions);
+    assert_eq!(discordant, 0);
+    assert!(largest > 8, "some opinion spread");
+    let rewires: f64 = out.metrics.rows.iter().map(|r| r[6]).sum();
+    let adoptions: f64 = out.metrics.rows.iter().map(|r| r[5]).sum();
+    // Both kinds of move happen; the ratio is near φ/(1 − φ) among made moves only
+    // loosely (adoptions that agree already are no-ops), so just check both are there.
+    assert!(
+        rewires > 100.0 && adoptions > 100.0,
+        "{rewires} {adoptions}"
+    );
+}
+
+#[test]
+fn voter_moves_in_a_tick_touch_disjoint_agents() {
+    let (v, p) = voter_state(2000, 0.458, 4);
+    let counts = voter::count(&v.opinion, p.opinions);
+    let (start, members) = voter::group_members(&v.opinion, &counts);
+    let (moves, claim) = voter::plan(&v, &p, 1, &counts, &start, &members);
+    let mut touched = vec![0u32; 2000];
+    let mut made = 0;
+    for (i, m) in moves.iter().enumerate() {
+        let prio = emergence::rng::pcg(
+            i as u32 ^ emergence::rng::rand(p.seed, 1, 0, emergence::rng::stream::VOTER_KEY),
+        );
+        let won = m.kind != voter::MOVE_NONE
+            && claim[i] == prio
+            && claim[m.j as usize] == prio
+            && (m.l == voter::NONE || claim[m.l as usize] == prio);
+        if won {
+            made += 1;
+            for a in [i as u32, m.j, m.l] {
+                if a != voter::NONE {
+                    touched[a as usize] += 1;
+                }
+            }
+        }
+    }
+    assert!(made > 100, "{made} moves");
+    assert!(
+        touched.iter().all(|&t| t <= 1),
+        "an agent is touched by two moves"
+    );
+}
+
+#[test]
+fn voter_gpu_matches_cpu_exactly() {
+    let Some(ctx) = gpu() else { return };
+    let (mut a, p) = voter_state(800, 0.458, 5);
+    let mut b = a.clone();
+    let ra = voter::run_cpu(&mut a, &p, |_, _| {});
+    let rb = voter::run_gpu(&ctx, &mut b, &p, |_, _| {}).unwrap();
+    assert_eq!(ra.metrics, rb.metrics);
+    assert_eq!(a.opinion, b.opinion);
+    assert_eq!(a.ties.neighbor, b.ties.neighbor);
+    assert_eq!(a.ties.degree, b.ties.degree);
+}
+
+fn kuramoto_params(k: f32, ticks: u32) -> KuramotoParams {
+    KuramotoParams {
+        coupling: k,
+        dt: 0.05,
+        frequencies: Frequencies::Lorentzian,
+        width: 1.0,
+        seed: 3,
+        ticks,
+        metrics_every: 100,
+        average_ticks: ticks / 2,
+    }
+}
+
+#[test]
+fn kuramoto_locks_at_the_mean_field_value() {
+    // N = 2000, K = 4: r = sqrt(1 − 2/4) = 0.7071; RK4 at dt = 0.05 has no visible bias.
+    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(4.0, 2000), |_, _| {});
+    assert!((run.r_mean - 0.5f64.sqrt()).abs() < 2e-3, "{}", run.r_mean);
+    // Below K_c = 2 the oscillators stay incoherent: r ~ 1/sqrt(N).
+    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(1.0, 2000), |_, _| {});
+    assert!(run.r_mean < 0.1, "{}", run.r_mean);
+}
+
+#[test]
+fn kuramoto_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let p = kuramoto_params(3.0, 400);
+    let cpu = kuramoto::run_cpu(3000, None, &p, |_, _| {});
+    let gpu = kuramoto::run_gpu(&ctx, 3000, None, &p, |_, _| {}).unwrap();
+    assert_eq!(cpu.metrics.rows.len(), gpu.metrics.rows.len());
+    for (a, b) in cpu.metrics.rows.iter().zip(&gpu.metrics.rows) {
+        assert!(
+            (a[2] - b[2]).abs() < 1e-3,
+            "r at tick {}: {} vs {}",
+            a[0],
+            a[2],
+            b[2]
+        );
+    }
+    assert!((cpu.r_mean - gpu.r_mean).abs() < 1e-3);
+    // On a graph (sin of sums of phases: compare r and a sample of phases loosely).
+    let csr = er(3000, 8.0, 6);
+    let graph = GpuGraph::upload(&ctx, &csr).unwrap();
+    let p = kuramoto_params(0.5, 200);
+    let cpu = kuramoto::run_cpu(3000, Some(&csr), &p, |_, _| {});
+    let gpu = kuramoto::run_gpu(&ctx, 3000, Some(&graph), &p, |_, _| {}).unwrap();
+    assert!(
+        (cpu.r_mean - gpu.r_mean).abs() < 1e-3,
+        "{} vs {}",
+        cpu.r_mean,
+        gpu.r_mean
+    );
+    let lc = kuramoto::lambda_max_cpu(&csr, 1);
+    let lg = kuramoto::lambda_max_gpu(&ctx, &csr, &graph, 1).unwrap();
+    assert!((lc - lg).abs() < 1e-3 * lc, "λ_max {lc} vs {lg}");
+}
+
+#[test]
+fn power_iteration_finds_known_eigenvalues() {
+    // A complete graph on 50 agents: λ_max = 49. A cycle (with an odd length, so not
+    // bipartite): λ_max = 2.
+    let complete = EdgeList {
+        n: 50,
+        edges: (0..50u32)
+            .flat_map(|i| (i + 1..50).map(move |j| (i, j)))
+            .collect(),
+        weights: None,
+    };
+    let l = kuramoto::lambda_max_cpu(&Csr::from_edges(&complete), 1);
+    assert!((l - 49.0).abs() < 1e-3, "{l}");
+    let cycle = EdgeList {
+        n: 51,
+        edges: (0..51u32).map(|i| (i, (i + 1) % 51)).collect(),
+        weights: None,
+    };
+    let l = kuramoto::lambda_max_cpu(&Csr::from_edges(&cycle), 1);
+    assert!((l - 2.0).abs() < 1e-2, "{l}");
+}
+
+fn validate_quick(backend: &str) {
+    let dir = scratch(&format!("validate-{backend}"));
+    let out = emergence(
+        &["validate", "--quick", "--json", "--backend", backend],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let cases = cases.as_array().unwrap();
+    for model in [
+        "components",
+        "threshold",
+        "sir",
+        "deffuant",
+        "voter",
+        "kuramoto",
+    ] {
+        assert!(
+            cases.iter().any(|c| c["model"] == model),
+            "{backend}: no {model} case"
+        );
+    }
+    for c in cases {
+        assert_eq!(c["pass"], true, "{backend}: {c}");
+        assert!(c["tolerance"].as_f64().unwrap() >= 0.0);
+    }
+}
+
+#[test]
+fn validate_quick_passes_on_the_cpu() {
+    validate_quick("cpu");
+}
+
+#[test]
+fn validate_quick_passes_on_the_gpu() {
+    if gpu().is_none() {
+        return;
+    }
+    validate_quick("gpu");
+}
