@@ -7,6 +7,7 @@ mod components;
 mod graph;
 mod lifecycle;
 mod lifecycle_gpu;
+mod render;
 mod report;
 mod rng;
 mod shaders;

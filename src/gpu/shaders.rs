@@ -15,6 +15,7 @@ const SHARED: &[(&str, &str)] = &[
     ),
     ("slots", include_str!("../../shaders/shared/slots.wgsl")),
     ("sum64", include_str!("../../shaders/shared/sum64.wgsl")),
+    ("render", include_str!("../../shaders/shared/render.wgsl")),
 ];
 
 /// Which shared file `#import adjacency` means: a static CSR graph or the tie slots.
@@ -103,6 +104,30 @@ pub const KERNELS: &[(&str, &str)] = &[
     (
         "lpa_label_degrees",
         include_str!("../../shaders/lpa_label_degrees.wgsl"),
+    ),
+    (
+        "layout_density",
+        include_str!("../../shaders/layout_density.wgsl"),
+    ),
+    (
+        "layout_smooth",
+        include_str!("../../shaders/layout_smooth.wgsl"),
+    ),
+    (
+        "layout_forces",
+        include_str!("../../shaders/layout_forces.wgsl"),
+    ),
+    (
+        "render_splat",
+        include_str!("../../shaders/render_splat.wgsl"),
+    ),
+    (
+        "render_ties",
+        include_str!("../../shaders/render_ties.wgsl"),
+    ),
+    (
+        "render_pack",
+        include_str!("../../shaders/render_pack.wgsl"),
     ),
 ];
 
