@@ -1,7 +1,9 @@
 // Kernel: one Jacobi step of the force layout. Each agent gathers its own forces from
-// the positions at the start of the step: attraction towards the weighted centroid of
-// its ties, repulsion down the gradient of the smoothed density grid (bilinear), the
-// step capped at max_step. Only render buffers are written: the layout never feeds
+// the positions at the start of the step: attraction towards the centroid of its ties
+// weighted by w² (strong ties hold communities together; the many weak ties between
+// them do not crush everything into one ball), repulsion down the gradient of the
+// smoothed density grid (central differences at cell centres, interpolated bilinearly,
+// so the field is continuous and leaves no lattice), the step capped at max_step. Only render buffers are written: the layout never feeds
 // back into the dynamics. Twin: render::layout::layout_forces.
 #import render
 #import index
@@ -13,6 +15,19 @@
 @group(0) @binding(5) var<storage, read> degree: array<u32>;
 @group(0) @binding(6) var<storage, read> neighbor: array<u32>;
 @group(0) @binding(7) var<storage, read> weight: array<f32>;
+
+fn at(x: u32, y: u32) -> f32 {
+    return f32(smoothed[y * params.grid + x]);
+}
+
+// Central differences at a cell centre (one-sided at the edges).
+fn grad_x(x: u32, y: u32) -> f32 {
+    return at(min(x + 1u, params.grid - 1u), y) - at(max(x, 1u) - 1u, y);
+}
+
+fn grad_y(x: u32, y: u32) -> f32 {
+    return at(x, min(y + 1u, params.grid - 1u)) - at(x, max(y, 1u) - 1u);
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -26,7 +41,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var sw = 0.0;
     for (var e = 0u; e < d; e++) {
         let q = pos[neighbor[base + e]];
-        let w = weight[base + e];
+        let w0 = weight[base + e];
+        let w = w0 * w0;
         sx = sx + w * (q.x - p.x);
         sy = sy + w * (q.y - p.y);
         sw = sw + w;
@@ -40,12 +56,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let cy = min(u32(v), g - 2u);
     let fx = u - f32(cx);
     let fy = v - f32(cy);
-    let s00 = f32(smoothed[cy * g + cx]);
-    let s10 = f32(smoothed[cy * g + cx + 1u]);
-    let s01 = f32(smoothed[(cy + 1u) * g + cx]);
-    let s11 = f32(smoothed[(cy + 1u) * g + cx + 1u]);
-    let gx = (1.0 - fy) * (s10 - s00) + fy * (s11 - s01);
-    let gy = (1.0 - fx) * (s01 - s00) + fx * (s11 - s10);
+    let gx = (1.0 - fy) * ((1.0 - fx) * grad_x(cx, cy) + fx * grad_x(cx + 1u, cy))
+        + fy * ((1.0 - fx) * grad_x(cx, cy + 1u) + fx * grad_x(cx + 1u, cy + 1u));
+    let gy = (1.0 - fy) * ((1.0 - fx) * grad_y(cx, cy) + fx * grad_y(cx + 1u, cy))
+        + fy * ((1.0 - fx) * grad_y(cx, cy + 1u) + fx * grad_y(cx + 1u, cy + 1u));
     let push = params.repulsion * params.inv_mean / gf;
     var dx = pull * sx - push * gx;
     var dy = pull * sy - push * gy;

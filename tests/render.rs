@@ -438,3 +438,87 @@ fn bad_render_flags_are_refused_before_the_run() {
     assert!(err.contains("ffmpeg") && err.contains(".gif"), "{err}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }
+
+/// Rendering cost per frame at N = EMERGENCE_RENDER_N (default 100,000) and 1280x720 on
+/// the CPU backend and, when there is an adapter, the GPU: the layout steps of a frame,
+/// splat + lines + pack (+ readback on the GPU), and overlay + PNG encoding. A
+/// measurement for docs/render.md, not a pass/fail test:
+/// `EMERGENCE_RENDER_N=1000000 cargo test --release render_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn render_cost_per_frame() {
+    use emergence::render::LAYOUT_STEPS_PER_FRAME;
+    use std::time::Instant;
+    let n: u32 = std::env::var("EMERGENCE_RENDER_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let reps: u32 = std::env::var("EMERGENCE_RENDER_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let p = LifecycleParams::from_config(&Scenario::default());
+    // Planted communities of 50 (mean degree 8, 7 inside), ties strong: the layout and
+    // the lines have real work; the dynamics do not matter to the cost.
+    let (edges, _) = generators::stochastic_block(n, n / 50, 8.0, 7.0, 3).unwrap();
+    let ties = TieStore::from_edges(&edges, p.slots, 0.6).0;
+    let mut life = Lifecycle::new(n, 1, &p, ties);
+    for i in 0..n as usize {
+        life.knowledge[i] = (i % 97) as f32;
+    }
+    let rp = params(&life, &p, (1280, 720));
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+    let mut lay = ForceLayout::new(rp, 1);
+    let t = Instant::now();
+    for _ in 0..reps {
+        lay.step(TieView::from(&life.ties), LAYOUT_STEPS_PER_FRAME);
+    }
+    let layout_ms = ms(t);
+    let t = Instant::now();
+    let mut pixels = Vec::new();
+    for _ in 0..reps {
+        pixels = render_cpu(&rp, &life, &lay.pos);
+    }
+    let frame_ms = ms(t);
+    let frame = Frame {
+        tick: 1,
+        pixels,
+        overlay: OverlayInfo {
+            tick: 1,
+            stage: 1,
+            series: vec![vec![(0.0, 0.1), (1.0, 0.5)]; 4],
+            first_tick: 0.0,
+            last_tick: 2.0,
+            agents: n,
+        },
+    };
+    let dir = scratch("render-cost");
+    let t = Instant::now();
+    for _ in 0..reps {
+        let rgba = compose(&frame, 1280, 720);
+        emergence::render::writer::write_png(&dir.join("f.png"), &rgba, 1280, 720).unwrap();
+    }
+    let encode_ms = ms(t);
+    println!(
+        "N = {n}, 1280x720, cpu ({} threads): layout {LAYOUT_STEPS_PER_FRAME} steps {layout_ms:.1} ms, splat + lines + pack {frame_ms:.1} ms, overlay + png {encode_ms:.1} ms per frame",
+        rayon::current_num_threads()
+    );
+    let Some(ctx) = gpu() else { return };
+    let up = Uploaded::new(&ctx, &life);
+    let r = GpuRenderer::new(&ctx, rp, &lay.pos, up.inputs()).unwrap();
+    drive::render_gpu_once(&ctx, &r, LAYOUT_STEPS_PER_FRAME).unwrap();
+    let t = Instant::now();
+    for _ in 0..reps {
+        drive::render_gpu_once(&ctx, &r, 0).unwrap();
+    }
+    let gpu_frame = ms(t);
+    let t = Instant::now();
+    for _ in 0..reps {
+        drive::render_gpu_once(&ctx, &r, LAYOUT_STEPS_PER_FRAME).unwrap();
+    }
+    let gpu_all = ms(t);
+    println!(
+        "N = {n}, 1280x720, gpu [{}]: splat + lines + pack + readback {gpu_frame:.1} ms, with {LAYOUT_STEPS_PER_FRAME} layout steps {gpu_all:.1} ms per frame",
+        ctx.adapter.name
+    );
+}

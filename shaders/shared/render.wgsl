@@ -60,7 +60,7 @@ fn agent_colour(phi: f32, k: f32, adopted_at: u32) -> vec3<u32> {
     }
     var v = 255u;
     if (adopted_at == NOT_ADOPTED) {
-        v = 72u + u32(min(k * params.inv_mastery, 1.0) * 120.0);
+        v = 110u + u32(min(k * params.inv_mastery, 1.0) * 110.0);
     }
     // A little white keeps every hue readable on the dark background.
     return (rgb * 220u + vec3<u32>(35u * 255u)) / 255u * v / 255u;

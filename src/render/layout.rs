@@ -1,7 +1,7 @@
 //! The force layout that gives agents a place on screen. The lifecycle model has no
 //! geography, so this runs beside the simulation for rendering only: it reads the ties
-//! and writes nothing but positions. Attraction pulls each agent towards the weighted
-//! centroid of its ties; repulsion pushes it down the gradient of a coarse density grid
+//! and writes nothing but positions. Attraction pulls each agent towards the centroid of
+//! its ties weighted by w²; repulsion pushes it down the gradient of a coarse density grid
 //! (particle-mesh style), so one step costs O(N·K + G²), never O(N²). Communities clump;
 //! isolated agents spread evenly.
 //!
@@ -121,7 +121,8 @@ pub fn layout_forces(
             let (mut sx, mut sy, mut sw) = (0.0f32, 0.0f32, 0.0f32);
             for e in 0..ties.degree[i] as usize {
                 let q = pos[ties.neighbor[base + e] as usize];
-                let w = ties.weight[base + e];
+                let w0 = ties.weight[base + e];
+                let w = w0 * w0;
                 sx += w * (q[0] - q0[0]);
                 sy += w * (q[1] - q0[1]);
                 sw += w;
@@ -134,10 +135,12 @@ pub fn layout_forces(
             let fx = u - cx as f32;
             let fy = v - cy as f32;
             let at = |x: u32, y: u32| smooth[(y * g + x) as usize] as f32;
-            let (s00, s10) = (at(cx, cy), at(cx + 1, cy));
-            let (s01, s11) = (at(cx, cy + 1), at(cx + 1, cy + 1));
-            let gx = (1.0 - fy) * (s10 - s00) + fy * (s11 - s01);
-            let gy = (1.0 - fx) * (s01 - s00) + fx * (s11 - s10);
+            let grad_x = |x: u32, y: u32| at((x + 1).min(g - 1), y) - at(x.max(1) - 1, y);
+            let grad_y = |x: u32, y: u32| at(x, (y + 1).min(g - 1)) - at(x, y.max(1) - 1);
+            let gx = (1.0 - fy) * ((1.0 - fx) * grad_x(cx, cy) + fx * grad_x(cx + 1, cy))
+                + fy * ((1.0 - fx) * grad_x(cx, cy + 1) + fx * grad_x(cx + 1, cy + 1));
+            let gy = (1.0 - fy) * ((1.0 - fx) * grad_y(cx, cy) + fx * grad_y(cx + 1, cy))
+                + fy * ((1.0 - fx) * grad_y(cx, cy + 1) + fx * grad_y(cx + 1, cy + 1));
             let push = p.repulsion * p.inv_mean / gf;
             let mut dx = pull * sx - push * gx;
             let mut dy = pull * sy - push * gy;

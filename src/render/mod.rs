@@ -300,10 +300,12 @@ fn movie_at(path: &Path, force: bool) -> Result<Movie> {
     let kind = match ext.as_str() {
         "mp4" => MovieKind::Mp4,
         "gif" => MovieKind::Gif,
-        _ => return Err(Error::bad_input(format!(
+        _ => {
+            return Err(Error::bad_input(format!(
             "--movie {}: unknown movie type; the file name must end in .mp4 (needs ffmpeg) or .gif",
             path.display()
-        ))),
+        )))
+        }
     };
     if path.is_dir() {
         return Err(Error::bad_input(format!(

@@ -40,7 +40,7 @@ pub fn agent_colour(p: &RenderParams, phi: f32, k: f32, adopted_at: u32) -> [u32
         _ => [255, 0, 255 - f],
     };
     let v = if adopted_at == NOT_ADOPTED {
-        72 + ((k * p.inv_mastery).min(1.0) * 120.0) as u32
+        110 + ((k * p.inv_mastery).min(1.0) * 110.0) as u32
     } else {
         255
     };
