@@ -88,9 +88,9 @@ impl Canvas<'_> {
         }
         let k = 4 * (y * self.w + x) as usize;
         let a = a.min(1.0);
-        for i in 0..3 {
-            let d = self.px[k + i] as f32;
-            self.px[k + i] = (d + (c[i] as f32 - d) * a).round() as u8;
+        for (dst, &src) in self.px[k..k + 3].iter_mut().zip(&c) {
+            let d = *dst as f32;
+            *dst = (d + (src as f32 - d) * a).round() as u8;
         }
     }
 
