@@ -116,6 +116,29 @@ pub struct RunArgs {
     /// Replace an existing run directory.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// Frames and movies of a run (docs/render.md).
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Write a movie: the bare flag writes RUN_DIR/movie.mp4; a PATH ending in .mp4 (needs
+    /// ffmpeg) or .gif (no ffmpeg needed) is written there once the run succeeds.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub movie: Option<String>,
+    /// Write every frame as a PNG into RUN_DIR/frames/.
+    #[arg(long)]
+    pub frames: bool,
+    /// Frames per second of the movie [default: 30].
+    #[arg(long)]
+    pub fps: Option<u32>,
+    /// Frame size in pixels, even numbers [default: 1280x720].
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<String>,
+    /// Ticks between frames [default: ticks / (10 × fps), a movie of about 10 s].
+    #[arg(long, value_name = "T")]
+    pub frame_every: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -197,6 +220,13 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 force: args.force,
                 backend: args.scenario.device.backend,
                 adapter: args.scenario.device.adapter.clone(),
+                render: crate::render::RenderRequest {
+                    frames: args.render.frames,
+                    movie: args.render.movie,
+                    fps: args.render.fps,
+                    size: args.render.size,
+                    frame_every: args.render.frame_every,
+                },
             };
             let report = run::run(&opts)?;
             let s = &report.summary;

@@ -4,8 +4,8 @@
 //!
 //! The pipeline reads top to bottom: a [`config::Scenario`] seeds a [`graph`], the
 //! [`model`]'s passes run on a [`backend`] (the GPU via [`gpu`], or the CPU twin), the
-//! [`analysis`] reduces order parameters, [`io`] writes the run directory and [`report`]
-//! draws it.
+//! [`analysis`] reduces order parameters, [`io`] writes the run directory, [`report`]
+//! draws it and [`render`] makes frames and movies of it.
 
 pub mod analysis;
 pub mod backend;
@@ -18,6 +18,7 @@ pub mod graph;
 pub mod io;
 pub mod model;
 pub mod progress;
+pub mod render;
 pub mod report;
 pub mod rng;
 pub mod run;

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub force: bool,
     pub backend: BackendChoice,
     pub adapter: Option<String>,
+    /// Frames and movies (`--frames`, `--movie`, ...); the default renders nothing.
+    pub render: crate::render::RenderRequest,
 }
 
 /// Facts about the graph a run started from.
@@ -268,7 +270,7 @@ pub fn run_lifecycle(
 /// The progress line of a lifecycle run: the last metrics row and the stage the detector
 /// sees in the rows so far (it runs again on every row; it is O(rows), negligible next to
 /// the ticks between two rows).
-fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
+pub(crate) fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
     let row = table.rows.last().map_or(&[][..], |r| &r[..]);
     let get = |name: &str| {
         table
@@ -525,6 +527,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(model.name()));
+    let render_plan = crate::render::plan(
+        &opts.render,
+        model == ModelKind::Lifecycle,
+        loaded.scenario.ticks as u64,
+        opts.force,
+    )?;
     let dir = RunDir::create(&out, opts.force)?;
     // The graph (and a graph file's errors) comes before the backend, so bad input is
     // refused before anything else is said.
@@ -549,6 +557,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let mut milestones = None;
     let mut stage_report: Option<StageReport> = None;
     let mut result = None;
+    let mut pending_movie = None;
     let (metrics, ticks_run, converged, comps) = match model {
         ModelKind::Threshold => {
             let params = threshold_params(&loaded);
@@ -571,14 +580,31 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             let mut life = Lifecycle::new(csr.n(), s.seed as u32, &params, ties);
             let ticks = s.ticks as u32;
             let progress = Progress::new(ticks as u64, "ticks");
-            let table = run_lifecycle(
-                &backend,
-                &mut life,
-                &params,
-                ticks,
-                s.metrics_every as u32,
-                &progress,
-            )?;
+            let table = match &render_plan {
+                None => run_lifecycle(
+                    &backend,
+                    &mut life,
+                    &params,
+                    ticks,
+                    s.metrics_every as u32,
+                    &progress,
+                )?,
+                Some(plan) => {
+                    let (table, movie, cost) = crate::render::drive::run_lifecycle_rendered(
+                        &backend,
+                        &mut life,
+                        &params,
+                        ticks,
+                        s.metrics_every as u32,
+                        &progress,
+                        plan,
+                        dir.staging_path(),
+                    )?;
+                    pending_movie = movie;
+                    tracing::info!("{}", cost.describe());
+                    table
+                }
+            };
             progress.finish();
             let found = Milestones::of(&table);
             for line in found.describe() {
@@ -727,6 +753,10 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         )?;
     }
     let dir = dir.finish()?;
+    if let Some(movie) = pending_movie {
+        let path = movie.commit()?;
+        tracing::info!("movie written to {}", path.display());
+    }
     // The report comes after the run is in place, so a report that fails (a full disk,
     // a plotting error) costs only the report, never the run's data.
     if let Err(e) = crate::report::write(&dir) {

@@ -21,6 +21,7 @@ const SHARED: &[(&str, &str)] = &[
         "kuramoto",
         include_str!("../../shaders/shared/kuramoto.wgsl"),
     ),
+    ("render", include_str!("../../shaders/shared/render.wgsl")),
 ];
 
 /// Which shared file `#import adjacency` means: a static CSR graph or the tie slots.
@@ -150,6 +151,30 @@ pub const KERNELS: &[(&str, &str)] = &[
         include_str!("../../shaders/kuramoto_stage.wgsl"),
     ),
     ("power_step", include_str!("../../shaders/power_step.wgsl")),
+    (
+        "layout_density",
+        include_str!("../../shaders/layout_density.wgsl"),
+    ),
+    (
+        "layout_smooth",
+        include_str!("../../shaders/layout_smooth.wgsl"),
+    ),
+    (
+        "layout_forces",
+        include_str!("../../shaders/layout_forces.wgsl"),
+    ),
+    (
+        "render_splat",
+        include_str!("../../shaders/render_splat.wgsl"),
+    ),
+    (
+        "render_ties",
+        include_str!("../../shaders/render_ties.wgsl"),
+    ),
+    (
+        "render_pack",
+        include_str!("../../shaders/render_pack.wgsl"),
+    ),
 ];
 
 /// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR).

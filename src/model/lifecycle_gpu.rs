@@ -663,6 +663,19 @@ impl GpuLifecycle {
         Ok(row)
     }
 
+    /// The state buffers a renderer reads (and never writes), so frames can be drawn
+    /// between ticks without a download.
+    pub fn render_inputs(&self) -> crate::render::gpu::RenderInputs<'_> {
+        crate::render::gpu::RenderInputs {
+            phi: &self.phi,
+            knowledge: &self.knowledge,
+            adopted_at: &self.adopted_at,
+            degree: &self.degree,
+            neighbor: &self.neighbor,
+            weight: &self.weight,
+        }
+    }
+
     /// Copy the device state into `state` (everything the passes change).
     pub fn download(&self, ctx: &GpuContext, state: &mut Lifecycle) -> Result<Control> {
         let n = self.n as usize;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Once;
 
 /// The bundled font; registered under every family name plotters' defaults ask for.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Family name the plots use for all text.
 pub const FONT_FAMILY: &str = "sans-serif";

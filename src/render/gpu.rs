@@ -1,0 +1,286 @@
+//! The layout and render kernels on the device, twins of [`super::layout`] and
+//! [`super::splat`]. They read the model's buffers (phases, knowledge, adoption, tie
+//! slots) and write only their own, so recording them between ticks cannot change the
+//! run. A frame ends in a copy of the packed RGBA8 image into a staging buffer that the
+//! host maps while the device goes on with the next ticks.
+
+use super::RenderParams;
+use crate::error::{Error, Result};
+use crate::gpu::{buffers, shaders, GpuContext};
+
+/// The model's buffers the renderer reads.
+#[derive(Clone, Copy)]
+pub struct RenderInputs<'a> {
+    pub phi: &'a wgpu::Buffer,
+    pub knowledge: &'a wgpu::Buffer,
+    pub adopted_at: &'a wgpu::Buffer,
+    pub degree: &'a wgpu::Buffer,
+    pub neighbor: &'a wgpu::Buffer,
+    pub weight: &'a wgpu::Buffer,
+}
+
+/// One kernel of the renderer, for tests that compare it with its CPU twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderPass {
+    /// Clears the grid, then `layout_density`.
+    Density,
+    /// `layout_smooth` from the density grid into the smoothed grid.
+    LayoutSmooth,
+    /// `layout_smooth` again, from the smoothed grid back into the density grid's
+    /// buffer (two box sums make a tent kernel, which has no flat plateaus).
+    LayoutSmoothBack,
+    /// `layout_forces`, then the new positions become current.
+    Forces,
+    /// Clears the pixel sums, then `render_splat`.
+    Splat,
+    /// Clears the line counts, then `render_ties`.
+    Ties,
+    Pack,
+}
+
+/// A buffer of the renderer, for reading back in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderBuffer {
+    Density,
+    Smooth,
+    Accum,
+    Lines,
+    Image,
+}
+
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+}
+
+pub struct GpuRenderer {
+    pub params: RenderParams,
+    pos: wgpu::Buffer,
+    pos_next: wgpu::Buffer,
+    density: wgpu::Buffer,
+    smooth: wgpu::Buffer,
+    accum: wgpu::Buffer,
+    lines: wgpu::Buffer,
+    image: wgpu::Buffer,
+    density_k: Kernel,
+    smooth_k: Kernel,
+    smooth_back_k: Kernel,
+    forces_k: Kernel,
+    splat_k: Kernel,
+    ties_k: Kernel,
+    pack_k: Kernel,
+    _params_buf: wgpu::Buffer,
+}
+
+impl GpuRenderer {
+    /// The renderer for `params`, starting from `positions`, reading `inputs`. Refuses a
+    /// frame whose pixel sums (16 bytes a pixel) do not fit one storage binding.
+    pub fn new(
+        ctx: &GpuContext,
+        params: RenderParams,
+        positions: &[[f32; 2]],
+        inputs: RenderInputs<'_>,
+    ) -> Result<GpuRenderer> {
+        let pixels = params.width as u64 * params.height as u64;
+        if pixels * 16 > ctx.binding_cap {
+            return Err(Error::bad_input(format!(
+                "--size {}x{}: a frame needs {} MiB of pixel sums, more than one {} MiB binding on `{}`; choose a smaller --size",
+                params.width,
+                params.height,
+                (pixels * 16) >> 20,
+                ctx.binding_cap >> 20,
+                ctx.adapter.name
+            )));
+        }
+        let params_buf = buffers::uniform(ctx, "render params", &params);
+        let pos = buffers::storage(ctx, "layout positions", positions);
+        let pos_next = buffers::storage(ctx, "layout positions next", positions);
+        let cells = (params.grid * params.grid) as u64 * 4;
+        let density = buffers::zeroed(ctx, "layout density", cells);
+        let smooth = buffers::zeroed(ctx, "layout smooth", cells);
+        let accum = buffers::zeroed(ctx, "pixel sums", pixels * 16);
+        let lines = buffers::zeroed(ctx, "tie lines", pixels * 4);
+        let image = buffers::zeroed(ctx, "frame", pixels * 4);
+        let kernel = |name: &str, bindings: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
+            let pipeline = shaders::pipeline(&ctx.device, name)?;
+            let group = buffers::bind(ctx, &pipeline, bindings);
+            Ok(Kernel { pipeline, group })
+        };
+        let density_k = kernel(
+            "layout_density",
+            &[(0, &params_buf), (1, &pos), (2, &density)],
+        )?;
+        let smooth_k = kernel(
+            "layout_smooth",
+            &[(0, &params_buf), (2, &density), (3, &smooth)],
+        )?;
+        let smooth_back_k = kernel(
+            "layout_smooth",
+            &[(0, &params_buf), (2, &smooth), (3, &density)],
+        )?;
+        let forces_k = kernel(
+            "layout_forces",
+            &[
+                (0, &params_buf),
+                (1, &pos),
+                (3, &density),
+                (4, &pos_next),
+                (5, inputs.degree),
+                (6, inputs.neighbor),
+                (7, inputs.weight),
+            ],
+        )?;
+        let splat_k = kernel(
+            "render_splat",
+            &[
+                (0, &params_buf),
+                (1, &pos),
+                (2, inputs.phi),
+                (3, inputs.knowledge),
+                (4, inputs.adopted_at),
+                (5, &accum),
+            ],
+        )?;
+        let ties_k = kernel(
+            "render_ties",
+            &[
+                (0, &params_buf),
+                (1, &pos),
+                (2, inputs.degree),
+                (3, inputs.neighbor),
+                (4, inputs.weight),
+                (5, &lines),
+            ],
+        )?;
+        let pack_k = kernel(
+            "render_pack",
+            &[(0, &params_buf), (1, &accum), (2, &lines), (3, &image)],
+        )?;
+        ctx.check()?;
+        Ok(GpuRenderer {
+            params,
+            pos,
+            pos_next,
+            density,
+            smooth,
+            accum,
+            lines,
+            image,
+            density_k,
+            smooth_k,
+            smooth_back_k,
+            forces_k,
+            splat_k,
+            ties_k,
+            pack_k,
+            _params_buf: params_buf,
+        })
+    }
+
+    fn dispatch(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, k: &Kernel, n: u32) {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        buffers::dispatch(ctx, &mut pass, &k.pipeline, &k.group, n);
+    }
+
+    /// Record one kernel (with the clear or copy that belongs to it).
+    pub fn record_pass(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        pass: RenderPass,
+    ) {
+        let p = &self.params;
+        match pass {
+            RenderPass::Density => {
+                encoder.clear_buffer(&self.density, 0, None);
+                self.dispatch(ctx, encoder, &self.density_k, p.n);
+            }
+            RenderPass::LayoutSmooth => {
+                self.dispatch(ctx, encoder, &self.smooth_k, p.grid * p.grid)
+            }
+            RenderPass::LayoutSmoothBack => {
+                self.dispatch(ctx, encoder, &self.smooth_back_k, p.grid * p.grid)
+            }
+            RenderPass::Forces => {
+                self.dispatch(ctx, encoder, &self.forces_k, p.n);
+                encoder.copy_buffer_to_buffer(&self.pos_next, 0, &self.pos, 0, p.n as u64 * 8);
+            }
+            RenderPass::Splat => {
+                encoder.clear_buffer(&self.accum, 0, None);
+                self.dispatch(ctx, encoder, &self.splat_k, p.n);
+            }
+            RenderPass::Ties => {
+                encoder.clear_buffer(&self.lines, 0, None);
+                self.dispatch(ctx, encoder, &self.ties_k, p.n);
+            }
+            RenderPass::Pack => self.dispatch(ctx, encoder, &self.pack_k, p.width * p.height),
+        }
+    }
+
+    /// Record `steps` layout steps.
+    pub fn record_layout(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, steps: u32) {
+        for _ in 0..steps {
+            for pass in [
+                RenderPass::Density,
+                RenderPass::LayoutSmooth,
+                RenderPass::LayoutSmoothBack,
+                RenderPass::Forces,
+            ] {
+                self.record_pass(ctx, encoder, pass);
+            }
+        }
+    }
+
+    /// Record a frame (splat, ties, pack) and its copy into `staging` (from
+    /// [`Self::staging`]).
+    pub fn record_frame(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+    ) {
+        for pass in [RenderPass::Splat, RenderPass::Ties, RenderPass::Pack] {
+            self.record_pass(ctx, encoder, pass);
+        }
+        encoder.copy_buffer_to_buffer(&self.image, 0, staging, 0, self.image_bytes());
+    }
+
+    fn image_bytes(&self) -> u64 {
+        self.params.width as u64 * self.params.height as u64 * 4
+    }
+
+    /// A staging buffer for one frame.
+    pub fn staging(&self, ctx: &GpuContext) -> wgpu::Buffer {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("frame staging"),
+            size: self.image_bytes(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Replace the positions (tests start both backends from the same ones).
+    pub fn set_positions(&self, ctx: &GpuContext, positions: &[[f32; 2]]) {
+        ctx.queue
+            .write_buffer(&self.pos, 0, bytemuck::cast_slice(positions));
+    }
+
+    /// The current positions (waits).
+    pub fn positions(&self, ctx: &GpuContext) -> Result<Vec<[f32; 2]>> {
+        buffers::read_back(ctx, &self.pos, 0, self.params.n as usize)
+    }
+
+    /// One of the renderer's buffers (waits).
+    pub fn read(&self, ctx: &GpuContext, which: RenderBuffer) -> Result<Vec<u32>> {
+        let p = &self.params;
+        let pixels = (p.width * p.height) as usize;
+        let (buffer, len) = match which {
+            RenderBuffer::Density => (&self.density, (p.grid * p.grid) as usize),
+            RenderBuffer::Smooth => (&self.smooth, (p.grid * p.grid) as usize),
+            RenderBuffer::Accum => (&self.accum, 4 * pixels),
+            RenderBuffer::Lines => (&self.lines, pixels),
+            RenderBuffer::Image => (&self.image, pixels),
+        };
+        buffers::read_back(ctx, buffer, 0, len)
+    }
+}

@@ -1,0 +1,524 @@
+//! Frames and movies: the layout and render kernels against their CPU twins, the
+//! layout's measured quality, a frame's pixels, determinism, and the CLI's writers.
+
+use crate::common::{emergence, gpu, scratch};
+use emergence::config::Scenario;
+use emergence::gpu::{buffers, GpuContext};
+use emergence::graph::{generators, TieStore};
+use emergence::model::lifecycle::{Lifecycle, LifecycleParams};
+use emergence::render::drive::{self, render_cpu};
+use emergence::render::gpu::{GpuRenderer, RenderBuffer, RenderInputs, RenderPass};
+use emergence::render::layout::{self, ForceLayout, TieView};
+use emergence::render::overlay::OverlayInfo;
+use emergence::render::writer::{compose, Frame};
+use emergence::render::{splat, RenderParams};
+use std::path::Path;
+use std::process::Command;
+
+/// A lifecycle state after `ticks` ticks on the CPU (default model, seed 1).
+fn lifecycle_state(n: u32, ticks: u32) -> (Lifecycle, LifecycleParams) {
+    let p = LifecycleParams::from_config(&Scenario::default());
+    let mut life = Lifecycle::new(n, 1, &p, TieStore::empty(n, p.slots));
+    for _ in 0..ticks {
+        life.step(&p);
+    }
+    (life, p)
+}
+
+/// A stochastic block model in tie slots, every tie at weight 1 (all strong).
+fn sbm(n: u32, blocks: u32) -> TieStore {
+    let (edges, _) = generators::stochastic_block(n, blocks, 8.0, 7.0, 3).unwrap();
+    TieStore::from_edges(&edges, 32, 1.0).0
+}
+
+fn params(life: &Lifecycle, p: &LifecycleParams, size: (u32, u32)) -> RenderParams {
+    RenderParams::new(
+        life.n,
+        life.ties.slots,
+        size,
+        life.seed,
+        p.strong_tie,
+        p.mastery,
+    )
+}
+
+/// The state's buffers on the device, as a renderer reads them.
+struct Uploaded([wgpu::Buffer; 6]);
+
+impl Uploaded {
+    fn new(ctx: &GpuContext, life: &Lifecycle) -> Uploaded {
+        Uploaded([
+            buffers::storage(ctx, "phi", &life.phi),
+            buffers::storage(ctx, "knowledge", &life.knowledge),
+            buffers::storage(ctx, "adopted_at", &life.adopted_at),
+            buffers::storage(ctx, "degree", &life.ties.degree),
+            buffers::storage(ctx, "neighbor", &life.ties.neighbor),
+            buffers::storage(ctx, "weight", &life.ties.weight),
+        ])
+    }
+
+    fn inputs(&self) -> RenderInputs<'_> {
+        let [phi, knowledge, adopted_at, degree, neighbor, weight] = &self.0;
+        RenderInputs {
+            phi,
+            knowledge,
+            adopted_at,
+            degree,
+            neighbor,
+            weight,
+        }
+    }
+}
+
+fn run_pass(ctx: &GpuContext, r: &GpuRenderer, pass: RenderPass) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    r.record_pass(ctx, &mut encoder, pass);
+    ctx.queue.submit([encoder.finish()]);
+}
+
+/// The layout kernels: density grid and both smoothings bit-identical to the CPU twins,
+/// positions after a forces step within 1e-5 (f32 division and sqrt may differ in the
+/// last bits on a GPU).
+#[test]
+fn layout_kernels_match_their_cpu_twins() {
+    let Some(ctx) = gpu() else { return };
+    let (life, p) = lifecycle_state(3000, 400);
+    let rp = params(&life, &p, (320, 180));
+    let pos = layout::initial_positions(life.n, 7);
+    let up = Uploaded::new(&ctx, &life);
+    let r = GpuRenderer::new(&ctx, rp, &pos, up.inputs()).unwrap();
+    run_pass(&ctx, &r, RenderPass::Density);
+    let density = layout::layout_density(&rp, &pos);
+    assert_eq!(r.read(&ctx, RenderBuffer::Density).unwrap(), density);
+    assert_eq!(density.iter().sum::<u32>(), life.n);
+    run_pass(&ctx, &r, RenderPass::LayoutSmooth);
+    let smooth = layout::layout_smooth(&rp, &density);
+    assert_eq!(r.read(&ctx, RenderBuffer::Smooth).unwrap(), smooth);
+    run_pass(&ctx, &r, RenderPass::LayoutSmoothBack);
+    let twice = layout::layout_smooth(&rp, &smooth);
+    assert_eq!(r.read(&ctx, RenderBuffer::Density).unwrap(), twice);
+    run_pass(&ctx, &r, RenderPass::Forces);
+    let cpu = layout::layout_forces(&rp, &pos, &twice, TieView::from(&life.ties));
+    let gpu_pos = r.positions(&ctx).unwrap();
+    let worst = cpu
+        .iter()
+        .zip(&gpu_pos)
+        .map(|(a, b)| (a[0] - b[0]).abs().max((a[1] - b[1]).abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "largest difference {worst}");
+    let moved = cpu.iter().zip(&pos).filter(|(a, b)| a != b).count();
+    assert!(moved > life.n as usize / 2, "only {moved} agents moved");
+}
+
+/// The render kernels (splat, tie lines, pack) produce the CPU twins' sums and pixels to
+/// the bit from the same positions.
+#[test]
+fn render_kernels_match_their_cpu_twins() {
+    let Some(ctx) = gpu() else { return };
+    let (life, p) = lifecycle_state(3000, 700);
+    let rp = params(&life, &p, (320, 180));
+    let mut lay = ForceLayout::new(rp, life.seed);
+    lay.step(TieView::from(&life.ties), 40);
+    let up = Uploaded::new(&ctx, &life);
+    let r = GpuRenderer::new(&ctx, rp, &lay.pos, up.inputs()).unwrap();
+    run_pass(&ctx, &r, RenderPass::Splat);
+    let accum = splat::render_splat(&rp, &lay.pos, &life.phi, &life.knowledge, &life.adopted_at);
+    assert_eq!(r.read(&ctx, RenderBuffer::Accum).unwrap(), accum);
+    run_pass(&ctx, &r, RenderPass::Ties);
+    let lines = splat::render_ties(&rp, &lay.pos, TieView::from(&life.ties));
+    assert!(lines.iter().any(|&l| l > 0), "some strong ties are drawn");
+    assert_eq!(r.read(&ctx, RenderBuffer::Lines).unwrap(), lines);
+    run_pass(&ctx, &r, RenderPass::Pack);
+    let image = splat::render_pack(&rp, &accum, &lines);
+    assert_eq!(r.read(&ctx, RenderBuffer::Image).unwrap(), image);
+    assert_eq!(drive::render_gpu_once(&ctx, &r, 0).unwrap(), image);
+}
+
+/// The layout's measured quality: strong ties shorter than a quarter of the mean
+/// distance between random pairs once communities have formed, and not before (random
+/// start positions), for planted blocks and for a lifecycle run past stage 2.
+#[test]
+fn layout_pulls_communities_together() {
+    let check = |name: &str, ties: &TieStore, steps: u32| {
+        let rp = RenderParams::new(ties.n, ties.slots, (640, 360), 1, 0.5, 60.0);
+        let mut lay = ForceLayout::new(rp, 1);
+        let (s0, r0) = layout::tie_lengths(&lay.pos, TieView::from(ties), 0.5, 1, 20_000);
+        assert!(s0 > 0.25 * r0, "{name}: at the random start {s0} vs {r0}");
+        lay.step(TieView::from(ties), steps);
+        let (s, r) = layout::tie_lengths(&lay.pos, TieView::from(ties), 0.5, 1, 20_000);
+        assert!(s < 0.25 * r, "{name}: after {steps} steps {s} vs {r}");
+        // Still spread out, not collapsed to a point.
+        assert!(r > 0.15, "{name}: random pairs only {r} apart");
+    };
+    check("sbm", &sbm(4000, 40), 100);
+    let (life, _) = lifecycle_state(4000, 800);
+    check("lifecycle", &life.ties, 100);
+}
+
+/// A scene with known colours: red agents (φ = 0) on the left, green (φ = 2π/3) on the
+/// right, all adopted. The frame is not blank, has the expected hues where the agents
+/// are, and the overlay adds text; the GPU draws the same pixels.
+#[test]
+fn a_frame_shows_hues_where_agents_are_and_the_overlay() {
+    let n = 2000u32;
+    let p = LifecycleParams::from_config(&Scenario::default());
+    let mut life = Lifecycle::new(n, 1, &p, TieStore::empty(n, p.slots));
+    let mut pos = Vec::new();
+    for i in 0..n {
+        let left = i % 2 == 0;
+        life.phi[i as usize] = if left {
+            0.0
+        } else {
+            std::f32::consts::TAU / 3.0
+        };
+        life.adopted_at[i as usize] = 0;
+        let f = (i / 2) as f32 / (n / 2) as f32;
+        let x = if left { 0.1 } else { 0.7 } + 0.2 * (f * 37.0).fract();
+        pos.push([x, 0.1 + 0.8 * f]);
+    }
+    let (w, h) = (640u32, 360u32);
+    let rp = params(&life, &p, (w, h));
+    let pixels = render_cpu(&rp, &life, &pos);
+    let bg = pixels[0];
+    let lit = pixels.iter().filter(|&&q| q != bg).count();
+    assert!(lit > 1000, "only {lit} pixels differ from the background");
+    let rgb = |q: u32| [q & 255, (q >> 8) & 255, (q >> 16) & 255];
+    let (mut red, mut green) = (0, 0);
+    for (i, q) in pos.iter().enumerate() {
+        let (x, y) = splat::pixel_of(&rp, *q);
+        let [r, g, b] = rgb(pixels[(y * w + x) as usize]);
+        if i % 2 == 0 && r > 2 * g && r > 2 * b && r > 150 {
+            red += 1;
+        }
+        if i % 2 == 1 && g > 2 * r && g > 2 * b && g > 150 {
+            green += 1;
+        }
+    }
+    assert!(
+        red > 950 && green > 950,
+        "red {red}, green {green} of 1000 each"
+    );
+    let frame = Frame {
+        tick: 42,
+        pixels: pixels.clone(),
+        overlay: OverlayInfo {
+            tick: 42,
+            stage: 2,
+            series: vec![vec![(0.0, 0.1), (42.0, 0.5)]; 4],
+            first_tick: 0.0,
+            last_tick: 100.0,
+            agents: n,
+        },
+    };
+    let raw: Vec<u8> = bytemuck::cast_slice(&pixels).to_vec();
+    let drawn = compose(&frame, w, h);
+    // The overlay's corner: the background only, until the text and sparklines come.
+    let corner = || (0..180u32).flat_map(|y| (0..120u32).map(move |x| 4 * (y * w + x) as usize));
+    let bright = |img: &[u8]| {
+        corner()
+            .filter(|&k| img[k] > 180 && img[k + 1] > 180 && img[k + 2] > 180)
+            .count()
+    };
+    let changed = corner()
+        .filter(|&k| raw[k..k + 3] != drawn[k..k + 3])
+        .count();
+    assert_eq!(bright(&raw), 0);
+    assert!(
+        bright(&drawn) > 30 && changed > 1000,
+        "overlay: {} bright and {changed} changed pixels",
+        bright(&drawn)
+    );
+    if let Some(ctx) = gpu() {
+        let up = Uploaded::new(&ctx, &life);
+        let r = GpuRenderer::new(&ctx, rp, &pos, up.inputs()).unwrap();
+        assert_eq!(drive::render_gpu_once(&ctx, &r, 0).unwrap(), pixels);
+    }
+}
+
+const SMALL: [&str; 6] = ["--agents", "2000", "--ticks", "300", "-q", "--force"];
+const FRAMES: [&str; 4] = ["--size", "320x180", "--frame-every", "50"];
+
+fn run_ok(dir: &Path, args: &[&str]) {
+    let out = emergence(args, dir);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn with(extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["run".into()];
+    v.extend(SMALL.iter().map(|s| s.to_string()));
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_args(dir: &Path, args: &[String]) {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(dir, &a);
+}
+
+/// Rendering never changes the science: metrics.csv is the same byte for byte with and
+/// without a movie, on each backend; the same seed gives the same frames on the same
+/// backend; frames come at tick 0, every --frame-every ticks and the last tick.
+fn science_and_frames_on(backend: &str) {
+    let dir = scratch(&format!("render-science-{backend}"));
+    let b = ["--backend", backend];
+    run_args(&dir, &with(&[&b[..], &["--out", "plain"]].concat()));
+    run_args(
+        &dir,
+        &with(
+            &[
+                &b[..],
+                &FRAMES,
+                &["--out", "a", "--frames", "--movie", "a.gif"],
+            ]
+            .concat(),
+        ),
+    );
+    run_args(
+        &dir,
+        &with(&[&b[..], &FRAMES, &["--out", "b", "--frames"]].concat()),
+    );
+    let csv = |r: &str| std::fs::read(dir.join(r).join("metrics.csv")).unwrap();
+    assert_eq!(
+        csv("plain"),
+        csv("a"),
+        "{backend}: metrics differ with a movie"
+    );
+    assert_eq!(csv("plain"), csv("b"));
+    let gif = std::fs::read(dir.join("a.gif")).unwrap();
+    assert!(gif.starts_with(b"GIF89a"));
+    let frames = |r: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(r).join("frames"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(frames("a").len(), 7, "{:?}", frames("a"));
+    assert_eq!(frames("a")[6], "frame-000300.png");
+    for name in frames("a") {
+        let read = |r: &str| std::fs::read(dir.join(r).join("frames").join(&name)).unwrap();
+        assert_eq!(
+            read("a"),
+            read("b"),
+            "{backend}: {name} differs between runs"
+        );
+    }
+    let last = std::fs::read(dir.join("a/frames/frame-000300.png")).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(last));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!((info.width, info.height), (320, 180));
+}
+
+#[test]
+fn rendering_keeps_the_science_and_frames_repeat_on_cpu() {
+    science_and_frames_on("cpu");
+}
+
+#[test]
+fn rendering_keeps_the_science_and_frames_repeat_on_gpu() {
+    if gpu().is_none() {
+        return;
+    }
+    science_and_frames_on("gpu");
+}
+
+/// An MP4 through ffmpeg, checked with ffprobe: frame count and size. Skipped without
+/// ffmpeg unless EMERGENCE_REQUIRE_FFMPEG=1 (CI), when a missing ffmpeg fails.
+#[test]
+fn mp4_has_the_frames_and_the_size() {
+    if !emergence::render::ffmpeg_available() {
+        if std::env::var("EMERGENCE_REQUIRE_FFMPEG").is_ok_and(|v| v == "1") {
+            panic!("EMERGENCE_REQUIRE_FFMPEG=1 but ffmpeg is not on PATH");
+        }
+        eprintln!("skipping the MP4 test: no ffmpeg on PATH");
+        return;
+    }
+    let dir = scratch("render-mp4");
+    run_args(
+        &dir,
+        &with(
+            &[
+                &FRAMES[..],
+                &["--backend", "cpu", "--out", "r", "--movie", "--fps", "12"],
+            ]
+            .concat(),
+        ),
+    );
+    let movie = dir.join("r/movie.mp4");
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args([
+            "-show_entries",
+            "stream=nb_read_frames,width,height,pix_fmt,codec_name",
+        ])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(&movie)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "codec_name=h264",
+        "width=320",
+        "height=180",
+        "pix_fmt=yuv420p",
+        "nb_read_frames=7",
+    ] {
+        assert!(text.contains(want), "ffprobe says:\n{text}");
+    }
+    // A movie given by path lands there, and nothing else is left beside it.
+    run_args(
+        &dir,
+        &with(
+            &[
+                &FRAMES[..],
+                &["--backend", "cpu", "--out", "s", "--movie", "s.mp4"],
+            ]
+            .concat(),
+        ),
+    );
+    assert!(dir.join("s.mp4").is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Bad render flags: exit code 2, one line naming the flag, nothing written.
+#[test]
+fn bad_render_flags_are_refused_before_the_run() {
+    let dir = scratch("render-bad");
+    let cases: [(&[&str], &str); 8] = [
+        (&["--movie", "out.avi"], "--movie out.avi"),
+        (&["--movie", "x.gif", "--size", "100"], "--size 100"),
+        (&["--frames", "--size", "321x180"], "--size 321x180"),
+        (&["--frames", "--size", "0x0"], "--size 0x0"),
+        (&["--movie", "x.gif", "--fps", "0"], "--fps 0"),
+        (&["--frames", "--frame-every", "0"], "--frame-every 0"),
+        (&["--fps", "24"], "--fps"),
+        (
+            &["--movie", "x.gif", "--set", "model.kind=threshold"],
+            "--movie",
+        ),
+    ];
+    for (extra, mention) in cases {
+        let mut args = vec!["run", "--agents", "100", "--out", "r"];
+        args.extend_from_slice(extra);
+        let out = emergence(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty())
+            .collect();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {lines:?}");
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+        assert!(lines[0].contains(mention), "{args:?}: {}", lines[0]);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{args:?} wrote files"
+        );
+    }
+    // An .mp4 with no ffmpeg on PATH is refused up front, naming the way out.
+    let empty = scratch("render-no-path");
+    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
+        .args(["run", "--agents", "100", "--out", "r", "--movie", "m.mp4"])
+        .current_dir(&dir)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ffmpeg") && err.contains(".gif"), "{err}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}
+
+/// Rendering cost per frame at N = EMERGENCE_RENDER_N (default 100,000) and 1280x720 on
+/// the CPU backend and, when there is an adapter, the GPU: the layout steps of a frame,
+/// splat + lines + pack (+ readback on the GPU), and overlay + PNG encoding. A
+/// measurement for docs/render.md, not a pass/fail test:
+/// `EMERGENCE_RENDER_N=1000000 cargo test --release render_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn render_cost_per_frame() {
+    use emergence::render::LAYOUT_STEPS_PER_FRAME;
+    use std::time::Instant;
+    let n: u32 = std::env::var("EMERGENCE_RENDER_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let reps: u32 = std::env::var("EMERGENCE_RENDER_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let p = LifecycleParams::from_config(&Scenario::default());
+    // Planted communities of 50 (mean degree 8, 7 inside), ties strong: the layout and
+    // the lines have real work; the dynamics do not matter to the cost.
+    let (edges, _) = generators::stochastic_block(n, n / 50, 8.0, 7.0, 3).unwrap();
+    let ties = TieStore::from_edges(&edges, p.slots, 0.6).0;
+    let mut life = Lifecycle::new(n, 1, &p, ties);
+    for i in 0..n as usize {
+        life.knowledge[i] = (i % 97) as f32;
+    }
+    let rp = params(&life, &p, (1280, 720));
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+    let mut lay = ForceLayout::new(rp, 1);
+    let t = Instant::now();
+    for _ in 0..reps {
+        lay.step(TieView::from(&life.ties), LAYOUT_STEPS_PER_FRAME);
+    }
+    let layout_ms = ms(t);
+    let t = Instant::now();
+    let mut pixels = Vec::new();
+    for _ in 0..reps {
+        pixels = render_cpu(&rp, &life, &lay.pos);
+    }
+    let frame_ms = ms(t);
+    let frame = Frame {
+        tick: 1,
+        pixels,
+        overlay: OverlayInfo {
+            tick: 1,
+            stage: 1,
+            series: vec![vec![(0.0, 0.1), (1.0, 0.5)]; 4],
+            first_tick: 0.0,
+            last_tick: 2.0,
+            agents: n,
+        },
+    };
+    let dir = scratch("render-cost");
+    let t = Instant::now();
+    for _ in 0..reps {
+        let rgba = compose(&frame, 1280, 720);
+        emergence::render::writer::write_png(&dir.join("f.png"), &rgba, 1280, 720).unwrap();
+    }
+    let encode_ms = ms(t);
+    println!(
+        "N = {n}, 1280x720, cpu ({} threads): layout {LAYOUT_STEPS_PER_FRAME} steps {layout_ms:.1} ms, splat + lines + pack {frame_ms:.1} ms, overlay + png {encode_ms:.1} ms per frame",
+        rayon::current_num_threads()
+    );
+    let Some(ctx) = gpu() else { return };
+    let up = Uploaded::new(&ctx, &life);
+    let r = GpuRenderer::new(&ctx, rp, &lay.pos, up.inputs()).unwrap();
+    drive::render_gpu_once(&ctx, &r, LAYOUT_STEPS_PER_FRAME).unwrap();
+    let t = Instant::now();
+    for _ in 0..reps {
+        drive::render_gpu_once(&ctx, &r, 0).unwrap();
+    }
+    let gpu_frame = ms(t);
+    let t = Instant::now();
+    for _ in 0..reps {
+        drive::render_gpu_once(&ctx, &r, LAYOUT_STEPS_PER_FRAME).unwrap();
+    }
+    let gpu_all = ms(t);
+    println!(
+        "N = {n}, 1280x720, gpu [{}]: splat + lines + pack + readback {gpu_frame:.1} ms, with {LAYOUT_STEPS_PER_FRAME} layout steps {gpu_all:.1} ms per frame",
+        ctx.adapter.name
+    );
+}
