@@ -433,3 +433,80 @@ fn validate_quick_passes_on_the_gpu() {
     }
     validate_quick("gpu");
 }
+
+#[test]
+fn every_classical_config_runs_from_the_command_line() {
+    let dir = scratch("classical-configs");
+    let configs = format!("{}/configs", env!("CARGO_MANIFEST_DIR"));
+    for (name, args, key) in [
+        ("sir", vec!["--agents", "5000"], "final_size"),
+        (
+            "deffuant",
+            vec!["--agents", "600", "--ticks", "200"],
+            "opinion_clusters",
+        ),
+        ("voter", vec!["--agents", "300"], "largest_group"),
+        (
+            "kuramoto",
+            vec!["--agents", "600", "--ticks", "400"],
+            "r_mean",
+        ),
+    ] {
+        let mut full = vec!["run".to_string(), format!("{configs}/{name}.toml")];
+        full.extend(args.iter().map(|a| a.to_string()));
+        full.extend(["--backend", "cpu", "--out", name, "-q"].map(String::from));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        let out = emergence(&full, &dir);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(name).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(summary["model"], name);
+        assert!(
+            summary["result"][key].is_number(),
+            "{name}: {}",
+            summary["result"]
+        );
+        let config = std::fs::read_to_string(dir.join(name).join("config.toml")).unwrap();
+        // The resolved config lists only the keys the model reads.
+        assert!(!config.contains("search_rate"), "{name}: {config}");
+        assert!(dir.join(name).join("report.html").exists());
+    }
+}
+
+#[test]
+fn classical_models_refuse_bad_input() {
+    let dir = scratch("classical-bad-input");
+    let configs = format!("{}/configs", env!("CARGO_MANIFEST_DIR"));
+    for (config, set, mention) in [
+        ("sir", "graph.kind=complete", "graph.kind"),
+        ("sir", "model.recovery=0", "model.recovery"),
+        ("voter", "model.rewiring=1.5", "model.rewiring"),
+        ("voter", "model.opinions=-1", "model.opinions"),
+        ("deffuant", "model.convergence=0.7", "model.convergence"),
+        (
+            "kuramoto",
+            "model.frequencies=\"cauchy\"",
+            "model.frequencies",
+        ),
+        ("kuramoto", "model.dt=0.5", "model.dt"),
+    ] {
+        let path = format!("{configs}/{config}.toml");
+        let out = emergence(&["run", &path, "--set", set, "--out", "x"], &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty())
+            .collect();
+        assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
+        assert_eq!(lines.len(), 1, "{set}: {lines:?}");
+        assert!(lines[0].contains(mention), "{set}: {}", lines[0]);
+        assert!(!dir.join("x").exists());
+    }
+}
