@@ -298,10 +298,10 @@ fn rk4_step(
     next: &mut [f32],
 ) {
     let [k_prev, k_next, acc] = scratch;
-    for s in 0..4 {
+    for (s, &c) in STAGE_C.iter().enumerate() {
         let rp = match (graph, s) {
             (None, 0) => r_psi,
-            (None, _) => order_at(theta, k_prev, STAGE_C[s], p.dt),
+            (None, _) => order_at(theta, k_prev, c, p.dt),
             _ => (0.0, 0.0),
         };
         stage(
