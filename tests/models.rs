@@ -118,8 +118,8 @@ fn deffuant_matchings_are_matchings() {
             paired += 1;
         }
     }
-    // Mutual top choices pair a good share of the agents (about a third at c = 6).
-    assert!(paired > 1000, "{paired} paired");
+    // Mutual top choices pair a good share of the agents (about half at c = 6).
+    assert!(paired > 1500, "{paired} paired");
 }
 
 #[test]
