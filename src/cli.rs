@@ -397,6 +397,10 @@ fn info() -> Info {
                 "lifecycle_k24".into(),
                 crate::model::lifecycle_gpu::largest_n(cap, 24).into(),
             );
+            // SIR and Kuramoto on a graph store the graph as the threshold model does.
+            largest.insert("sir_z4".into(), threshold_largest_n(cap, 4.0).into());
+            largest.insert("voter_k32".into(), (cap / 128).into());
+            largest.insert("well_mixed".into(), (cap / 4).into());
             AdapterInfo {
                 adapter: a,
                 largest_agents: largest,

@@ -510,3 +510,27 @@ fn classical_models_refuse_bad_input() {
         assert!(!dir.join("x").exists());
     }
 }
+
+#[test]
+fn sizes_that_do_not_fit_the_adapter_are_refused_with_the_largest_n() {
+    let Some(mut ctx) = gpu() else { return };
+    // A small binding stands in for a big run on a small GPU.
+    ctx.binding_cap = 64 * 1024;
+    let (mut v, p) = voter_state(1000, 0.458, 1);
+    let e = voter::run_gpu(&ctx, &mut v, &p, |_, _| {})
+        .err()
+        .expect("refused");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("largest N that fits is 512"), "{e}");
+    let e = kuramoto::run_gpu(&ctx, 20_000, None, &kuramoto_params(3.0, 10), |_, _| {})
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string().contains("largest N that fits is 16384"),
+        "{e}"
+    );
+    let e = deffuant::run_gpu(&ctx, 20_000, None, &deffuant_params(0.3, 1), |_| {})
+        .err()
+        .expect("refused");
+    assert_eq!(e.exit_code(), 2, "{e}");
+}

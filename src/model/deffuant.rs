@@ -259,6 +259,7 @@ pub fn run_gpu(
     p: &DeffuantParams,
     mut on_row: impl FnMut(u32),
 ) -> Result<DeffuantRun> {
+    ctx.check_fits("deffuant", n, 4)?;
     let x0 = initial_opinions(n, p.seed);
     let params = buffers::uniform(
         ctx,

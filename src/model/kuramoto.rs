@@ -592,6 +592,7 @@ pub fn run_gpu(
     p: &KuramotoParams,
     mut on_row: impl FnMut(u32, f32),
 ) -> Result<KuramotoRun> {
+    ctx.check_fits("kuramoto", n, 4)?;
     let dev = Device::new(ctx, n, graph, p)?;
     let omega = buffers::storage(ctx, "omega", &frequencies(n, p));
     let theta = [

@@ -363,6 +363,8 @@ pub fn run_gpu(
 ) -> Result<VoterRun> {
     let n = v.ties.n;
     let g = p.opinions;
+    // The widest per-agent arrays: the tie slots (4 bytes each) and the plans (16 bytes).
+    ctx.check_fits("voter", n, (4 * v.ties.slots as u64).max(16))?;
     let params = buffers::uniform(
         ctx,
         "voter params",
