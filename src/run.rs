@@ -174,24 +174,28 @@ pub fn run_threshold(
     }
 }
 
-/// The lifecycle's initial ties: the scenario's graph in K slots per agent, every tie at
-/// weight w0 (weights in a graph file are not used). Ties that would take an agent past K
-/// are dropped, in list order, with a counted warning.
-pub fn lifecycle_ties(edges: &EdgeList, params: &LifecycleParams) -> TieStore {
+/// The scenario's graph in K tie slots per agent for the dynamic-tie models, every tie
+/// at `weight` (weights in a graph file are not used). Ties that would take an agent past
+/// K are dropped, in list order, with a counted warning.
+pub fn tie_slots(edges: &EdgeList, slots: u32, weight: f32) -> TieStore {
     let unweighted = EdgeList {
         n: edges.n,
         edges: edges.edges.clone(),
         weights: None,
     };
-    let (store, dropped) = TieStore::from_edges(&unweighted, params.slots, params.new_tie);
+    let (store, dropped) = TieStore::from_edges(&unweighted, slots, weight);
     if dropped > 0 {
         tracing::warn!(
-            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {} ties",
+            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {slots} ties",
             edges.edges.len(),
-            params.slots
         );
     }
     store
+}
+
+/// The lifecycle's initial ties: the scenario's graph at weight w0.
+pub fn lifecycle_ties(edges: &EdgeList, params: &LifecycleParams) -> TieStore {
+    tie_slots(edges, params.slots, params.new_tie)
 }
 
 /// Ticks of the lifecycle on one backend, with a metrics row at tick 0, every
@@ -373,19 +377,7 @@ pub fn voter_params(loaded: &Loaded, n: u32) -> VoterParams {
 
 /// The voter's initial state: the scenario's graph in K slots, opinions at random.
 pub fn voter_state(edges: &EdgeList, slots: u32, params: &VoterParams) -> Voter {
-    let unweighted = EdgeList {
-        n: edges.n,
-        edges: edges.edges.clone(),
-        weights: None,
-    };
-    let (ties, dropped) = TieStore::from_edges(&unweighted, slots, 1.0);
-    if dropped > 0 {
-        tracing::warn!(
-            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {slots} ties",
-            edges.edges.len()
-        );
-    }
-    Voter::new(ties, params)
+    Voter::new(tie_slots(edges, slots, 1.0), params)
 }
 
 /// The coevolving voter on one backend.

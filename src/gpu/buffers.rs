@@ -151,6 +151,18 @@ pub fn dispatch(
     pass.dispatch_workgroups(x, y, 1);
 }
 
+/// Record one dispatch of a single workgroup (the counters and final reductions that
+/// one workgroup does).
+pub fn dispatch_one(
+    pass: &mut wgpu::ComputePass<'_>,
+    pipeline: &wgpu::ComputePipeline,
+    group: &wgpu::BindGroup,
+) {
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, group, &[]);
+    pass.dispatch_workgroups(1, 1, 1);
+}
+
 /// Bind group 0 of `pipeline` from buffers in binding order.
 pub fn bind(
     ctx: &GpuContext,

@@ -320,9 +320,7 @@ pub fn run_gpu(
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 for _ in 0..batch {
-                    pass.set_pipeline(&advance_k);
-                    pass.set_bind_group(0, &advance_g, &[]);
-                    pass.dispatch_workgroups(1, 1, 1);
+                    buffers::dispatch_one(&mut pass, &advance_k, &advance_g);
                     if let Some((k, g)) = &choose {
                         buffers::dispatch(ctx, &mut pass, k, g, n);
                     }

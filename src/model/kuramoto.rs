@@ -164,17 +164,22 @@ fn partial_sums(values: &[f32], f: impl Fn(f32) -> [f32; 2] + Sync) -> Vec<[f32;
             for (a, &v) in acc.iter_mut().zip(chunk) {
                 *a = f(v);
             }
-            let mut s = GROUP / 2;
-            while s > 0 {
-                for l in 0..s {
-                    acc[l][0] += acc[l + s][0];
-                    acc[l][1] += acc[l + s][1];
-                }
-                s /= 2;
-            }
-            acc[0]
+            tree_sum(acc)
         })
         .collect()
+}
+
+/// The workgroup's tree: halves added pairwise, 32, 16, … 1 apart.
+fn tree_sum(mut acc: [[f32; 2]; GROUP]) -> [f32; 2] {
+    let mut s = GROUP / 2;
+    while s > 0 {
+        for l in 0..s {
+            acc[l][0] += acc[l + s][0];
+            acc[l][1] += acc[l + s][1];
+        }
+        s /= 2;
+    }
+    acc[0]
 }
 
 /// Twin of `kuramoto_order_final.wgsl`'s reduction: 64 strided sums, then a tree.
@@ -186,15 +191,7 @@ fn final_sum(partials: &[[f32; 2]]) -> [f32; 2] {
             a[1] += p[1];
         }
     }
-    let mut s = GROUP / 2;
-    while s > 0 {
-        for l in 0..s {
-            acc[l][0] += acc[l + s][0];
-            acc[l][1] += acc[l + s][1];
-        }
-        s /= 2;
-    }
-    acc[0]
+    tree_sum(acc)
 }
 
 /// RK4 stage offsets c and weights w (the step adds dt/6 · Σ w_s k_s).
@@ -572,9 +569,7 @@ impl Device {
         mode: usize,
     ) {
         buffers::dispatch(ctx, pass, &self.partial_k, group, n);
-        pass.set_pipeline(&self.final_k);
-        pass.set_bind_group(0, &self.final_g[mode], &[]);
-        pass.dispatch_workgroups(1, 1, 1);
+        buffers::dispatch_one(pass, &self.final_k, &self.final_g[mode]);
     }
 
     fn control(&self, ctx: &GpuContext) -> Result<Control> {

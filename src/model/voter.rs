@@ -481,13 +481,9 @@ pub fn run_gpu(
                 encoder.clear_buffer(&counts, 0, None);
                 encoder.clear_buffer(&claim, 0, None);
                 let mut pass = encoder.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&advance_k);
-                pass.set_bind_group(0, &advance_g, &[]);
-                pass.dispatch_workgroups(1, 1, 1);
+                buffers::dispatch_one(&mut pass, &advance_k, &advance_g);
                 buffers::dispatch(ctx, &mut pass, &count_k.0, &count_k.1, n);
-                pass.set_pipeline(&scan_k.0);
-                pass.set_bind_group(0, &scan_k.1, &[]);
-                pass.dispatch_workgroups(1, 1, 1);
+                buffers::dispatch_one(&mut pass, &scan_k.0, &scan_k.1);
                 buffers::dispatch(ctx, &mut pass, &scatter_k.0, &scatter_k.1, n);
                 buffers::dispatch(ctx, &mut pass, &plan_k.0, &plan_k.1, n);
                 buffers::dispatch(ctx, &mut pass, &apply_k.0, &apply_k.1, n);
