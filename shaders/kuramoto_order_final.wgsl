@@ -3,13 +3,12 @@
 // (measure = 1) r also enters the time average if k > average_after, and k advances.
 // Kind 1: norm = sqrt(Σ v²). Twin: model::kuramoto::order / model::kuramoto::norm.
 #import kuramoto
+#import tree_sum
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> partials: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> mode: Mode;
 @group(0) @binding(4) var<storage, read_write> control: Control;
-
-var<workgroup> acc: array<vec4<f32>, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -17,14 +16,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     for (var g = lid; g < params.groups; g += 64u) {
         v = v + partials[g];
     }
-    acc[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { acc[lid] = acc[lid] + acc[lid + s]; }
-        workgroupBarrier();
-    }
+    let total = tree_sum(lid, v);
     if (lid == 0u) {
-        let total = acc[0];
         if (mode.kind == 0u) {
             let c = total.x / f32(params.n);
             let s = total.y / f32(params.n);

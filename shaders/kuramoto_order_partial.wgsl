@@ -2,14 +2,13 @@
 // atomics): of (cos x, sin x) for the stage state x = θ + c·dt·k_in (mode kind 0), or
 // of v² for the power iteration (kind 1). Twin: model::kuramoto::partial_sums.
 #import kuramoto
+#import tree_sum
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> mode: Mode;
 @group(0) @binding(5) var<storage, read> k_in: array<f32>;
-
-var<workgroup> acc: array<vec4<f32>, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -26,12 +25,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             v = vec4<f32>(x * x, 0.0, 0.0, 0.0);
         }
     }
-    acc[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { acc[lid] = acc[lid] + acc[lid + s]; }
-        workgroupBarrier();
-    }
+    let total = tree_sum(lid, v);
     let group = wid.x + wid.y * nwg.x;
-    if (lid == 0u && group < params.groups) { partials[group] = acc[0]; }
+    if (lid == 0u && group < params.groups) { partials[group] = total; }
 }

@@ -1,13 +1,12 @@
 // Kernel: partial sums of the adopters' cos φ, sin φ and count, one per workgroup, in a
 // fixed tree order (deterministic; no float atomics). Twin: Lifecycle::psi.
 #import lifecycle
+#import tree_sum
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> phi: array<f32>;
 @group(0) @binding(2) var<storage, read> adopted_at: array<u32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
-
-var<workgroup> acc: array<vec4<f32>, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -17,12 +16,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i < params.n && adopted_at[i] != NEVER) {
         v = vec4<f32>(cos(phi[i]), sin(phi[i]), 1.0, 0.0);
     }
-    acc[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { acc[lid] = acc[lid] + acc[lid + s]; }
-        workgroupBarrier();
-    }
+    let total = tree_sum(lid, v);
     let group = wid.x + wid.y * nwg.x;
-    if (lid == 0u && group < params.groups) { partials[group] = acc[0]; }
+    if (lid == 0u && group < params.groups) { partials[group] = total; }
 }

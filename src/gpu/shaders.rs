@@ -16,6 +16,10 @@ const SHARED: &[(&str, &str)] = &[
     ("slots", include_str!("../../shaders/shared/slots.wgsl")),
     ("sum64", include_str!("../../shaders/shared/sum64.wgsl")),
     ("permute", include_str!("../../shaders/shared/permute.wgsl")),
+    (
+        "tree_sum",
+        include_str!("../../shaders/shared/tree_sum.wgsl"),
+    ),
     ("voter", include_str!("../../shaders/shared/voter.wgsl")),
     (
         "kuramoto",
