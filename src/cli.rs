@@ -311,15 +311,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 if quick { " (quick)" } else { "" }
             );
             if !json {
-                print!(
-                    "{}",
-                    validate::table(&[])
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                        + "\n"
-                );
+                print!("{}", validate::header());
             }
             let cases = validate::validate(&backend, validate::Plan { quick }, |c| {
                 if !json {

@@ -463,22 +463,6 @@ pub fn validate(
     Ok(cases)
 }
 
-/// The table `emergence validate` prints.
-pub fn table(cases: &[Case]) -> String {
-    let mut out = header();
-    for c in cases {
-        out += &row(c);
-    }
-    let failed = cases.iter().filter(|c| !c.pass).count();
-    out += &format!(
-        "{} cases, {} passed, {} failed\n",
-        cases.len(),
-        cases.len() - failed,
-        failed
-    );
-    out
-}
-
 /// The table's header line.
 pub fn header() -> String {
     format!(

@@ -168,44 +168,30 @@ fn deffuant_gpu_matches_cpu() {
     let n = 4000;
     let p = deffuant_params(0.25, 5);
     let cpu = deffuant::run_cpu(Mixing::Complete(n), &p, |_| {});
-    let gpu = run::run_deffuant(
-        &emergence::backend::Backend::Gpu(ctx),
-        n,
-        None,
-        &p,
-        &emergence::progress::Progress::hidden(),
-    )
-    .unwrap();
+    let gpu = deffuant::run_gpu(&ctx, n, None, &p, |_| {}).unwrap();
     // Same pairs and rules; f32 arithmetic may differ in the last bit (fused multiply-add
     // on the device), which the bounded-confidence cut can amplify only at its edge.
-    let off = cpu
-        .opinions
-        .iter()
-        .zip(&gpu.opinions)
-        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
-        .count();
+    let off = differing(&cpu.opinions, &gpu.opinions);
     assert!(off <= n as usize / 1000, "{off} agents differ");
     assert_eq!(
         cpu.metrics.rows.last().unwrap()[1],
         gpu.metrics.rows.last().unwrap()[1]
     );
     // Graph matching on the device, too.
-    let Some(ctx) = gpu_again() else { return };
     let csr = er(n, 6.0, 2);
     let graph = GpuGraph::upload(&ctx, &csr).unwrap();
     let cpu = deffuant::run_cpu(Mixing::Graph(&csr), &p, |_| {});
     let gpu = deffuant::run_gpu(&ctx, n, Some(&graph), &p, |_| {}).unwrap();
-    let off = cpu
-        .opinions
-        .iter()
-        .zip(&gpu.opinions)
-        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
-        .count();
+    let off = differing(&cpu.opinions, &gpu.opinions);
     assert!(off <= n as usize / 1000, "graph: {off} agents differ");
 }
 
-fn gpu_again() -> Option<emergence::gpu::GpuContext> {
-    gpu()
+/// Agents whose opinions differ by more than 10^-4 between two runs.
+fn differing(a: &[f32], b: &[f32]) -> usize {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| (*x - *y).abs() > 1e-4)
+        .count()
 }
 
 fn voter_state(n: u32, phi: f64, seed: u32) -> (Voter, VoterParams) {

@@ -155,14 +155,14 @@ pub fn wrap(theta: f32) -> f32 {
     theta - TAU * ((theta + PI) / TAU).floor()
 }
 
-/// Twin of `kuramoto_order_partial.wgsl`: per 64 agents, a tree sum of `f`.
-fn partial_sums(values: &[f32], f: impl Fn(f32) -> [f32; 2] + Sync) -> Vec<[f32; 2]> {
-    values
-        .par_chunks(GROUP)
-        .map(|chunk| {
+/// Twin of `kuramoto_order_partial.wgsl`: per 64 agents, a tree sum of `f(agent)`.
+fn partial_sums(n: usize, f: impl Fn(usize) -> [f32; 2] + Sync) -> Vec<[f32; 2]> {
+    (0..n.div_ceil(GROUP))
+        .into_par_iter()
+        .map(|g| {
             let mut acc = [[0.0f32; 2]; GROUP];
-            for (a, &v) in acc.iter_mut().zip(chunk) {
-                *a = f(v);
+            for (a, j) in acc.iter_mut().zip(g * GROUP..((g + 1) * GROUP).min(n)) {
+                *a = f(j);
             }
             tree_sum(acc)
         })
@@ -215,14 +215,10 @@ pub fn order(theta: &[f32]) -> (f32, f32) {
 
 /// (r, ψ) of the stage state θ + c·dt·k (twin of the kind-0 reduction).
 pub fn order_at(theta: &[f32], k_in: &[f32], c: f32, dt: f32) -> (f32, f32) {
-    let x: Vec<f32> = if c == 0.0 {
-        theta.to_vec()
-    } else {
-        (0..theta.len())
-            .map(|j| stage_state(theta, k_in, c, dt, j))
-            .collect()
-    };
-    let [c, s] = final_sum(&partial_sums(&x, |x| [x.cos(), x.sin()]));
+    let [c, s] = final_sum(&partial_sums(theta.len(), |j| {
+        let x = stage_state(theta, k_in, c, dt, j);
+        [x.cos(), x.sin()]
+    }));
     let n = theta.len().max(1) as f32;
     let (c, s) = (c / n, s / n);
     ((c * c + s * s).sqrt(), s.atan2(c))
@@ -230,7 +226,7 @@ pub fn order_at(theta: &[f32], k_in: &[f32], c: f32, dt: f32) -> (f32, f32) {
 
 /// ||v|| in the fixed reduction order.
 pub fn norm(v: &[f32]) -> f32 {
-    final_sum(&partial_sums(v, |x| [x * x, 0.0]))[0].sqrt()
+    final_sum(&partial_sums(v.len(), |j| [v[j] * v[j], 0.0]))[0].sqrt()
 }
 
 /// The buffers of one RK4 step on the CPU.
