@@ -8,6 +8,7 @@ mod graph;
 mod lifecycle;
 mod lifecycle_gpu;
 mod models;
+mod reference;
 mod render;
 mod report;
 mod rng;
