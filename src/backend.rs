@@ -108,3 +108,16 @@ impl GpuGraph {
         v
     }
 }
+
+/// The buffers [`GpuGraph::upload`] allocates for a static graph of this size: the CSR
+/// offsets and the neighbour ids (both ends of every tie), the latter chunked.
+pub fn csr_buffers(size: &crate::model::Size) -> Vec<crate::model::DeviceBuffer> {
+    use crate::model::DeviceBuffer;
+    if size.complete {
+        return Vec::new();
+    }
+    vec![
+        DeviceBuffer::new("offsets", 4 * (size.agents + 1)),
+        DeviceBuffer::chunked("neighbors", 8 * size.ties),
+    ]
+}

@@ -1,59 +1,50 @@
-//! `emergence bench`: speed of each backend on one scenario, on the same graph. Reports
-//! graph generation, components and the model's passes separately; these figures are
-//! benchmarks to read, not pass/fail tests.
+//! `emergence bench`: the speed of the scenario's model on each backend, from the same
+//! start. Every model is timed through the one tick driver (start, then the ticks with
+//! their metrics rows); the lifecycle adds each pass's share of a tick and the cost of
+//! one metrics row. These figures are benchmarks to read, not pass/fail tests.
 
-use crate::analysis::components;
-use crate::backend::{Backend, BackendChoice, GpuGraph};
+use crate::backend::{Backend, BackendChoice};
 use crate::config;
-use crate::config::ModelKind;
+use crate::engine::{self, Drive};
 use crate::error::Result;
+use crate::graph::{build_graph, GraphSummary};
+use crate::model::lifecycle::gpu::{GpuLifecycle, Pass};
 use crate::model::lifecycle::{Lifecycle, LifecycleParams};
-use crate::model::lifecycle_gpu::{GpuLifecycle, Pass};
-use crate::model::threshold;
-use crate::run::{build_graph, lifecycle_ties, threshold_params, GraphSummary};
+use crate::model::{self, Size, Start};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// One backend's figures: the best of the repeats.
 #[derive(Debug, Serialize)]
 pub struct BackendFigures {
     pub backend: String,
     pub adapter: String,
-    /// Host → device copy of the graph (0 on the CPU).
-    pub upload_s: f64,
-    pub components_s: f64,
-    pub cascade_s: f64,
-    pub sweeps: u64,
-    pub sweeps_per_s: f64,
-    /// Tie entries a full sweep reads (2·ties) times sweeps, per second of cascade.
-    pub tie_entries_per_s: f64,
-    pub final_active_fraction: f64,
-    pub s1: f64,
+    /// Starting the model: state built from the graph, uploaded, pipelines compiled.
+    pub start_s: f64,
+    /// Ticks (sweeps) the driver ran and the seconds they took, metrics rows included.
+    pub ticks: u64,
+    pub run_s: f64,
+    pub ticks_per_s: f64,
+    pub rows: usize,
+    /// The last metrics row, to check that the backends ran the same model.
+    #[serde(rename = "final")]
+    pub final_row: serde_json::Map<String, serde_json::Value>,
+    /// The lifecycle's per-pass breakdown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passes: Option<LifecycleFigures>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
+    /// The model benchmarked (`model.kind` of the scenario).
     pub model: String,
     pub graph: GraphSummary,
+    pub agents: u32,
     pub repeats: u32,
+    /// The device memory a run of this size plans, summed from the model's buffers.
+    pub device_bytes: u64,
     pub backends: Vec<BackendFigures>,
-}
-
-/// What `emergence bench` reports, per model.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Report {
-    Threshold(BenchReport),
-    Lifecycle(LifecycleReport),
-}
-
-impl Report {
-    pub fn to_text(&self) -> String {
-        match self {
-            Report::Threshold(r) => r.to_text(),
-            Report::Lifecycle(r) => r.to_text(),
-        }
-    }
 }
 
 /// The backends a bench measures: `auto` means the CPU and, when an adapter exists, the GPU.
@@ -73,88 +64,73 @@ fn backends(choice: BackendChoice, adapter: Option<&str>) -> Result<Vec<Backend>
     Ok(backends)
 }
 
-/// Bench the scenario's model on each requested backend.
+/// Bench the scenario's model on each requested backend, best of `repeats` timings.
 pub fn bench(
     config: Option<PathBuf>,
     sets: &[String],
     choice: BackendChoice,
     adapter: Option<&str>,
     repeats: u32,
-) -> Result<Report> {
-    let loaded = config::load(config.as_deref(), sets)?;
-    match loaded.scenario.model.kind {
-        ModelKind::Lifecycle => Ok(Report::Lifecycle(bench_lifecycle(
-            &loaded, choice, adapter,
-        )?)),
-        _ => Ok(Report::Threshold(bench_threshold(
-            &loaded, choice, adapter, repeats,
-        )?)),
-    }
-}
-
-/// The threshold cascade on each backend, best of `repeats` timings each.
-fn bench_threshold(
-    loaded: &config::Loaded,
-    choice: BackendChoice,
-    adapter: Option<&str>,
-    repeats: u32,
 ) -> Result<BenchReport> {
-    let (_, graph, csr) = build_graph(loaded)?;
-    let params = threshold_params(loaded);
-    let backends = backends(choice, adapter)?;
+    let loaded = config::load(config.as_deref(), sets)?;
+    let model = model::find(loaded.scenario.model.kind.name())?;
+    let (edges, graph, csr) = build_graph(&loaded)?;
+    let size = Size {
+        agents: csr.n() as u64,
+        ties: graph.ties,
+        slots: loaded.scenario.graph.slots as u64,
+        complete: loaded.scenario.graph.kind == config::GraphKind::Complete,
+    };
+    let device_bytes = model.buffers(&size).iter().map(|b| b.bytes).sum();
+    let ticks = loaded.scenario.ticks as u64;
     let mut figures = Vec::new();
-    for backend in &backends {
-        let mut best = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
-        let mut outcome = None;
+    for backend in backends(choice, adapter)? {
+        let mut best: Option<BackendFigures> = None;
         for _ in 0..repeats.max(1) {
-            let (upload_s, comps_s, cascade_s, comps, cascade) = match backend {
-                Backend::Cpu => {
-                    let t = Instant::now();
-                    let comps = components::components_cpu(&csr);
-                    let comps_s = t.elapsed().as_secs_f64();
-                    let t = Instant::now();
-                    let cascade = threshold::run_cpu(&csr, &params);
-                    (0.0, comps_s, t.elapsed().as_secs_f64(), comps, cascade)
-                }
-                Backend::Gpu(ctx) => {
-                    let t = Instant::now();
-                    let g = GpuGraph::upload(ctx, &csr)?;
-                    ctx.wait()?;
-                    let upload_s = t.elapsed().as_secs_f64();
-                    let t = Instant::now();
-                    let (comps, _) = components::components_gpu(ctx, &g)?;
-                    let comps_s = t.elapsed().as_secs_f64();
-                    let t = Instant::now();
-                    let cascade = threshold::run_gpu(ctx, &g, &params, |_, _| {})?;
-                    (upload_s, comps_s, t.elapsed().as_secs_f64(), comps, cascade)
-                }
+            let start = Start {
+                loaded: &loaded,
+                graph: &graph,
+                edges: edges.clone(),
+                csr: csr.clone(),
+                render: None,
             };
-            best = (
-                best.0.min(upload_s),
-                best.1.min(comps_s),
-                best.2.min(cascade_s),
-            );
-            outcome = Some((comps, cascade));
+            let t = Instant::now();
+            let mut sim = model.start(start, &backend)?;
+            if let Backend::Gpu(ctx) = &backend {
+                ctx.wait()?;
+            }
+            let start_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let driven = engine::drive(sim.as_mut(), Drive::quiet(ticks))?;
+            let run_s = t.elapsed().as_secs_f64();
+            sim.finish(&driven.table)?;
+            let f = BackendFigures {
+                backend: backend.name().into(),
+                adapter: backend.adapter_name(),
+                start_s,
+                ticks: driven.ticks_run,
+                run_s,
+                ticks_per_s: driven.ticks_run as f64 / run_s.max(1e-12),
+                rows: driven.table.rows.len(),
+                final_row: driven.table.last_as_map(),
+                passes: None,
+            };
+            if best.as_ref().is_none_or(|b| f.run_s < b.run_s) {
+                best = Some(f);
+            }
         }
-        let (comps, cascade) = outcome.expect("at least one repeat");
-        let sweeps = cascade.new_per_sweep.len() as u64 - 1;
-        figures.push(BackendFigures {
-            backend: backend.name().into(),
-            adapter: backend.adapter_name(),
-            upload_s: best.0,
-            components_s: best.1,
-            cascade_s: best.2,
-            sweeps,
-            sweeps_per_s: sweeps as f64 / best.2,
-            tie_entries_per_s: (2 * graph.ties * sweeps) as f64 / best.2,
-            final_active_fraction: cascade.active() as f64 / csr.n() as f64,
-            s1: comps.s1(),
-        });
+        let mut best = best.expect("at least one repeat");
+        if model.name() == "lifecycle" {
+            best.passes = Some(lifecycle_passes(&loaded, &edges, &backend)?);
+        }
+        figures.push(best);
     }
     Ok(BenchReport {
-        model: loaded.scenario.model.kind.name().into(),
+        model: model.name().into(),
         graph,
+        agents: csr.n(),
         repeats,
+        device_bytes,
         backends: figures,
     })
 }
@@ -163,39 +139,49 @@ impl BenchReport {
     pub fn to_text(&self) -> String {
         let g = &self.graph;
         let mut out = format!(
-            "{} on {} graph: {} agents, {} ties (mean degree {:.3}), generated in {:.3} s; best of {}\n",
-            self.model, g.kind, g.agents, g.ties, g.mean_degree, g.build_s, self.repeats
+            "model {}: {} agents, graph {} ({} ties, mean degree {:.2}, built in {:.3} s), {:.1} MiB planned on a device, best of {}\n",
+            self.model,
+            self.agents,
+            g.kind,
+            g.ties,
+            g.mean_degree,
+            g.build_s,
+            self.device_bytes as f64 / (1 << 20) as f64,
+            self.repeats
         );
         out += &format!(
-            "{:<8} {:>9} {:>13} {:>10} {:>7} {:>10} {:>16} {:>8}  adapter\n",
-            "backend",
-            "upload_s",
-            "components_s",
-            "cascade_s",
-            "sweeps",
-            "sweeps/s",
-            "tie entries/s",
-            "active"
+            "{:<8} {:>9} {:>8} {:>10} {:>12} {:>6}  adapter\n",
+            "backend", "start_s", "ticks", "run_s", "ticks/s", "rows"
         );
         for f in &self.backends {
             out += &format!(
-                "{:<8} {:>9.4} {:>13.4} {:>10.4} {:>7} {:>10.1} {:>16.3e} {:>8.4}  {}\n",
-                f.backend,
-                f.upload_s,
-                f.components_s,
-                f.cascade_s,
-                f.sweeps,
-                f.sweeps_per_s,
-                f.tie_entries_per_s,
-                f.final_active_fraction,
-                f.adapter
+                "{:<8} {:>9.4} {:>8} {:>10.4} {:>12.1} {:>6}  {}\n",
+                f.backend, f.start_s, f.ticks, f.run_s, f.ticks_per_s, f.rows, f.adapter
             );
+        }
+        for f in &self.backends {
+            if let Some(p) = &f.passes {
+                let shares: Vec<String> = p
+                    .pass_shares
+                    .iter()
+                    .map(|(n, s)| format!("{n} {s:.2}"))
+                    .collect();
+                out += &format!(
+                    "{} passes ({}): {:.1} ticks/s without metrics, {:.3e} slots/s, one metrics row {:.4} s; shares {}\n",
+                    f.backend,
+                    p.shares_by,
+                    p.ticks_per_s,
+                    p.slots_per_s,
+                    p.metrics_s,
+                    shares.join(", ")
+                );
+            }
         }
         out
     }
 }
 
-/// Lifecycle speed on one backend.
+/// The lifecycle's passes on one backend.
 #[derive(Debug, Serialize)]
 pub struct LifecycleFigures {
     pub backend: String,
@@ -213,43 +199,24 @@ pub struct LifecycleFigures {
     pub mean_degree_after: f64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct LifecycleReport {
-    pub model: String,
-    pub graph: GraphSummary,
-    pub agents: u32,
-    pub slots: u32,
-    /// Device memory of the state per tie slot (neighbour, weight, age).
-    pub bytes_per_slot: u32,
-    /// Device memory per agent: model state, handshake and metrics scratch.
-    pub bytes_per_agent: u32,
-    pub backends: Vec<LifecycleFigures>,
-}
-
-/// Bytes per agent on the device: φ (2), ω, k, adoption, degree, labels (2) = 8 words of
-/// state, 3 of handshake (target, claim, partner), 8 of metrics scratch (component
-/// parent and size, six community sums).
-pub const LIFECYCLE_BYTES_PER_AGENT: u32 = 4 * (8 + 3 + 8);
-
-fn bench_lifecycle(
+/// The lifecycle's ticks on `backend` without metrics rows, pass by pass, and one
+/// metrics row.
+fn lifecycle_passes(
     loaded: &config::Loaded,
-    choice: BackendChoice,
-    adapter: Option<&str>,
-) -> Result<LifecycleReport> {
-    let (edges, graph, _) = build_graph(loaded)?;
+    edges: &crate::graph::EdgeList,
+    backend: &Backend,
+) -> Result<LifecycleFigures> {
     let params = LifecycleParams::from_config(&loaded.scenario);
-    let start = Lifecycle::new(
+    let mut life = Lifecycle::new(
         edges.n,
         loaded.scenario.seed as u32,
         &params,
-        lifecycle_ties(&edges, &params),
+        crate::graph::tie_slots(edges, params.slots, params.new_tie),
     );
     let ticks = loaded.scenario.ticks as u32;
     let slots = edges.n as f64 * params.slots as f64;
-    let mut figures = Vec::new();
-    for backend in backends(choice, adapter)? {
-        let mut life = start.clone();
-        let f = match &backend {
+    {
+        let f = match backend {
             Backend::Cpu => {
                 let mut spent = [0.0f64; 4];
                 for _ in 0..ticks {
@@ -275,7 +242,7 @@ fn bench_lifecycle(
                 life.metrics(&params, ticks);
                 let metrics_s = c.elapsed().as_secs_f64();
                 figures_of(
-                    &backend,
+                    backend,
                     ticks,
                     total,
                     slots,
@@ -320,20 +287,11 @@ fn bench_lifecycle(
                         (spent, "repeating each pass alone 20 times (wall clock)")
                     }
                 };
-                figures_of(&backend, ticks, total, slots, metrics_s, spent, how, &life)
+                figures_of(backend, ticks, total, slots, metrics_s, spent, how, &life)
             }
         };
-        figures.push(f);
+        Ok(f)
     }
-    Ok(LifecycleReport {
-        model: "lifecycle".into(),
-        graph,
-        agents: start.n,
-        slots: params.slots,
-        bytes_per_slot: 12,
-        bytes_per_agent: LIFECYCLE_BYTES_PER_AGENT,
-        backends: figures,
-    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -363,41 +321,5 @@ fn figures_of(
             .collect(),
         shares_by: how.into(),
         mean_degree_after: 2.0 * life.ties.num_ties() as f64 / life.n.max(1) as f64,
-    }
-}
-
-impl LifecycleReport {
-    pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "lifecycle: {} agents, K = {} ({} B per slot, {} B per agent on the device), start graph {} (mean degree {:.2})\n",
-            self.agents, self.slots, self.bytes_per_slot, self.bytes_per_agent, self.graph.kind, self.graph.mean_degree
-        );
-        out += &format!(
-            "{:<8} {:>6} {:>10} {:>12} {:>10} {:>32}  adapter\n",
-            "backend",
-            "ticks",
-            "ticks/s",
-            "slots/s",
-            "metrics_s",
-            "shares psi/agents/weights/search"
-        );
-        for f in &self.backends {
-            let shares: Vec<String> = f
-                .pass_shares
-                .iter()
-                .map(|(_, s)| format!("{:.2}", s))
-                .collect();
-            out += &format!(
-                "{:<8} {:>6} {:>10.1} {:>12.3e} {:>10.4} {:>32}  {}\n",
-                f.backend,
-                f.ticks,
-                f.ticks_per_s,
-                f.slots_per_s,
-                f.metrics_s,
-                shares.join(" / "),
-                f.adapter
-            );
-        }
-        out
     }
 }

@@ -30,6 +30,9 @@ pub enum Command {
     Run(RunArgs),
     /// List adapters, backends, the limits that bound a run and the largest N that fits.
     Info {
+        /// A scenario: size its model's buffers with its mean degree and K (default: every
+        /// model at mean degree 4 and K = 24).
+        config: Option<PathBuf>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -246,8 +249,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Info { json } => {
-            let info = info();
+        Command::Info { config, json } => {
+            let info = info(config.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
@@ -353,11 +356,24 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// One model as `info` sees it: its buffers at N = 10^6 and the largest N per adapter.
+#[derive(serde::Serialize)]
+struct ModelInfo {
+    model: &'static str,
+    /// The shape the figures assume: mean degree and K (a config's own with `info CONFIG`).
+    mean_degree: f64,
+    slots: u64,
+    complete: bool,
+    /// Device buffers of a run of 10^6 agents of that shape.
+    buffers_at_1e6: Vec<crate::model::DeviceBuffer>,
+    bytes_at_1e6: u64,
+}
+
 #[derive(serde::Serialize)]
 struct AdapterInfo {
     #[serde(flatten)]
     adapter: gpu::AdapterSummary,
-    /// Largest agent count each model fits on this adapter.
+    /// Largest agent count each model fits on this adapter, from its declared buffers.
     largest_agents: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -365,37 +381,78 @@ struct AdapterInfo {
 struct Info {
     version: &'static str,
     cpu_threads: usize,
+    models: Vec<ModelInfo>,
     adapters: Vec<AdapterInfo>,
     /// What `--backend auto` would use here.
     auto_backend: String,
 }
 
-/// Largest N for the threshold model at mean degree `z`: per-agent arrays must fit one
-/// binding, neighbour ids the chunked bindings.
-pub fn threshold_largest_n(binding_cap: u64, z: f64) -> u64 {
-    let per_agent = binding_cap / 4 - 1;
-    let by_ties = (gpu::buffers::MAX_CHUNKS as f64 * (binding_cap / 4) as f64 / z.max(1e-9)) as u64;
-    per_agent.min(by_ties).min(crate::config::MAX_AGENTS as u64)
+/// The shape each model is sized at without a config: mean degree 4 and K = 24, well
+/// mixed where the model is by default.
+fn default_size(model: &dyn crate::model::Model) -> crate::model::Size {
+    let complete = matches!(model.name(), "deffuant" | "kuramoto");
+    crate::model::Size {
+        agents: 1_000_000,
+        ties: if complete { 0 } else { 2_000_000 },
+        slots: 24,
+        complete,
+    }
 }
 
-fn info() -> Info {
+fn info(config: Option<&std::path::Path>) -> anyhow::Result<Info> {
+    let sizes: Vec<(&'static dyn crate::model::Model, crate::model::Size)> = match config {
+        Some(path) => {
+            let loaded = crate::config::load(Some(path), &[])?;
+            let s = &loaded.scenario;
+            let model = crate::model::find(s.model.kind.name())?;
+            let complete = s.graph.kind == crate::config::GraphKind::Complete;
+            let size = crate::model::Size {
+                agents: 1_000_000,
+                ties: if complete {
+                    0
+                } else {
+                    (s.graph.mean_degree * 500_000.0).ceil() as u64
+                },
+                slots: s.graph.slots as u64,
+                complete,
+            };
+            vec![(model, size)]
+        }
+        None => crate::model::all()
+            .into_iter()
+            .map(|m| (m, default_size(m)))
+            .collect(),
+    };
+    let models = sizes
+        .iter()
+        .map(|(m, size)| {
+            let buffers = m.buffers(size);
+            ModelInfo {
+                model: m.name(),
+                mean_degree: 2.0 * size.ties as f64 / size.agents as f64,
+                slots: size.slots,
+                complete: size.complete,
+                bytes_at_1e6: buffers.iter().map(|b| b.bytes).sum(),
+                buffers_at_1e6: buffers,
+            }
+        })
+        .collect();
     let adapters: Vec<AdapterInfo> = gpu::list_adapters()
         .into_iter()
         .map(|a| {
             let cap = a.max_storage_binding_bytes.min(a.max_buffer_bytes);
-            let mut largest = serde_json::Map::new();
-            largest.insert("threshold_z4".into(), threshold_largest_n(cap, 4.0).into());
-            largest.insert(
-                "lifecycle_k24".into(),
-                crate::model::lifecycle_gpu::largest_n(cap, 24).into(),
-            );
-            // SIR and Kuramoto on a graph store the graph as the threshold model does.
-            largest.insert("sir_z4".into(), threshold_largest_n(cap, 4.0).into());
-            largest.insert("voter_k32".into(), (cap / 128).into());
-            largest.insert("well_mixed".into(), (cap / 4).into());
+            let largest_agents = sizes
+                .iter()
+                .map(|(m, size)| {
+                    (
+                        m.name().to_string(),
+                        crate::model::largest_agents(*m, size, cap).into(),
+                    )
+                })
+                .collect();
             AdapterInfo {
                 adapter: a,
-                largest_agents: largest,
+                largest_agents,
             }
         })
         .collect();
@@ -405,12 +462,13 @@ fn info() -> Info {
         Ok(i) => format!("cpu (only a software adapter: {})", summaries[i].name),
         Err(_) => "cpu (no usable adapter)".into(),
     };
-    Info {
+    Ok(Info {
         version: env!("CARGO_PKG_VERSION"),
         cpu_threads: rayon::current_num_threads(),
+        models,
         adapters,
         auto_backend,
-    }
+    })
 }
 
 fn info_text(info: &Info) -> String {
@@ -418,6 +476,16 @@ fn info_text(info: &Info) -> String {
         "emergence {}\nCPU backend: {} threads\n--backend auto uses: {}\n",
         info.version, info.cpu_threads, info.auto_backend
     );
+    for m in &info.models {
+        out += &format!(
+            "model {}: {:.1} MiB on a device at N = 10^6 (mean degree {}, K = {}{})\n",
+            m.model,
+            m.bytes_at_1e6 as f64 / (1 << 20) as f64,
+            m.mean_degree,
+            m.slots,
+            if m.complete { ", well mixed" } else { "" }
+        );
+    }
     if info.adapters.is_empty() {
         out += "no GPU adapters found\n";
     }

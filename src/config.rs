@@ -158,24 +158,33 @@ pub struct ModelConfig {
     pub dt: f64,
     /// lifecycle: label-propagation rounds per metrics row.
     pub lpa_rounds: i64,
-    /// sir: β, infection probability per tick and tie.
-    pub infection: f64,
-    /// sir: γ, recovery probability per tick.
-    pub recovery: f64,
+    /// sir: β, infection probability per tick and tie (formerly `infection`).
+    #[serde(alias = "infection")]
+    pub beta: f64,
+    /// sir: γ, recovery probability per tick (formerly `recovery`).
+    #[serde(alias = "recovery")]
+    pub gamma: f64,
     /// sir: agents infected at tick 0.
     pub initial_infected: i64,
-    /// deffuant: ε, the largest opinion difference at which a pair interacts.
-    pub confidence: f64,
-    /// deffuant: μ, the share of the difference each moves.
-    pub convergence: f64,
-    /// voter: φ, the probability that a move rewires a tie.
-    pub rewiring: f64,
+    /// deffuant: ε, the largest opinion difference at which a pair interacts (formerly
+    /// `confidence`).
+    #[serde(alias = "confidence")]
+    pub epsilon: f64,
+    /// deffuant: μ, the share of the difference each moves (formerly `convergence`).
+    #[serde(alias = "convergence")]
+    pub mu: f64,
+    /// voter: φ, the probability that a move rewires a tie (formerly `rewiring`).
+    #[serde(alias = "rewiring")]
+    pub rewire: f64,
     /// voter: G, the number of opinions (0: agents / 10).
     pub opinions: i64,
-    /// kuramoto: "lorentzian" or "gaussian" natural frequencies.
-    pub frequencies: String,
-    /// kuramoto: the frequencies' half width γ (lorentzian) or sd σ (gaussian).
-    pub frequency_width: f64,
+    /// kuramoto: "lorentzian" or "gaussian" natural frequencies (formerly `frequencies`).
+    #[serde(alias = "frequencies")]
+    pub freq_dist: String,
+    /// kuramoto: the frequencies' half width γ (lorentzian) or sd σ (gaussian) (formerly
+    /// `frequency_width`).
+    #[serde(alias = "frequency_width")]
+    pub freq_width: f64,
     /// kuramoto: ticks at the end over which r is averaged (0: the second half).
     pub average_ticks: i64,
 }
@@ -202,15 +211,15 @@ impl Default for ModelConfig {
             new_tie: 0.2,
             dt: 0.1,
             lpa_rounds: 4,
-            infection: 0.2,
-            recovery: 0.25,
+            beta: 0.2,
+            gamma: 0.25,
             initial_infected: 1,
-            confidence: 0.3,
-            convergence: 0.5,
-            rewiring: 0.458,
+            epsilon: 0.3,
+            mu: 0.5,
+            rewire: 0.458,
             opinions: 0,
-            frequencies: "lorentzian".into(),
-            frequency_width: 1.0,
+            freq_dist: "lorentzian".into(),
+            freq_width: 1.0,
             average_ticks: 0,
         }
     }
@@ -241,18 +250,39 @@ pub fn model_keys(kind: ModelKind) -> &'static [&'static str] {
             "dt",
             "lpa_rounds",
         ],
-        ModelKind::Sir => &["kind", "infection", "recovery", "initial_infected"],
-        ModelKind::Deffuant => &["kind", "confidence", "convergence"],
-        ModelKind::Voter => &["kind", "rewiring", "opinions"],
+        ModelKind::Sir => &["kind", "beta", "gamma", "initial_infected"],
+        ModelKind::Deffuant => &["kind", "epsilon", "mu"],
+        ModelKind::Voter => &["kind", "rewire", "opinions"],
         ModelKind::Kuramoto => &[
             "kind",
             "coupling",
             "dt",
-            "frequencies",
-            "frequency_width",
+            "freq_dist",
+            "freq_width",
             "average_ticks",
         ],
     }
+}
+
+/// Older names of keys → their names in the contract (DESIGN §10). The older names are
+/// still accepted everywhere (files and `--set`); a resolved `config.toml` shows only the
+/// contract's.
+pub const ALIASES: [(&str, &str); 7] = [
+    ("model.infection", "model.beta"),
+    ("model.recovery", "model.gamma"),
+    ("model.confidence", "model.epsilon"),
+    ("model.convergence", "model.mu"),
+    ("model.rewiring", "model.rewire"),
+    ("model.frequencies", "model.freq_dist"),
+    ("model.frequency_width", "model.freq_width"),
+];
+
+/// The contract's name of a key path (itself unless it is an older name).
+pub fn canonical_key(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(old, _)| *old == key)
+        .map_or(key, |(_, new)| new)
 }
 
 /// A scenario with where it came from, for error messages and relative paths.
@@ -297,6 +327,16 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
         Error::bad_input(format!("{source}{at}: {}", e.message().trim()))
     })?;
     let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
+    if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
+        // Older names of `[model]` keys are kept in the file's table under their
+        // contract names, so `--set` with either name replaces the same value.
+        for (old, new) in ALIASES {
+            let (old, new) = (&old["model.".len()..], &new["model.".len()..]);
+            if let Some(v) = model.remove(old) {
+                model.insert(new.to_string(), v);
+            }
+        }
+    }
     let mut overridden = BTreeSet::new();
     for set in sets {
         let (key, value) = set.split_once('=').ok_or_else(|| {
@@ -304,7 +344,7 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
                 "--set {set}: expected path.key=value, e.g. --set model.theta=0.2"
             ))
         })?;
-        let key = key.trim();
+        let key = canonical_key(key.trim());
         let value = parse_value(value.trim());
         insert(&mut table, key, value)
             .map_err(|why| Error::bad_input(format!("--set {set}: {why}")))?;
@@ -474,23 +514,19 @@ impl Loaded {
             }
             ModelKind::Lifecycle => self.validate_lifecycle()?,
             ModelKind::Sir => {
-                self.real("model.infection", m.infection, 0.0, 1.0)?;
-                if !m.recovery.is_finite() || m.recovery <= 0.0 || m.recovery > 1.0 {
-                    return Err(self.out_of_range(
-                        "model.recovery",
-                        m.recovery,
-                        "0 < model.recovery ≤ 1",
-                    ));
+                self.real("model.beta", m.beta, 0.0, 1.0)?;
+                if !m.gamma.is_finite() || m.gamma <= 0.0 || m.gamma > 1.0 {
+                    return Err(self.out_of_range("model.gamma", m.gamma, "0 < model.gamma ≤ 1"));
                 }
                 self.int("model.initial_infected", m.initial_infected, 1, s.agents)?;
                 self.static_graph("sir")?;
             }
             ModelKind::Deffuant => {
-                self.real("model.confidence", m.confidence, 0.0, 1.0)?;
-                self.real("model.convergence", m.convergence, 0.0, 0.5)?;
+                self.real("model.epsilon", m.epsilon, 0.0, 1.0)?;
+                self.real("model.mu", m.mu, 0.0, 0.5)?;
             }
             ModelKind::Voter => {
-                self.real("model.rewiring", m.rewiring, 0.0, 1.0)?;
+                self.real("model.rewire", m.rewire, 0.0, 1.0)?;
                 self.int("model.opinions", m.opinions, 0, s.agents)?;
                 self.static_graph("voter")?;
             }
@@ -499,14 +535,14 @@ impl Loaded {
                 if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 0.1 {
                     return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 0.1"));
                 }
-                if !["lorentzian", "gaussian"].contains(&m.frequencies.as_str()) {
+                if !["lorentzian", "gaussian"].contains(&m.freq_dist.as_str()) {
                     return Err(Error::bad_input(format!(
-                        "{}: model.frequencies = \"{}\" is not allowed; allowed: \"lorentzian\", \"gaussian\"",
-                        self.origin("model.frequencies"),
-                        m.frequencies
+                        "{}: model.freq_dist = \"{}\" is not allowed; allowed: \"lorentzian\", \"gaussian\"",
+                        self.origin("model.freq_dist"),
+                        m.freq_dist
                     )));
                 }
-                self.positive("model.frequency_width", m.frequency_width)?;
+                self.positive("model.freq_width", m.freq_width)?;
                 self.int("model.average_ticks", m.average_ticks, 0, s.ticks)?;
             }
         }

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod graph;

@@ -7,12 +7,12 @@
 
 use crate::analysis::theory;
 use crate::backend::{Backend, BackendChoice};
-use crate::config::{self, ModelKind};
+use crate::config;
 use crate::error::{Error, Result};
+use crate::graph::build_graph;
 use crate::io::rundir::RunDir;
-use crate::model::lifecycle::{Lifecycle, LifecycleParams};
+use crate::model::{self, Start};
 use crate::progress::Progress;
-use crate::run::{build_graph, lifecycle_ties, run_lifecycle, run_threshold, threshold_params};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -123,56 +123,30 @@ fn slope(xs: &[f64], ys: &[f64]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// The final value of `order` for one scenario.
+/// The final value of `order` for one scenario, run through the driver like any run.
 fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> Result<f64> {
-    let table = match loaded.scenario.model.kind {
-        ModelKind::Threshold => {
-            let (_, _, csr) = build_graph(loaded)?;
-            let (comps, cascade) = run_threshold(
-                backend,
-                &csr,
-                &threshold_params(loaded),
-                &Progress::hidden(),
-            )?;
-            cascade.metrics(&comps)
-        }
-        ModelKind::Lifecycle => {
-            let (edges, _, _) = build_graph(loaded)?;
-            let s = &loaded.scenario;
-            let params = LifecycleParams::from_config(s);
-            let mut life = Lifecycle::new(
-                edges.n,
-                s.seed as u32,
-                &params,
-                lifecycle_ties(&edges, &params),
-            );
-            run_lifecycle(
-                backend,
-                &mut life,
-                &params,
-                s.ticks as u32,
-                s.metrics_every as u32,
-                &Progress::hidden(),
-            )?
-        }
-        other => {
-            return Err(Error::bad_input(format!(
-                "scaling: model.kind = \"{}\" is not available; allowed: threshold, lifecycle",
-                other.name()
-            )))
-        }
+    let model = model::find(loaded.scenario.model.kind.name())?;
+    let (edges, graph, csr) = build_graph(loaded)?;
+    let start = Start {
+        loaded,
+        graph: &graph,
+        edges,
+        csr,
+        render: None,
     };
-    let k = table
-        .columns
-        .iter()
-        .position(|c| c == order)
-        .ok_or_else(|| {
-            Error::bad_input(format!(
-                "--order {order}: not a metrics column of this model; columns are {}",
-                table.columns.join(", ")
-            ))
-        })?;
+    let table = model::simulate(model, start, backend, &Progress::hidden(), Vec::new())?.table;
+    let k = column(&table.columns, order)?;
     Ok(table.rows.last().map(|r| r[k]).unwrap_or(0.0))
+}
+
+/// The index of metrics column `order`, or the refusal naming the model's columns.
+fn column(columns: &[String], order: &str) -> Result<usize> {
+    columns.iter().position(|c| c == order).ok_or_else(|| {
+        Error::bad_input(format!(
+            "--order {order}: not a metrics column of this model; columns are {}",
+            columns.join(", ")
+        ))
+    })
 }
 
 /// Run the sweep and write `scaling.csv` and `scaling.json` into the output directory.
@@ -191,14 +165,13 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     }
     // Validate the whole grid's configs up front (a bad --param fails here, before any run).
     let base = config::load(opts.config.as_deref(), &opts.sets)?;
-    let model = base.scenario.model.kind;
-    let order = opts.order.clone().unwrap_or_else(|| {
-        match model {
-            ModelKind::Threshold => "active_fraction",
-            _ => "alignment",
-        }
-        .to_string()
-    });
+    let model = model::find(base.scenario.model.kind.name())?;
+    let order = opts
+        .order
+        .clone()
+        .unwrap_or_else(|| model.order_column().to_string());
+    let columns: Vec<String> = model.columns().iter().map(|c| c.to_string()).collect();
+    column(&columns, &order)?;
     let load = |n: u32, value: f64, seed: u32| {
         let mut sets = opts.sets.clone();
         sets.push(format!("{}={value}", opts.param));
@@ -273,7 +246,7 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         &fitted.iter().map(|p| p.1).collect::<Vec<_>>(),
     );
     let g = &base.scenario.graph;
-    let theory_critical = (model == ModelKind::Threshold
+    let theory_critical = (model.name() == "threshold"
         && opts.param == "model.seed_fraction"
         && g.kind == config::GraphKind::Er)
         .then(|| {

@@ -12,11 +12,9 @@ use crate::error::Result;
 use crate::graph::{generators, Csr};
 use crate::model::deffuant::{self, DeffuantParams};
 use crate::model::kuramoto::{self, Frequencies, KuramotoParams};
-use crate::model::sir::SirParams;
-use crate::model::threshold::ThresholdParams;
+use crate::model::sir::{self, SirParams};
+use crate::model::threshold::{self, ThresholdParams};
 use crate::model::voter::{self, VoterParams};
-use crate::progress::Progress;
-use crate::run;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -148,7 +146,7 @@ fn threshold(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
                 seed,
                 max_sweeps: 1000,
             };
-            let (_, cascade) = run::run_threshold(backend, &csr, &params, &Progress::hidden())?;
+            let (_, cascade) = threshold::run(backend, &csr, &params)?;
             got.push(cascade.active() as f64 / n as f64);
         }
         let tol = (4.0 * sd / (runs as f64).sqrt() + offset).min(0.005);
@@ -186,7 +184,7 @@ fn sir(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
     let mut major = Vec::new();
     for seed in 1..=runs {
         let csr = er(n, 4.0, seed)?;
-        let outbreak = run::run_sir(backend, &csr, &params(seed), &Progress::hidden())?;
+        let outbreak = sir::run(backend, &csr, &params(seed))?;
         if outbreak.final_size() > 0.1 {
             major.push(outbreak.final_size());
         }
@@ -229,7 +227,7 @@ fn deffuant(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
                 ticks,
                 metrics_every: ticks,
             };
-            let r = run::run_deffuant(backend, n, None, &p, &Progress::hidden())?;
+            let r = deffuant::run(backend, n, None, &p)?;
             counts.push(deffuant::opinion_clusters(&r.opinions).0 as f64);
         }
         let worst = counts
@@ -264,8 +262,8 @@ fn voter(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
             max_ticks: 10_000_000,
             metrics_every: 50,
         };
-        let mut state = run::voter_state(&edges, 32, &p);
-        run::run_voter(backend, &mut state, &p, &Progress::hidden())?;
+        let mut state = voter::Voter::new(crate::graph::tie_slots(&edges, 32, 1.0), &p);
+        voter::run(backend, &mut state, &p)?;
         Ok(voter::metrics(&state, p.opinions).1 as f64 / n as f64)
     };
     let n = plan.pick(400, 800);
@@ -354,11 +352,7 @@ fn kuramoto(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
         let start = Instant::now();
         let mut r = Vec::new();
         for seed in 1..=runs {
-            r.push(
-                run::run_kuramoto(backend, n, None, &params(k, seed), &Progress::hidden())?
-                    .0
-                    .r_mean,
-            );
+            r.push(kuramoto::run(backend, n, None, &params(k, seed))?.0.r_mean);
         }
         out.push(numeric(
             "kuramoto",
@@ -418,9 +412,7 @@ fn kuramoto_graph(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<
             metrics_every: ticks,
             average_ticks: ticks / 2,
         };
-        let r = run::run_kuramoto(backend, n, Some(&csr), &p, &Progress::hidden())?
-            .0
-            .r_mean;
+        let r = kuramoto::run(backend, n, Some(&csr), &p)?.0.r_mean;
         out.push(Case {
             model: "kuramoto",
             case: format!("ER c = 10, K = {ratio}·K_c (K_c = K_0/λ_max = {k_c:.4}): r"),

@@ -164,15 +164,37 @@ fn info_lists_backends_as_json() {
     assert!(out.status.success());
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(info["cpu_threads"].as_u64().unwrap() >= 1);
+    // Every registered model with its declared buffers, summed.
+    let models = info["models"].as_array().unwrap();
+    for name in [
+        "threshold",
+        "lifecycle",
+        "sir",
+        "deffuant",
+        "voter",
+        "kuramoto",
+    ] {
+        let m = models
+            .iter()
+            .find(|m| m["model"] == name)
+            .unwrap_or_else(|| panic!("info lists no {name}"));
+        let buffers = m["buffers_at_1e6"].as_array().unwrap();
+        let sum: u64 = buffers.iter().map(|b| b["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(m["bytes_at_1e6"].as_u64().unwrap(), sum, "{name}");
+        assert!(sum >= 8_000_000, "{name}: {sum} bytes for 10^6 agents");
+    }
     let adapters = info["adapters"].as_array().unwrap();
     if crate::common::gpu().is_some() {
         assert!(!adapters.is_empty());
-        assert!(
-            adapters[0]["largest_agents"]["threshold_z4"]
-                .as_u64()
-                .unwrap()
-                > 1_000_000
-        );
+        let largest = &adapters[0]["largest_agents"];
+        let cap = adapters[0]["max_storage_binding_bytes"]
+            .as_u64()
+            .unwrap()
+            .min(adapters[0]["max_buffer_bytes"].as_u64().unwrap());
+        // The threshold model's widest per-agent array holds one word per agent; the
+        // lifecycle's tie slots K = 24 words: the largest N follows from the cap.
+        assert_eq!(largest["threshold"].as_u64().unwrap(), cap / 4 - 1);
+        assert_eq!(largest["lifecycle"].as_u64().unwrap(), cap / 4 / 24);
     }
 }
 

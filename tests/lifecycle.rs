@@ -10,8 +10,6 @@ use emergence::config;
 use emergence::graph::{generators, Csr, EdgeList, TieStore};
 use emergence::io::MetricsTable;
 use emergence::model::lifecycle::{self, Lifecycle, LifecycleParams, Milestones, NONE};
-use emergence::progress::Progress;
-use emergence::run::{lifecycle_ties, run_lifecycle};
 use std::sync::OnceLock;
 
 fn default_config() -> String {
@@ -27,8 +25,7 @@ fn params_with(sets: &[&str]) -> LifecycleParams {
 
 fn run(n: u32, seed: u32, params: &LifecycleParams, ticks: u32) -> (MetricsTable, Lifecycle) {
     let mut life = Lifecycle::new(n, seed, params, TieStore::empty(n, params.slots));
-    let progress = Progress::new(ticks as u64, "ticks");
-    let table = run_lifecycle(&Backend::Cpu, &mut life, params, ticks, 10, &progress).unwrap();
+    let table = lifecycle::run(&Backend::Cpu, &mut life, params, ticks, 10).unwrap();
     (table, life)
 }
 
@@ -60,7 +57,7 @@ fn tie_store_invariants_hold_under_the_passes() {
     for (params, ticks, er) in [(params_with(&[]), 600, false), (crowded, 400, true)] {
         let ties = if er {
             let edges = generators::erdos_renyi(n, 8.0, 5).unwrap();
-            let store = lifecycle_ties(&edges, &params);
+            let store = emergence::graph::tie_slots(&edges, params.slots, params.new_tie);
             assert!(store.num_ties() < edges.edges.len(), "K = 6 must drop ties");
             assert!(store.degree.contains(&params.slots));
             store

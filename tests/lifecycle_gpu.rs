@@ -7,8 +7,8 @@ use crate::common::gpu;
 use emergence::config;
 use emergence::gpu::GpuContext;
 use emergence::graph::ties::TieStore;
+use emergence::model::lifecycle::gpu::{GpuLifecycle, Pass, TICK};
 use emergence::model::lifecycle::{pair_cos, Lifecycle, LifecycleParams};
-use emergence::model::lifecycle_gpu::{GpuLifecycle, Pass, TICK};
 use std::f32::consts::TAU;
 
 fn params(sets: &[&str]) -> LifecycleParams {
@@ -252,8 +252,7 @@ fn whole_run(
 ) -> emergence::io::MetricsTable {
     let p = params(&[]);
     let mut life = Lifecycle::new(n, seed, &p, TieStore::empty(n, p.slots));
-    let progress = emergence::progress::Progress::new(ticks as u64, "ticks");
-    emergence::run::run_lifecycle(backend, &mut life, &p, ticks, 10, &progress).unwrap()
+    emergence::model::lifecycle::run(backend, &mut life, &p, ticks, 10).unwrap()
 }
 
 fn last(table: &emergence::io::MetricsTable, name: &str) -> f64 {

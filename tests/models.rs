@@ -10,7 +10,6 @@ use emergence::model::kuramoto::{self, Frequencies, KuramotoParams};
 use emergence::model::sir::{self, SirParams};
 use emergence::model::voter::{self, Voter, VoterParams};
 use emergence::rng::Permutation;
-use emergence::run;
 use std::collections::HashMap;
 
 fn er(n: u32, c: f64, seed: u32) -> Csr {
@@ -85,7 +84,7 @@ fn sir_gpu_matches_cpu_agent_by_agent() {
         let p = sir_params(seed);
         let cpu = sir::run_cpu(&csr, &p);
         let graph = GpuGraph::upload(&ctx, &csr).unwrap();
-        let gpu = sir::run_gpu(&ctx, &graph, &p, |_, _| {}).unwrap();
+        let gpu = sir::run_gpu(&ctx, &graph, &p).unwrap();
         assert!(cpu.final_size() > 0.5, "seed {seed}: a major outbreak");
         assert_eq!(cpu, gpu, "seed {seed}");
     }
@@ -167,8 +166,8 @@ fn deffuant_gpu_matches_cpu() {
     let Some(ctx) = gpu() else { return };
     let n = 4000;
     let p = deffuant_params(0.25, 5);
-    let cpu = deffuant::run_cpu(Mixing::Complete(n), &p, |_| {});
-    let gpu = deffuant::run_gpu(&ctx, n, None, &p, |_| {}).unwrap();
+    let cpu = deffuant::run_cpu(Mixing::Complete(n), &p);
+    let gpu = deffuant::run_gpu(&ctx, n, None, &p).unwrap();
     // Same pairs and rules; f32 arithmetic may differ in the last bit (fused multiply-add
     // on the device), which the bounded-confidence cut can amplify only at its edge.
     let off = differing(&cpu.opinions, &gpu.opinions);
@@ -180,8 +179,8 @@ fn deffuant_gpu_matches_cpu() {
     // Graph matching on the device, too.
     let csr = er(n, 6.0, 2);
     let graph = GpuGraph::upload(&ctx, &csr).unwrap();
-    let cpu = deffuant::run_cpu(Mixing::Graph(&csr), &p, |_| {});
-    let gpu = deffuant::run_gpu(&ctx, n, Some(&graph), &p, |_| {}).unwrap();
+    let cpu = deffuant::run_cpu(Mixing::Graph(&csr), &p);
+    let gpu = deffuant::run_gpu(&ctx, n, Some(&graph), &p).unwrap();
     let off = differing(&cpu.opinions, &gpu.opinions);
     assert!(off <= n as usize / 1000, "graph: {off} agents differ");
 }
@@ -203,7 +202,10 @@ fn voter_state(n: u32, phi: f64, seed: u32) -> (Voter, VoterParams) {
         max_ticks: 1_000_000,
         metrics_every: 50,
     };
-    (run::voter_state(&edges, 32, &p), p)
+    (
+        Voter::new(emergence::graph::tie_slots(&edges, 32, 1.0), &p),
+        p,
+    )
 }
 
 /// Ties are stored at both ends (as a multiset: multi-ties are allowed), live slots
@@ -233,7 +235,7 @@ fn check_voter_ties(v: &Voter, ties: u64) {
 fn voter_runs_to_a_frozen_state_with_its_ties_intact() {
     let (mut v, p) = voter_state(800, 0.458, 3);
     let ties = v.ties.degree.iter().map(|&d| d as u64).sum::<u64>() / 2;
-    let out = voter::run_cpu(&mut v, &p, |_, _| {});
+    let out = voter::run_cpu(&mut v, &p);
     assert!(out.converged);
     check_voter_ties(&v, ties);
     let (discordant, largest, _) = voter::metrics(&v, p.opinions);
@@ -286,8 +288,8 @@ fn voter_gpu_matches_cpu_exactly() {
     let Some(ctx) = gpu() else { return };
     let (mut a, p) = voter_state(800, 0.458, 5);
     let mut b = a.clone();
-    let ra = voter::run_cpu(&mut a, &p, |_, _| {});
-    let rb = voter::run_gpu(&ctx, &mut b, &p, |_, _| {}).unwrap();
+    let ra = voter::run_cpu(&mut a, &p);
+    let rb = voter::run_gpu(&ctx, &mut b, &p).unwrap();
     assert_eq!(ra.metrics, rb.metrics);
     assert_eq!(a.opinion, b.opinion);
     assert_eq!(a.ties.neighbor, b.ties.neighbor);
@@ -310,10 +312,10 @@ fn kuramoto_params(k: f32, ticks: u32) -> KuramotoParams {
 #[test]
 fn kuramoto_locks_at_the_mean_field_value() {
     // N = 2000, K = 4: r = sqrt(1 − 2/4) = 0.7071; RK4 at dt = 0.05 has no visible bias.
-    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(4.0, 2000), |_, _| {});
+    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(4.0, 2000));
     assert!((run.r_mean - 0.5f64.sqrt()).abs() < 2e-3, "{}", run.r_mean);
     // Below K_c = 2 the oscillators stay incoherent: r ~ 1/sqrt(N).
-    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(1.0, 2000), |_, _| {});
+    let run = kuramoto::run_cpu(2000, None, &kuramoto_params(1.0, 2000));
     assert!(run.r_mean < 0.1, "{}", run.r_mean);
 }
 
@@ -321,8 +323,8 @@ fn kuramoto_locks_at_the_mean_field_value() {
 fn kuramoto_gpu_matches_cpu() {
     let Some(ctx) = gpu() else { return };
     let p = kuramoto_params(3.0, 400);
-    let cpu = kuramoto::run_cpu(3000, None, &p, |_, _| {});
-    let gpu = kuramoto::run_gpu(&ctx, 3000, None, &p, |_, _| {}).unwrap();
+    let cpu = kuramoto::run_cpu(3000, None, &p);
+    let gpu = kuramoto::run_gpu(&ctx, 3000, None, &p).unwrap();
     assert_eq!(cpu.metrics.rows.len(), gpu.metrics.rows.len());
     for (a, b) in cpu.metrics.rows.iter().zip(&gpu.metrics.rows) {
         assert!(
@@ -338,8 +340,8 @@ fn kuramoto_gpu_matches_cpu() {
     let csr = er(3000, 8.0, 6);
     let graph = GpuGraph::upload(&ctx, &csr).unwrap();
     let p = kuramoto_params(0.5, 200);
-    let cpu = kuramoto::run_cpu(3000, Some(&csr), &p, |_, _| {});
-    let gpu = kuramoto::run_gpu(&ctx, 3000, Some(&graph), &p, |_, _| {}).unwrap();
+    let cpu = kuramoto::run_cpu(3000, Some(&csr), &p);
+    let gpu = kuramoto::run_gpu(&ctx, 3000, Some(&graph), &p).unwrap();
     assert!(
         (cpu.r_mean - gpu.r_mean).abs() < 1e-3,
         "{} vs {}",
@@ -431,7 +433,7 @@ fn every_classical_config_runs_from_the_command_line() {
             vec!["--agents", "600", "--ticks", "200"],
             "opinion_clusters",
         ),
-        ("voter", vec!["--agents", "300"], "largest_group"),
+        ("voter", vec!["--agents", "300"], "largest_community"),
         (
             "kuramoto",
             vec!["--agents", "600", "--ticks", "400"],
@@ -472,15 +474,14 @@ fn classical_models_refuse_bad_input() {
     let configs = format!("{}/configs", env!("CARGO_MANIFEST_DIR"));
     for (config, set, mention) in [
         ("sir", "graph.kind=complete", "graph.kind"),
-        ("sir", "model.recovery=0", "model.recovery"),
-        ("voter", "model.rewiring=1.5", "model.rewiring"),
+        ("sir", "model.gamma=0", "model.gamma"),
+        // An older name still addresses the same key; the message gives the contract's.
+        ("sir", "model.recovery=0", "model.gamma"),
+        ("voter", "model.rewire=1.5", "model.rewire"),
         ("voter", "model.opinions=-1", "model.opinions"),
-        ("deffuant", "model.convergence=0.7", "model.convergence"),
-        (
-            "kuramoto",
-            "model.frequencies=\"cauchy\"",
-            "model.frequencies",
-        ),
+        ("deffuant", "model.mu=0.7", "model.mu"),
+        ("deffuant", "model.convergence=0.7", "model.mu"),
+        ("kuramoto", "model.freq_dist=\"cauchy\"", "model.freq_dist"),
         ("kuramoto", "model.dt=0.5", "model.dt"),
     ] {
         let path = format!("{configs}/{config}.toml");
@@ -503,20 +504,58 @@ fn sizes_that_do_not_fit_the_adapter_are_refused_with_the_largest_n() {
     // A small binding stands in for a big run on a small GPU.
     ctx.binding_cap = 64 * 1024;
     let (mut v, p) = voter_state(1000, 0.458, 1);
-    let e = voter::run_gpu(&ctx, &mut v, &p, |_, _| {})
-        .err()
-        .expect("refused");
+    let e = voter::run_gpu(&ctx, &mut v, &p).err().expect("refused");
     assert_eq!(e.exit_code(), 2, "{e}");
     assert!(e.to_string().contains("largest N that fits is 512"), "{e}");
-    let e = kuramoto::run_gpu(&ctx, 20_000, None, &kuramoto_params(3.0, 10), |_, _| {})
+    let e = kuramoto::run_gpu(&ctx, 20_000, None, &kuramoto_params(3.0, 10))
         .err()
         .expect("refused");
     assert!(
         e.to_string().contains("largest N that fits is 16384"),
         "{e}"
     );
-    let e = deffuant::run_gpu(&ctx, 20_000, None, &deffuant_params(0.3, 1), |_| {})
+    let e = deffuant::run_gpu(&ctx, 20_000, None, &deffuant_params(0.3, 1))
         .err()
         .expect("refused");
     assert_eq!(e.exit_code(), 2, "{e}");
+}
+
+/// The contract's key names (DESIGN §10) and the older ones name the same keys: a config
+/// written with the older names runs the same model, `--set` with either name replaces
+/// the value, and the resolved config.toml shows the contract's names only.
+#[test]
+fn older_key_names_are_aliases_of_the_contract_names() {
+    let dir = scratch("key-aliases");
+    let body = |beta: &str, gamma: &str| {
+        format!(
+            "agents = 5000\nseed = 3\n[graph]\nkind = \"er\"\nmean_degree = 4.0\n[model]\nkind = \"sir\"\n{beta} = 0.3\n{gamma} = 0.25\n"
+        )
+    };
+    std::fs::write(dir.join("old.toml"), body("infection", "recovery")).unwrap();
+    std::fs::write(dir.join("new.toml"), body("beta", "gamma")).unwrap();
+    for (config, out_dir, extra) in [
+        ("old.toml", "old", None),
+        ("new.toml", "new", None),
+        ("old.toml", "old-set", Some("model.beta=0.3")),
+        ("new.toml", "new-set", Some("model.infection=0.3")),
+    ] {
+        let mut args = vec!["run", config, "--backend", "cpu", "--out", out_dir];
+        if let Some(set) = extra {
+            args.extend(["--set", set]);
+        }
+        let out = emergence(&args, &dir);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let resolved = std::fs::read_to_string(dir.join(out_dir).join("config.toml")).unwrap();
+        assert!(resolved.contains("beta = 0.3"), "{out_dir}: {resolved}");
+        assert!(resolved.contains("gamma = 0.25"), "{out_dir}: {resolved}");
+        assert!(!resolved.contains("infection"), "{out_dir}: {resolved}");
+    }
+    let csv = |d: &str| std::fs::read(dir.join(d).join("metrics.csv")).unwrap();
+    for d in ["new", "old-set", "new-set"] {
+        assert_eq!(csv("old"), csv(d), "{d}");
+    }
 }

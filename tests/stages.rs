@@ -11,9 +11,8 @@ use emergence::config;
 use emergence::graph::TieStore;
 use emergence::io::MetricsTable;
 use emergence::model::lifecycle::{self, Lifecycle, LifecycleParams};
-use emergence::progress::Progress;
 use emergence::rng;
-use emergence::run::{run, run_lifecycle, RunOptions};
+use emergence::run::{run, RunOptions};
 
 const N: u32 = 20_000;
 const TICKS: u32 = 1_400;
@@ -29,8 +28,7 @@ fn params_with(sets: &[&str]) -> LifecycleParams {
 
 fn lifecycle_run(seed: u32, params: &LifecycleParams, ticks: u32) -> MetricsTable {
     let mut life = Lifecycle::new(N, seed, params, TieStore::empty(N, params.slots));
-    let progress = Progress::new(ticks as u64, "ticks");
-    run_lifecycle(&Backend::Cpu, &mut life, params, ticks, 10, &progress).unwrap()
+    lifecycle::run(&Backend::Cpu, &mut life, params, ticks, 10).unwrap()
 }
 
 fn detect(table: &MetricsTable) -> StageReport {

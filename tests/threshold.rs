@@ -59,7 +59,7 @@ fn gpu_matches_cpu_agent_by_agent() {
         let csr = er(100_000, z, s);
         let p = params(0.18, 0.001, s);
         let g = GpuGraph::upload(&ctx, &csr).unwrap();
-        let on_gpu = run_gpu(&ctx, &g, &p, |_, _| {}).unwrap();
+        let on_gpu = run_gpu(&ctx, &g, &p).unwrap();
         let on_cpu = run_cpu(&csr, &p);
         assert!(
             on_cpu.active() > 1000,
@@ -74,13 +74,10 @@ fn gpu_matches_cpu_agent_by_agent() {
     let p = params(0.18, 0.002, 14);
     let g = GpuGraph::upload(&ctx, &csr).unwrap();
     assert!(g.neighbors.len > 2 * g.neighbors.chunk_len as u64);
-    assert_eq!(run_gpu(&ctx, &g, &p, |_, _| {}).unwrap(), run_cpu(&csr, &p));
+    assert_eq!(run_gpu(&ctx, &g, &p).unwrap(), run_cpu(&csr, &p));
     // A sweep limit that stops the cascade early stops both backends at the same place.
     let short = ThresholdParams { max_sweeps: 3, ..p };
-    let (a, b) = (
-        run_gpu(&ctx, &g, &short, |_, _| {}).unwrap(),
-        run_cpu(&csr, &short),
-    );
+    let (a, b) = (run_gpu(&ctx, &g, &short).unwrap(), run_cpu(&csr, &short));
     assert!(!a.converged && a.new_per_sweep.len() == 4);
     assert_eq!(a, b);
 }

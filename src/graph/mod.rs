@@ -2,11 +2,13 @@
 //! [`EdgeList`]; static models read it as a compact [`Csr`] store, dynamic-tie models
 //! as a fixed-capacity [`TieStore`] (K slots per agent).
 
+pub mod build;
 pub mod csr;
 pub mod generators;
 pub mod import;
 pub mod ties;
 
+pub use build::{build_graph, tie_slots, GraphSummary};
 pub use csr::Csr;
 pub use ties::TieStore;
 

@@ -1,10 +1,285 @@
-//! Models: one module each, holding its parameters, its passes and the CPU twin of each
-//! pass. A model run returns a [`crate::io::MetricsTable`] and a final state.
+//! Models and the interface every model implements. A model is one folder here (its
+//! parameters, `cpu/` with the CPU twin of each kernel, named like its `.wgsl`, its GPU
+//! host code, and its [`Simulation`]) plus one line in [`builtin`]; every command (`run`,
+//! `bench`, `scaling`, `validate`, `info`) then works for it through [`simulate`] and the
+//! one tick driver of [`crate::engine`].
 
 pub mod deffuant;
 pub mod kuramoto;
 pub mod lifecycle;
-pub mod lifecycle_gpu;
 pub mod sir;
 pub mod threshold;
 pub mod voter;
+
+use crate::analysis::components::ComponentStats;
+use crate::backend::Backend;
+use crate::config::{GraphKind, Loaded};
+use crate::engine::{self, Drive, Observer, Simulation};
+use crate::error::{Error, Result};
+use crate::graph::{Csr, EdgeList, GraphSummary};
+use crate::io::MetricsTable;
+use crate::progress::Progress;
+use crate::render::RenderPlan;
+use serde::Serialize;
+use std::sync::RwLock;
+
+/// One device buffer a run allocates: what `info` and the memory refusal are computed
+/// from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeviceBuffer {
+    pub name: &'static str,
+    pub bytes: u64,
+    /// Split over several bindings when larger than one (read through `ChunkedU32`).
+    pub chunked: bool,
+}
+
+impl DeviceBuffer {
+    pub fn new(name: &'static str, bytes: u64) -> Self {
+        DeviceBuffer {
+            name,
+            bytes,
+            chunked: false,
+        }
+    }
+
+    pub fn chunked(name: &'static str, bytes: u64) -> Self {
+        DeviceBuffer {
+            name,
+            bytes,
+            chunked: true,
+        }
+    }
+}
+
+/// Whether every buffer of `buffers` fits an adapter whose storage bindings hold
+/// `binding_cap` bytes: a chunked buffer may take up to [`crate::gpu::buffers::MAX_CHUNKS`]
+/// bindings, any other one.
+pub fn fits(buffers: &[DeviceBuffer], binding_cap: u64) -> bool {
+    buffers.iter().all(|b| {
+        let bindings = if b.chunked {
+            crate::gpu::buffers::MAX_CHUNKS as u64
+        } else {
+            1
+        };
+        b.bytes <= bindings * binding_cap
+    })
+}
+
+/// The largest N whose buffers fit `binding_cap` for a run shaped like `like` (its mean
+/// degree `ties / agents · 2` and K kept as N changes): computed from the model's
+/// declared buffers, by bisection.
+pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
+    let ties_per_agent = like.ties as f64 / like.agents.max(1) as f64;
+    let at = |n: u64| Size {
+        agents: n,
+        ties: (ties_per_agent * n as f64).ceil() as u64,
+        ..*like
+    };
+    let (mut lo, mut hi) = (0u64, crate::config::MAX_AGENTS as u64 + 1);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(&model.buffers(&at(mid)), binding_cap) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The size of a run, as far as its buffers depend on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size {
+    pub agents: u64,
+    /// Ties of the starting graph (each stored at both ends).
+    pub ties: u64,
+    /// K, tie slots per agent.
+    pub slots: u64,
+    /// Whether the run is well mixed (no ties stored).
+    pub complete: bool,
+}
+
+/// What a model is started from: the scenario and the graph built from it.
+pub struct Start<'a> {
+    pub loaded: &'a Loaded,
+    pub graph: &'a GraphSummary,
+    pub edges: EdgeList,
+    pub csr: Csr,
+    /// Frames of the run, when it makes any (only models that [`Model::renders`]).
+    pub render: Option<&'a RenderPlan>,
+}
+
+impl Start<'_> {
+    pub fn n(&self) -> u32 {
+        self.csr.n()
+    }
+
+    pub fn seed(&self) -> u32 {
+        self.loaded.scenario.seed as u32
+    }
+
+    pub fn ticks(&self) -> u32 {
+        self.loaded.scenario.ticks as u32
+    }
+
+    pub fn metrics_every(&self) -> u32 {
+        self.loaded.scenario.metrics_every as u32
+    }
+
+    /// Well mixed: no ties are stored, the model pairs agents itself.
+    pub fn complete(&self) -> bool {
+        self.loaded.scenario.graph.kind == GraphKind::Complete
+    }
+}
+
+/// What a finished simulation says about its run, for `summary.json`.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Whether the run stopped at its fixed point (false for models that run all ticks).
+    pub converged: bool,
+    /// Components of the final ties (None when well mixed).
+    pub components: Option<ComponentStats>,
+    /// The outcome next to theory (the classical models).
+    pub result: Option<serde_json::Value>,
+    /// Model-specific milestones (the lifecycle's first ticks of each stage's threshold).
+    pub milestones: Option<serde_json::Value>,
+    /// Log lines the run ends with (costs, milestones).
+    pub notes: Vec<String>,
+}
+
+/// A simulation that can be asked for its outcome once the driver is done with it.
+pub trait Run: Simulation {
+    fn finish(self: Box<Self>, table: &MetricsTable) -> Result<Outcome>;
+}
+
+/// The interface of a model.
+pub trait Model: Send + Sync {
+    /// `model.kind` in a scenario.
+    fn name(&self) -> &'static str;
+    /// Its metrics columns (a model with optional columns lists them all).
+    fn columns(&self) -> &'static [&'static str];
+    /// The column `scaling` takes as order parameter unless `--order` says otherwise.
+    fn order_column(&self) -> &'static str;
+    /// Whether the stage detector reads its metrics.
+    fn has_stages(&self) -> bool {
+        false
+    }
+    /// Whether it can draw frames and movies.
+    fn renders(&self) -> bool {
+        false
+    }
+    /// The device buffers a run of this size allocates.
+    fn buffers(&self, size: &Size) -> Vec<DeviceBuffer>;
+    /// The unit of progress ("ticks", "sweeps").
+    fn unit(&self) -> &'static str {
+        "ticks"
+    }
+    /// Start a run on `backend`.
+    fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>>;
+}
+
+fn builtin() -> Vec<&'static dyn Model> {
+    vec![
+        &threshold::Threshold,
+        &lifecycle::LifecycleModel,
+        &sir::Sir,
+        &deffuant::Deffuant,
+        &voter::VoterModel,
+        &kuramoto::Kuramoto,
+    ]
+}
+
+static REGISTRY: RwLock<Vec<&'static dyn Model>> = RwLock::new(Vec::new());
+
+fn with_registry<T>(f: impl FnOnce(&[&'static dyn Model]) -> T) -> T {
+    {
+        let models = REGISTRY.read().expect("registry lock");
+        if !models.is_empty() {
+            return f(&models);
+        }
+    }
+    let mut models = REGISTRY.write().expect("registry lock");
+    if models.is_empty() {
+        *models = builtin();
+    }
+    f(&models)
+}
+
+/// Add a model to the registry (a model of one's own, or a test's). A name already taken
+/// is refused.
+pub fn register(model: &'static dyn Model) -> Result<()> {
+    with_registry(|_| ());
+    let mut models = REGISTRY.write().expect("registry lock");
+    if models.iter().any(|m| m.name() == model.name()) {
+        return Err(Error::bad_input(format!(
+            "model `{}` is registered already",
+            model.name()
+        )));
+    }
+    models.push(model);
+    Ok(())
+}
+
+/// Every registered model.
+pub fn all() -> Vec<&'static dyn Model> {
+    with_registry(|m| m.to_vec())
+}
+
+/// The model of `model.kind = name`.
+pub fn find(name: &str) -> Result<&'static dyn Model> {
+    with_registry(|models| {
+        models
+            .iter()
+            .copied()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| {
+                Error::bad_input(format!(
+                    "model.kind = \"{name}\" is not a model; allowed: {}",
+                    models
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    })
+}
+
+/// A run's results as the commands need them.
+pub struct Simulated {
+    pub table: MetricsTable,
+    pub ticks_run: u64,
+    pub outcome: Outcome,
+    pub agents: u32,
+}
+
+/// Start the scenario's model on `backend` from `start`, drive it through the one tick
+/// driver, and finish it: the path of every run of every model.
+pub fn simulate<'o>(
+    model: &dyn Model,
+    start: Start<'_>,
+    backend: &Backend,
+    progress: &'o Progress,
+    observers: Vec<&'o mut dyn Observer>,
+) -> Result<Simulated> {
+    let ticks = start.ticks() as u64;
+    let agents = start.n();
+    let frame_every = start.render.map(|p| p.frame_every);
+    let mut sim = model.start(start, backend)?;
+    let driven = engine::drive(
+        sim.as_mut(),
+        Drive {
+            ticks,
+            frame_every,
+            progress,
+            observers,
+        },
+    )?;
+    let outcome = sim.finish(&driven.table)?;
+    Ok(Simulated {
+        table: driven.table,
+        ticks_run: driven.ticks_run,
+        outcome,
+        agents,
+    })
+}

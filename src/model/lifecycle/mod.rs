@@ -13,14 +13,19 @@
 //! where the result is order-independent (`fetch_min`), and float sums over fixed chunks
 //! combined in a fixed order.
 
+mod cpu;
+pub mod gpu;
+mod sim;
+
+pub use sim::{run, LifecycleModel, LifecycleSim};
+
 use crate::analysis::{clustering, communities, components};
 use crate::config::Scenario;
-use crate::graph::{ties::EMPTY, TieStore};
+use crate::graph::TieStore;
 use crate::io::MetricsTable;
 use crate::rng::{self, stream};
 use rayon::prelude::*;
 use std::f32::consts::TAU;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// `adopted_at` of an agent that has not adopted.
 pub const NEVER: u32 = u32::MAX;
@@ -31,7 +36,7 @@ pub const NONE: u32 = u32::MAX;
 /// on how rayon splits the work.
 pub const SUM_CHUNK: usize = 1024;
 /// Agents per rayon task in the per-agent passes.
-const MIN_LEN: usize = 512;
+pub(crate) const MIN_LEN: usize = 512;
 
 /// Metrics columns, in the order of [`Lifecycle::metrics`].
 pub const COLUMNS: [&str; 13] = [
@@ -240,249 +245,9 @@ impl Lifecycle {
         }
     }
 
-    /// Twin of `lifecycle_psi_partial` + `lifecycle_psi_final`: ψ = atan2(Σ sin φ, Σ cos φ)
-    /// over the agents adopted during tick `self.tick + 1`, and their number n_a. ψ is 0
-    /// (and unused) when n_a = 0.
-    pub fn psi(&self) -> (f32, u32) {
-        let t = self.tick + 1;
-        let partial: Vec<(f32, f32, u32)> = self
-            .phi
-            .par_chunks(SUM_CHUNK)
-            .zip(self.adopted_at.par_chunks(SUM_CHUNK))
-            .map(|(phi, at)| {
-                let (mut c, mut s, mut n) = (0.0f32, 0.0f32, 0u32);
-                for (&p, &a) in phi.iter().zip(at) {
-                    if a < t {
-                        c += p.cos();
-                        s += p.sin();
-                        n += 1;
-                    }
-                }
-                (c, s, n)
-            })
-            .collect();
-        let (mut c, mut s, mut n) = (0.0f32, 0.0f32, 0u32);
-        for (pc, ps, pn) in partial {
-            c += pc;
-            s += ps;
-            n += pn;
-        }
-        if n == 0 {
-            (0.0, 0)
-        } else {
-            (s.atan2(c), n)
-        }
-    }
-
-    /// Twin of `lifecycle_agents`, tick `t`: alignment, knowledge and adoption of every
-    /// agent from the state at the start of the tick (Jacobi).
-    pub fn agents(&mut self, p: &LifecycleParams, psi: f32, n_a: u32, t: u32) {
-        let n = self.n as usize;
-        let mut phi_next = vec![0.0f32; n];
-        let mut k_next = vec![0.0f32; n];
-        let mut at_next = vec![0u32; n];
-        let noise_amp = p.noise_amp();
-        {
-            let this = &*self;
-            phi_next
-                .par_iter_mut()
-                .zip(k_next.par_iter_mut())
-                .zip(at_next.par_iter_mut())
-                .enumerate()
-                .with_min_len(MIN_LEN)
-                .for_each(|(i, ((phi_o, k_o), at_o))| {
-                    let phi_i = this.phi[i];
-                    let k_i = this.knowledge[i];
-                    let at_i = this.adopted_at[i];
-                    let adopted = at_i < t;
-                    let (mut w_sum, mut a_sum, mut p_sum, mut b_sum) = (0.0f32, 0.0, 0.0, 0.0);
-                    let ties = &this.ties;
-                    for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32)) {
-                        let (sin_d, cos_d) = (this.phi[j as usize] - phi_i).sin_cos();
-                        w_sum += w;
-                        a_sum += w * sin_d;
-                        p_sum += w * cos_d.max(0.0);
-                        if this.adopted_at[j as usize] < t {
-                            b_sum += w;
-                        }
-                    }
-                    let mut drive = this.omega[i]
-                        + p.coupling * (1.0 + k_i.min(p.mastery)) * a_sum / w_sum.max(1.0);
-                    if adopted && n_a > 0 {
-                        drive += p.field * (psi - phi_i).sin();
-                    }
-                    let r = rng::rand4(this.seed, t, i as u32, stream::NOISE);
-                    let xi = rng::normal(r[0], r[1]);
-                    *phi_o = wrap(phi_i + p.dt * drive + noise_amp * xi);
-                    *k_o = k_i
-                        + p.dt
-                            * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
-                                - p.forgetting * k_i);
-                    let adopts =
-                        !adopted && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
-                    *at_o = if adopts { t } else { at_i };
-                });
-        }
-        self.phi = phi_next;
-        self.knowledge = k_next;
-        self.adopted_at = at_next;
-    }
-
-    /// Twin of `ties_weights`, with the new φ: every tie grows or fades, ties at w ≤ 0 are
-    /// removed, each agent compacts its own live slots in order and ages the kept ones.
-    /// Returns the ties removed (counted at their lower-id end).
-    pub fn tie_weights(&mut self, p: &LifecycleParams) -> u32 {
-        let phi = &self.phi;
-        self.ties
-            .rows_mut()
-            .with_min_len(MIN_LEN)
-            .map(|row| {
-                let i = row.agent;
-                let d = *row.degree as usize;
-                let (nbr, wt, age) = (row.neighbor, row.weight, row.age);
-                let (mut kept, mut removed) = (0usize, 0u32);
-                for s in 0..d {
-                    let j = nbr[s];
-                    let c = pair_cos(phi, i, j);
-                    let w = (wt[s] + p.dt * (p.tie_gain * c - p.tie_cost)).min(1.0);
-                    if w > 0.0 {
-                        nbr[kept] = j;
-                        wt[kept] = w;
-                        age[kept] = age[s] + 1;
-                        kept += 1;
-                    } else if i < j {
-                        removed += 1;
-                    }
-                }
-                for s in kept..d {
-                    nbr[s] = EMPTY;
-                    wt[s] = 0.0;
-                    age[s] = 0;
-                }
-                *row.degree = kept as u32;
-                removed
-            })
-            .sum()
-    }
-
-    /// The agent agent `i` proposes to in tick `t`, if any (the decision of
-    /// `ties_propose`, without the claims).
-    pub fn search_target(&self, p: &LifecycleParams, t: u32, i: u32) -> Option<u32> {
-        let ties = &self.ties;
-        let k = ties.slots;
-        let r = rng::rand4(self.seed, t, i, stream::SEARCH);
-        let deg_i = ties.degree[i as usize];
-        if (r[0] >> 8) >= p.search_cut() || deg_i >= k {
-            return None;
-        }
-        let j = if (r[1] >> 8) < p.closure_cut() {
-            // A friend of a friend, through two strong ties.
-            if deg_i == 0 {
-                return None;
-            }
-            let s1 = (i * k + r[2] % deg_i) as usize;
-            let m = ties.neighbor[s1];
-            if ties.weight[s1] < p.strong_tie {
-                return None;
-            }
-            let s2 = (m * k + r[3] % ties.degree[m as usize]) as usize;
-            let j = ties.neighbor[s2];
-            if ties.weight[s2] < p.strong_tie || j == i {
-                return None;
-            }
-            j
-        } else {
-            let j = r[2] % self.n;
-            if j == i {
-                return None;
-            }
-            j
-        };
-        if ties.degree[j as usize] >= k
-            || pair_cos(&self.phi, i, j) < 0.0
-            || ties.neighbors(i).contains(&j)
-        {
-            return None;
-        }
-        Some(j)
-    }
-
-    /// Twin of `ties_propose`, tick `t`: each searching agent picks a target and both
-    /// ends are claimed with the proposer's key (`fetch_min`, so the order of claims does
-    /// not matter). Returns `(target, claim)`: target or [`NONE`] per agent, and the
-    /// smallest key that claimed each agent (`u32::MAX` if none).
-    pub fn propose(&self, p: &LifecycleParams, t: u32) -> (Vec<u32>, Vec<u32>) {
-        let key_t = key_salt(self.seed, t);
-        let claim: Vec<AtomicU32> = (0..self.n)
-            .into_par_iter()
-            .with_min_len(MIN_LEN)
-            .map(|_| AtomicU32::new(u32::MAX))
-            .collect();
-        let target: Vec<u32> = (0..self.n)
-            .into_par_iter()
-            .with_min_len(MIN_LEN)
-            .map(|i| match self.search_target(p, t, i) {
-                Some(j) => {
-                    let key = search_key(key_t, i);
-                    claim[i as usize].fetch_min(key, Relaxed);
-                    claim[j as usize].fetch_min(key, Relaxed);
-                    j
-                }
-                None => NONE,
-            })
-            .collect();
-        (
-            target,
-            claim.into_iter().map(AtomicU32::into_inner).collect(),
-        )
-    }
-
-    /// Twin of `ties_confirm`, tick `t`: a proposal stands when the proposer's key is the
-    /// smallest claim on both ends; then both ends name each other as partners. Each agent
-    /// is named at most once, so it gains at most one tie per tick.
-    pub fn confirm(&self, target: &[u32], claim: &[u32], t: u32) -> Vec<u32> {
-        let key_t = key_salt(self.seed, t);
-        let partner: Vec<AtomicU32> = (0..self.n)
-            .into_par_iter()
-            .with_min_len(MIN_LEN)
-            .map(|_| AtomicU32::new(NONE))
-            .collect();
-        target
-            .par_iter()
-            .enumerate()
-            .with_min_len(MIN_LEN)
-            .for_each(|(i, &j)| {
-                if j == NONE {
-                    return;
-                }
-                let key = search_key(key_t, i as u32);
-                if claim[i] == key && claim[j as usize] == key {
-                    partner[i].store(j, Relaxed);
-                    partner[j as usize].store(i as u32, Relaxed);
-                }
-            });
-        partner.into_iter().map(AtomicU32::into_inner).collect()
-    }
-
-    /// Twin of `ties_commit`: every agent with a partner appends the new tie (w0, age 0)
-    /// in its next free slot. Returns the ties created (counted at the lower-id end).
-    pub fn commit(&mut self, p: &LifecycleParams, partner: &[u32]) -> u32 {
-        self.ties
-            .rows_mut()
-            .with_min_len(MIN_LEN)
-            .map(|row| {
-                let j = partner[row.agent as usize];
-                if j == NONE {
-                    return 0;
-                }
-                let s = *row.degree as usize;
-                row.neighbor[s] = j;
-                row.weight[s] = p.new_tie;
-                row.age[s] = 0;
-                *row.degree += 1;
-                (row.agent < j) as u32
-            })
-            .sum()
+    /// A state of no agents, held while the real one is inside a simulation.
+    pub(crate) fn placeholder(p: &LifecycleParams) -> Lifecycle {
+        Lifecycle::new(0, 0, p, TieStore::empty(0, p.slots))
     }
 
     /// One tick: ψ, agents, tie weights, then the search handshake on the updated ties.

@@ -4,12 +4,13 @@
 //! per submission, and the tick number, ψ and the tie counters stay on the device
 //! (`Control`), so nothing is read back inside the tick loop.
 
-use super::lifecycle::{Lifecycle, LifecycleParams};
+use super::{Lifecycle, LifecycleParams};
 use crate::analysis::components::GpuComponents;
 use crate::analysis::label_propagation_gpu::GpuLabelPropagation;
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext, WORKGROUP};
 use crate::graph::ties::{TieStore, EMPTY};
+use crate::model::DeviceBuffer;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -147,6 +148,36 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
 /// per-community sums of the metrics, whichever is more.
 fn widest_words(slots: u32) -> u64 {
     slots.max(6) as u64
+}
+
+/// Every buffer [`GpuLifecycle::upload`] allocates for `n` agents with K = `slots` (the
+/// uniforms and few-word control blocks aside, which are listed with their size too).
+pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
+    let agent = |name| DeviceBuffer::new(name, 4 * n);
+    let slot = |name| DeviceBuffer::new(name, 4 * n * slots);
+    vec![
+        agent("phi"),
+        agent("phi next"),
+        agent("omega"),
+        agent("knowledge"),
+        agent("adopted_at"),
+        agent("degree"),
+        slot("neighbor"),
+        slot("weight"),
+        slot("age"),
+        DeviceBuffer::new("psi partials", 16 * n.div_ceil(WORKGROUP as u64)),
+        agent("target"),
+        agent("claim"),
+        agent("partner"),
+        agent("labels"),
+        agent("labels next"),
+        DeviceBuffer::new("community sums", 6 * 4 * n),
+        agent("component parent"),
+        agent("component sizes"),
+        DeviceBuffer::new("metrics sums", ACC_BYTES),
+        DeviceBuffer::new("control", std::mem::size_of::<Control>() as u64),
+        DeviceBuffer::new("params", std::mem::size_of::<Params>() as u64),
+    ]
 }
 
 /// Largest N whose widest per-agent array fits one binding of `binding_cap` bytes.
@@ -600,60 +631,6 @@ impl GpuLifecycle {
         ctx.queue.submit([encoder.finish()]);
         let words: Vec<u32> = buffers::map_and_read(ctx, &staging)?;
         let (row, converged) = self.decode_metrics(&words, ticks_in_interval);
-        if !converged {
-            tracing::warn!(
-                "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
-                row[0]
-            );
-        }
-        Ok(row)
-    }
-
-    /// Run `ticks` ticks and then record a metrics row into `staging`, in one
-    /// submission, and start mapping `staging`; nothing waits. Collect the row with
-    /// [`Self::collect_interval`] once the next interval has been submitted, so the device never
-    /// idles while the host reads.
-    pub fn submit_interval(
-        &self,
-        ctx: &GpuContext,
-        ticks: u32,
-        staging: &wgpu::Buffer,
-        mapped: std::sync::mpsc::Sender<Result<()>>,
-    ) -> wgpu::SubmissionIndex {
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        for _ in 0..ticks {
-            self.record(ctx, &mut encoder, &TICK);
-        }
-        self.record_metrics(ctx, &mut encoder, staging);
-        let index = ctx.queue.submit([encoder.finish()]);
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = mapped.send(r.map_err(|e| Error::Gpu(format!("metrics readback failed: {e}"))));
-        });
-        index
-    }
-
-    /// Wait for the interval submitted as `index` (not for later ones), then read its
-    /// metrics row from `staging`.
-    pub fn collect_interval(
-        &self,
-        ctx: &GpuContext,
-        index: wgpu::SubmissionIndex,
-        staging: &wgpu::Buffer,
-        mapped: std::sync::mpsc::Receiver<Result<()>>,
-        ticks_in_interval: u32,
-    ) -> Result<Vec<f64>> {
-        ctx.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        ctx.check()?;
-        mapped
-            .recv()
-            .map_err(|_| Error::Gpu("metrics readback callback never ran".into()))??;
-        let (row, converged) =
-            self.decode_metrics(&buffers::read_mapped::<u32>(staging)?, ticks_in_interval);
         if !converged {
             tracing::warn!(
                 "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",

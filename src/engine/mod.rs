@@ -1,0 +1,211 @@
+//! The one tick driver. Every model runs through [`drive`]: it owns the loop, the metrics
+//! schedule, the queue of in-flight submissions (two deep for models that may run ahead,
+//! so the device computes the next interval while the host reads the last row), progress,
+//! the early stop at a model's fixed point, and the observers called at metrics rows and
+//! frames. A model only says how to run an interval and what its row is: see
+//! [`Simulation`].
+
+use crate::error::Result;
+use crate::io::MetricsTable;
+use crate::progress::Progress;
+use std::collections::VecDeque;
+
+/// One submission: `ticks` ticks, then (if asked) a metrics row and a frame of the state
+/// at the end of the interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub ticks: u32,
+    pub row: bool,
+    pub frame: bool,
+}
+
+/// What a collected interval produced: its metrics rows (several for models with a row
+/// per tick, none when no row was asked for) and the frame's packed pixels.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub rows: Vec<Vec<f64>>,
+    pub frame: Option<Vec<u32>>,
+}
+
+/// When a model writes metrics rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// A row every `metrics_every` ticks (at multiples of it) and at the last tick.
+    Every(u32),
+    /// A row for every tick, collected `batch` ticks at a time (models that stop at a
+    /// fixed point: the cascade, SIR).
+    EachTick { batch: u32 },
+}
+
+/// A model's run on one backend, driven interval by interval by [`drive`]. On the GPU
+/// `submit` records and submits without waiting and `collect` waits for the oldest
+/// submission (first in, first out); on the CPU `submit` does the work.
+pub trait Simulation {
+    /// Metrics columns, in the order of every row.
+    fn columns(&self) -> Vec<String>;
+    /// Ticks completed at the start of the run (0, or a resumed state's tick).
+    fn start_tick(&self) -> u64;
+    /// The row schedule.
+    fn rows(&self) -> Rows;
+    /// How many intervals may be in flight at once: 2 for models whose ticks never stop
+    /// early, 1 for those whose fixed point is known only from the last row.
+    fn queue_depth(&self) -> usize {
+        1
+    }
+    /// The rows of the starting state (usually one, at tick 0).
+    fn initial_rows(&mut self) -> Result<Vec<Vec<f64>>>;
+    fn submit(&mut self, interval: Interval) -> Result<()>;
+    fn collect(&mut self) -> Result<Collected>;
+    /// True once the model reached its fixed point: further ticks would change nothing,
+    /// or its stopping rule says so.
+    fn finished(&self) -> bool {
+        false
+    }
+    /// The progress line for the rows so far.
+    fn progress(&self, table: &MetricsTable) -> String {
+        let _ = table;
+        String::new()
+    }
+}
+
+/// Called by the driver as the run goes.
+pub trait Observer {
+    /// After each collected interval that produced rows; `table` holds every row so far.
+    fn on_rows(&mut self, table: &MetricsTable) -> Result<()> {
+        let _ = table;
+        Ok(())
+    }
+    /// A frame of the state at `tick`, after that tick's row (if any) is in `table`.
+    fn on_frame(&mut self, tick: u64, pixels: Vec<u32>, table: &MetricsTable) -> Result<()> {
+        let _ = (tick, pixels, table);
+        Ok(())
+    }
+}
+
+/// How long to drive and what to observe.
+pub struct Drive<'a> {
+    /// Ticks to run past the starting state (an upper bound for models that stop early).
+    pub ticks: u64,
+    /// Ticks between frames (`None`: no frames). Frames fall at the start, every
+    /// `frame_every` ticks after it and at the last tick.
+    pub frame_every: Option<u32>,
+    pub progress: &'a Progress,
+    pub observers: Vec<&'a mut dyn Observer>,
+}
+
+impl Drive<'static> {
+    /// A drive with no progress and no observers (the runs of `validate`, the tests).
+    pub fn quiet(ticks: u64) -> Drive<'static> {
+        static HIDDEN: std::sync::OnceLock<Progress> = std::sync::OnceLock::new();
+        Drive {
+            ticks,
+            frame_every: None,
+            progress: HIDDEN.get_or_init(Progress::hidden),
+            observers: Vec::new(),
+        }
+    }
+}
+
+/// What a finished drive gives back.
+pub struct Driven {
+    pub table: MetricsTable,
+    /// Ticks run (the tick of the last state minus the starting tick).
+    pub ticks_run: u64,
+}
+
+/// The next stop after `tick`: the next row, the next frame or the end, whichever comes
+/// first, and what is due there.
+fn next_stop(
+    tick: u64,
+    start: u64,
+    end: u64,
+    rows: Rows,
+    frame_every: Option<u32>,
+) -> (u64, Interval) {
+    let row_at = match rows {
+        Rows::Every(every) => {
+            let every = every.max(1) as u64;
+            ((tick / every + 1) * every).min(end)
+        }
+        Rows::EachTick { batch } => (tick + batch.max(1) as u64).min(end),
+    };
+    let frame_at =
+        frame_every.map(|f| (start + ((tick - start) / f as u64 + 1) * f as u64).min(end));
+    let next = frame_at.map_or(row_at, |f| f.min(row_at));
+    let interval = Interval {
+        ticks: (next - tick) as u32,
+        row: next == row_at,
+        frame: frame_at == Some(next),
+    };
+    (next, interval)
+}
+
+/// Run `sim` for `drive.ticks` ticks (or to its fixed point): the one loop of every model
+/// on every backend.
+pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
+    let columns = sim.columns();
+    let mut table = MetricsTable::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in sim.initial_rows()? {
+        table.push(row);
+    }
+    let start = sim.start_tick();
+    let end = start + drive.ticks;
+    let rows = sim.rows();
+    let frame_every = drive.frame_every.map(|f| f.max(1));
+    let depth = sim.queue_depth().max(1);
+    // Ticks at which the queued intervals end.
+    let mut in_flight: VecDeque<u64> = VecDeque::new();
+    let mut planned = start;
+    let mut reached = start;
+    if frame_every.is_some() {
+        // The frame of the starting state (its row is the initial row).
+        sim.submit(Interval {
+            ticks: 0,
+            row: false,
+            frame: true,
+        })?;
+        in_flight.push_back(start);
+    }
+    for o in drive.observers.iter_mut() {
+        o.on_rows(&table)?;
+    }
+    loop {
+        while in_flight.len() < depth && planned < end && !sim.finished() {
+            let (next, interval) = next_stop(planned, start, end, rows, frame_every);
+            sim.submit(interval)?;
+            in_flight.push_back(next);
+            planned = next;
+        }
+        let Some(tick) = in_flight.pop_front() else {
+            break;
+        };
+        let collected = sim.collect()?;
+        let had_rows = !collected.rows.is_empty();
+        for row in collected.rows {
+            table.push(row);
+        }
+        // Every table's first column is the tick; a model with a row per tick may stop
+        // inside its batch, and its last row says where.
+        reached = reached.max(match table.rows.last() {
+            Some(row) if had_rows => row[0] as u64,
+            _ => tick,
+        });
+        if had_rows {
+            drive
+                .progress
+                .update(reached - start, &sim.progress(&table));
+            for o in drive.observers.iter_mut() {
+                o.on_rows(&table)?;
+            }
+        }
+        if let Some(pixels) = collected.frame {
+            for o in drive.observers.iter_mut() {
+                o.on_frame(tick, pixels.clone(), &table)?;
+            }
+        }
+    }
+    Ok(Driven {
+        table,
+        ticks_run: reached - start,
+    })
+}

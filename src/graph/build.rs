@@ -1,0 +1,127 @@
+//! The scenario's starting graph, built on the host (deterministic in the seed): a
+//! generator, a graph file, no ties, or none stored at all (well mixed).
+
+use crate::config::{GraphKind, Loaded};
+use crate::error::Result;
+use crate::graph::{generators, import, Csr, EdgeList, TieStore};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Facts about the graph a run started from.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphSummary {
+    pub kind: String,
+    pub agents: u32,
+    pub ties: u64,
+    pub mean_degree: f64,
+    pub max_degree: u32,
+    pub build_s: f64,
+}
+
+/// Build the scenario's initial graph (on the host; deterministic in the seed).
+pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
+    let s = &loaded.scenario;
+    let g = &s.graph;
+    let n = s.agents as u32;
+    let seed = s.seed as u32;
+    let start = Instant::now();
+    let edges = match g.kind {
+        GraphKind::Er => generators::erdos_renyi(n, g.mean_degree, seed)?,
+        GraphKind::Ws => {
+            let k = 2 * (g.mean_degree / 2.0).round() as u32;
+            generators::watts_strogatz(n, k, g.rewire, seed)?
+        }
+        GraphKind::Ba => {
+            let m = if g.attach > 0 {
+                g.attach as u32
+            } else {
+                (g.mean_degree / 2.0).round().max(1.0) as u32
+            };
+            generators::barabasi_albert(n, m, seed)?
+        }
+        GraphKind::Geometric => generators::random_geometric(n, g.mean_degree, seed)?.0,
+        GraphKind::Sbm => {
+            generators::stochastic_block(n, g.blocks as u32, g.mean_degree, g.mean_degree_in, seed)?
+                .0
+        }
+        GraphKind::File => {
+            let path = loaded
+                .graph_path()
+                .expect("validated: file graphs have a path");
+            let base = match g.id_base.as_str() {
+                "0" => import::IdBase::Zero,
+                "1" => import::IdBase::One,
+                _ => import::IdBase::Auto,
+            };
+            let (edges, report) = import::read_edge_list(&path, base)?;
+            if report.self_loops + report.duplicates > 0 {
+                tracing::warn!(
+                    "{}: dropped {} self-loops and {} duplicate ties",
+                    path.display(),
+                    report.self_loops,
+                    report.duplicates
+                );
+            }
+            if edges.n != n {
+                tracing::info!(
+                    "{}: the file has {} agents; agents = {} is replaced by it",
+                    path.display(),
+                    edges.n,
+                    n
+                );
+            }
+            edges
+        }
+        GraphKind::Empty => EdgeList {
+            n,
+            edges: Vec::new(),
+            weights: None,
+        },
+        // Well mixed: no ties are stored; the model pairs agents itself.
+        GraphKind::Complete => EdgeList {
+            n,
+            edges: Vec::new(),
+            weights: None,
+        },
+    };
+    let csr = Csr::from_edges(&edges);
+    if g.kind == GraphKind::Complete {
+        let summary = GraphSummary {
+            kind: "complete".into(),
+            agents: n,
+            ties: n as u64 * (n as u64).saturating_sub(1) / 2,
+            mean_degree: n.saturating_sub(1) as f64,
+            max_degree: n.saturating_sub(1),
+            build_s: start.elapsed().as_secs_f64(),
+        };
+        return Ok((edges, summary, csr));
+    }
+    let summary = GraphSummary {
+        kind: format!("{:?}", g.kind).to_lowercase(),
+        agents: edges.n,
+        ties: edges.edges.len() as u64,
+        mean_degree: edges.mean_degree(),
+        max_degree: csr.max_degree(),
+        build_s: start.elapsed().as_secs_f64(),
+    };
+    Ok((edges, summary, csr))
+}
+
+/// The scenario's graph in K tie slots per agent for the dynamic-tie models, every tie
+/// at `weight` (weights in a graph file are not used). Ties that would take an agent past
+/// K are dropped, in list order, with a counted warning.
+pub fn tie_slots(edges: &EdgeList, slots: u32, weight: f32) -> TieStore {
+    let unweighted = EdgeList {
+        n: edges.n,
+        edges: edges.edges.clone(),
+        weights: None,
+    };
+    let (store, dropped) = TieStore::from_edges(&unweighted, slots, weight);
+    if dropped > 0 {
+        tracing::warn!(
+            "graph: dropped {dropped} of {} ties that would give an agent more than graph.slots = {slots} ties",
+            edges.edges.len(),
+        );
+    }
+    store
+}

@@ -1,0 +1,422 @@
+//! The lifecycle as a [`Model`]: its start from the scenario's graph, and its
+//! [`Simulation`] on each backend, with frames when the run asks for them. On the GPU an
+//! interval's ticks, its metrics reductions and its frame's layout, splat and pack go to
+//! the device in one submission, and the row and frame are read back from
+//! double-buffered staging while the device runs the next interval.
+
+use super::gpu::{GpuLifecycle, COMPONENT_ROUNDS, TICK};
+use super::{Lifecycle, LifecycleParams, Milestones, COLUMNS};
+use crate::analysis::components;
+use crate::analysis::stages::{self, StageParams};
+use crate::backend::Backend;
+use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::error::{Error, Result};
+use crate::gpu::{buffers, GpuContext};
+use crate::io::MetricsTable;
+use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
+use crate::render::drive::{params_for, render_cpu};
+use crate::render::gpu::GpuRenderer;
+use crate::render::layout::{self, ForceLayout, TieView};
+use crate::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Instant;
+
+/// `model.kind = "lifecycle"`.
+pub struct LifecycleModel;
+
+impl Model for LifecycleModel {
+    fn name(&self) -> &'static str {
+        "lifecycle"
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
+    }
+
+    fn order_column(&self) -> &'static str {
+        "alignment"
+    }
+
+    fn has_stages(&self) -> bool {
+        true
+    }
+
+    fn renders(&self) -> bool {
+        true
+    }
+
+    fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
+        super::gpu::buffers(size.agents, size.slots)
+    }
+
+    fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>> {
+        let params = LifecycleParams::from_config(&start.loaded.scenario);
+        let ties = crate::graph::tie_slots(&start.edges, params.slots, params.new_tie);
+        let life = Lifecycle::new(start.n(), start.seed(), &params, ties);
+        let render = start.render.map(|plan| params_for(&life, &params, plan));
+        Ok(Box::new(LifecycleSim::new(
+            backend,
+            life,
+            params,
+            start.metrics_every(),
+            render,
+        )?))
+    }
+}
+
+/// Ticks of the lifecycle from `life` on `backend`, through the driver, with a metrics
+/// row at the start, every `metrics_every` ticks and at the last tick; `life` holds the
+/// final state afterwards.
+pub fn run(
+    backend: &Backend,
+    life: &mut Lifecycle,
+    params: &LifecycleParams,
+    ticks: u32,
+    metrics_every: u32,
+) -> Result<MetricsTable> {
+    let state = std::mem::replace(life, Lifecycle::placeholder(params));
+    let mut sim = LifecycleSim::new(backend, state, *params, metrics_every, None)?;
+    let driven = crate::engine::drive(&mut sim, crate::engine::Drive::quiet(ticks as u64))?;
+    *life = sim.into_state()?;
+    Ok(driven.table)
+}
+
+struct CpuSim {
+    life: Lifecycle,
+    render: Option<RenderParams>,
+    layout: Option<ForceLayout>,
+    done: VecDeque<Collected>,
+}
+
+struct GpuSim<'a> {
+    ctx: &'a GpuContext,
+    device: GpuLifecycle,
+    life: Lifecycle,
+    renderer: Option<GpuRenderer>,
+    m_staging: [wgpu::Buffer; 2],
+    f_staging: Option<[wgpu::Buffer; 2]>,
+    in_flight: VecDeque<Stop>,
+    submitted: u64,
+}
+
+/// One GPU submission waiting to be collected.
+struct Stop {
+    index: wgpu::SubmissionIndex,
+    slot: usize,
+    interval: u32,
+    row_rx: Option<Receiver<Result<()>>>,
+    frame_rx: Option<Receiver<Result<()>>>,
+}
+
+enum Inner<'a> {
+    Cpu(Box<CpuSim>),
+    Gpu(Box<GpuSim<'a>>),
+}
+
+pub struct LifecycleSim<'a> {
+    params: LifecycleParams,
+    every: u32,
+    /// Tick of the last row, for the churn's interval.
+    last_row: u32,
+    frames: u64,
+    /// Seconds the simulation thread spent on frames.
+    render_s: f64,
+    inner: Inner<'a>,
+}
+
+impl<'a> GpuSim<'a> {
+    fn new(
+        ctx: &'a GpuContext,
+        life: Lifecycle,
+        params: &LifecycleParams,
+        render: Option<RenderParams>,
+    ) -> Result<GpuSim<'a>> {
+        let device = GpuLifecycle::upload(ctx, &life, params)?;
+        let renderer = render
+            .map(|rp| {
+                GpuRenderer::new(
+                    ctx,
+                    rp,
+                    &layout::initial_positions(life.n, life.seed),
+                    device.render_inputs(),
+                )
+            })
+            .transpose()?;
+        let f_staging = renderer.as_ref().map(|r| [r.staging(ctx), r.staging(ctx)]);
+        Ok(GpuSim {
+            ctx,
+            m_staging: [device.staging(ctx), device.staging(ctx)],
+            f_staging,
+            device,
+            life,
+            renderer,
+            in_flight: VecDeque::new(),
+            submitted: 0,
+        })
+    }
+}
+
+fn map(staging: &wgpu::Buffer, what: &'static str) -> Receiver<Result<()>> {
+    let (tx, rx) = channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r.map_err(|e| Error::Gpu(format!("{what} readback failed: {e}"))));
+    });
+    rx
+}
+
+fn received(rx: Receiver<Result<()>>) -> Result<()> {
+    rx.recv()
+        .map_err(|_| Error::Gpu("readback callback never ran".into()))?
+}
+
+impl<'a> LifecycleSim<'a> {
+    /// A simulation of `life` on `backend`, with frames when `render` is given.
+    pub fn new(
+        backend: &'a Backend,
+        life: Lifecycle,
+        params: LifecycleParams,
+        every: u32,
+        render: Option<RenderParams>,
+    ) -> Result<LifecycleSim<'a>> {
+        let inner = match backend {
+            Backend::Cpu => Inner::Cpu(Box::new(CpuSim {
+                layout: render.map(|rp| ForceLayout::new(rp, life.seed)),
+                render,
+                life,
+                done: VecDeque::new(),
+            })),
+            Backend::Gpu(ctx) => Inner::Gpu(Box::new(GpuSim::new(ctx, life, &params, render)?)),
+        };
+        Ok(LifecycleSim {
+            params,
+            every,
+            last_row: 0,
+            frames: 0,
+            render_s: 0.0,
+            inner,
+        })
+    }
+
+    /// The state at the end (downloads the GPU's).
+    pub fn into_state(mut self) -> Result<Lifecycle> {
+        self.download()?;
+        Ok(match self.inner {
+            Inner::Cpu(c) => c.life,
+            Inner::Gpu(g) => g.life,
+        })
+    }
+
+    fn download(&mut self) -> Result<()> {
+        if let Inner::Gpu(g) = &mut self.inner {
+            g.device.download(g.ctx, &mut g.life)?;
+        }
+        Ok(())
+    }
+
+    fn life(&self) -> &Lifecycle {
+        match &self.inner {
+            Inner::Cpu(c) => &c.life,
+            Inner::Gpu(g) => &g.life,
+        }
+    }
+}
+
+impl Simulation for LifecycleSim<'_> {
+    fn columns(&self) -> Vec<String> {
+        COLUMNS.iter().map(|c| c.to_string()).collect()
+    }
+
+    fn start_tick(&self) -> u64 {
+        self.life().tick as u64
+    }
+
+    fn rows(&self) -> Rows {
+        Rows::Every(self.every)
+    }
+
+    /// The lifecycle never stops early, so the next interval may be queued before the
+    /// last row is read.
+    fn queue_depth(&self) -> usize {
+        2
+    }
+
+    fn initial_rows(&mut self) -> Result<Vec<Vec<f64>>> {
+        self.last_row = self.life().tick;
+        let row = match &mut self.inner {
+            Inner::Cpu(c) => c.life.metrics(&self.params, 0),
+            Inner::Gpu(g) => g.device.metrics(g.ctx, 0)?,
+        };
+        Ok(vec![row])
+    }
+
+    fn submit(&mut self, iv: Interval) -> Result<()> {
+        let first_frame = self.frames == 0;
+        if iv.frame {
+            self.frames += 1;
+        }
+        match &mut self.inner {
+            Inner::Cpu(c) => {
+                for _ in 0..iv.ticks {
+                    c.life.step(&self.params);
+                }
+                let mut out = Collected::default();
+                if iv.row {
+                    let row = c.life.metrics(&self.params, c.life.tick - self.last_row);
+                    self.last_row = c.life.tick;
+                    out.rows.push(row);
+                }
+                if iv.frame {
+                    let t0 = Instant::now();
+                    let (rp, layout) = (
+                        c.render.as_ref().expect("frames need a render plan"),
+                        c.layout.as_mut().expect("frames need a layout"),
+                    );
+                    // The first frame shows the starting positions.
+                    if !first_frame {
+                        layout.step(TieView::from(&c.life.ties), LAYOUT_STEPS_PER_FRAME);
+                    }
+                    out.frame = Some(render_cpu(rp, &c.life, &layout.pos));
+                    self.render_s += t0.elapsed().as_secs_f64();
+                }
+                c.done.push_back(out);
+            }
+            Inner::Gpu(g) => {
+                let t0 = Instant::now();
+                let ctx = g.ctx;
+                let slot = (g.submitted % 2) as usize;
+                g.submitted += 1;
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                for _ in 0..iv.ticks {
+                    g.device.record(ctx, &mut encoder, &TICK);
+                }
+                if iv.row {
+                    g.device
+                        .record_metrics(ctx, &mut encoder, &g.m_staging[slot]);
+                }
+                if iv.frame {
+                    let renderer = g.renderer.as_ref().expect("frames need a renderer");
+                    if !first_frame {
+                        renderer.record_layout(ctx, &mut encoder, LAYOUT_STEPS_PER_FRAME);
+                    }
+                    let staging = g.f_staging.as_ref().expect("frames need staging");
+                    renderer.record_frame(ctx, &mut encoder, &staging[slot]);
+                }
+                let index = ctx.queue.submit([encoder.finish()]);
+                let row_rx = iv.row.then(|| map(&g.m_staging[slot], "metrics"));
+                let frame_rx = g
+                    .f_staging
+                    .as_ref()
+                    .filter(|_| iv.frame)
+                    .map(|s| map(&s[slot], "frame"));
+                // The tick the device reaches with this submission.
+                g.life.tick += iv.ticks;
+                let interval = g.life.tick - self.last_row;
+                if iv.row {
+                    self.last_row = g.life.tick;
+                }
+                g.in_flight.push_back(Stop {
+                    index,
+                    slot,
+                    interval,
+                    row_rx,
+                    frame_rx,
+                });
+                if iv.frame {
+                    self.render_s += t0.elapsed().as_secs_f64();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Collected> {
+        match &mut self.inner {
+            Inner::Cpu(c) => Ok(c.done.pop_front().expect("collect after submit")),
+            Inner::Gpu(g) => {
+                let stop = g.in_flight.pop_front().expect("collect after submit");
+                let ctx = g.ctx;
+                ctx.device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(stop.index),
+                        timeout: None,
+                    })
+                    .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+                ctx.check()?;
+                let mut out = Collected::default();
+                if let Some(rx) = stop.row_rx {
+                    received(rx)?;
+                    let words: Vec<u32> = buffers::read_mapped(&g.m_staging[stop.slot])?;
+                    let (row, converged) = g.device.decode_metrics(&words, stop.interval);
+                    if !converged {
+                        tracing::warn!(
+                            "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
+                            row[0]
+                        );
+                    }
+                    out.rows.push(row);
+                }
+                if let Some(rx) = stop.frame_rx {
+                    received(rx)?;
+                    let t0 = Instant::now();
+                    let staging = g.f_staging.as_ref().expect("frames need staging");
+                    out.frame = Some(buffers::read_mapped(&staging[stop.slot])?);
+                    self.render_s += t0.elapsed().as_secs_f64();
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn progress(&self, table: &MetricsTable) -> String {
+        lifecycle_progress(table, self.life().n)
+    }
+}
+
+impl Run for LifecycleSim<'_> {
+    fn finish(mut self: Box<Self>, table: &MetricsTable) -> Result<Outcome> {
+        self.download()?;
+        let found = Milestones::of(table);
+        let mut notes = found.describe();
+        if self.frames > 0 {
+            notes.push(format!(
+                "rendered {} frames: {:.1} ms per frame on the simulation thread",
+                self.frames,
+                1e3 * self.render_s / self.frames as f64
+            ));
+        }
+        Ok(Outcome {
+            // No fixed point: the lifecycle always runs all its ticks.
+            converged: false,
+            components: Some(components::components_cpu(&self.life().ties)),
+            result: None,
+            milestones: Some(serde_json::to_value(found).expect("milestones serialise")),
+            notes,
+        })
+    }
+}
+
+/// The progress line of a lifecycle run: the last metrics row and the stage the detector
+/// sees in the rows so far (it runs again on every row; it is O(rows), negligible next to
+/// the ticks between two rows).
+pub(crate) fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
+    let row = table.rows.last().map_or(&[][..], |r| &r[..]);
+    let get = |name: &str| {
+        table
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|k| row.get(k).copied())
+            .unwrap_or(f64::NAN)
+    };
+    let stage = stages::detect(table, &StageParams::new(agents))
+        .map_or_else(String::new, |s| format!(" | {}", s.current()));
+    format!(
+        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}{stage}",
+        get("mean_degree"),
+        get("s1"),
+        get("clustering"),
+        get("adoption"),
+        get("alignment")
+    )
+}
