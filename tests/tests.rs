@@ -14,4 +14,5 @@ mod report;
 mod rng;
 mod shaders;
 mod stages;
+mod state;
 mod threshold;

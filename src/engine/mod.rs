@@ -5,6 +5,10 @@
 //! frames. A model only says how to run an interval and what its row is: see
 //! [`Simulation`].
 
+pub mod state;
+
+pub use state::{Per, State, Values};
+
 use crate::error::Result;
 use crate::io::MetricsTable;
 use crate::progress::Progress;
@@ -66,6 +70,13 @@ pub trait Simulation {
         let _ = table;
         String::new()
     }
+    /// The whole state after the last collected interval, as named arrays (downloaded
+    /// from the device on the GPU). Nothing may be in flight.
+    fn state(&mut self) -> Result<State>;
+    /// Go on from `state` (uploaded to the device on the GPU): the ticks that follow are
+    /// those the run that reached `state` would have made. The driver is then run with
+    /// [`Drive::resumed`], since the rows up to the state are already taken.
+    fn set_state(&mut self, state: &State) -> Result<()>;
 }
 
 /// Called by the driver as the run goes.
@@ -91,6 +102,19 @@ pub struct Drive<'a> {
     pub frame_every: Option<u32>,
     pub progress: &'a Progress,
     pub observers: Vec<&'a mut dyn Observer>,
+    /// Whether the run starts here (its initial rows are taken), or goes on from a state
+    /// whose rows were taken before.
+    pub fresh: bool,
+}
+
+impl<'a> Drive<'a> {
+    /// The same drive, going on from a state loaded with [`Simulation::set_state`].
+    pub fn resumed(self) -> Drive<'a> {
+        Drive {
+            fresh: false,
+            ..self
+        }
+    }
 }
 
 impl Drive<'static> {
@@ -102,6 +126,7 @@ impl Drive<'static> {
             frame_every: None,
             progress: HIDDEN.get_or_init(Progress::hidden),
             observers: Vec::new(),
+            fresh: true,
         }
     }
 }
@@ -145,8 +170,10 @@ fn next_stop(
 pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let columns = sim.columns();
     let mut table = MetricsTable::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
-    for row in sim.initial_rows()? {
-        table.push(row);
+    if drive.fresh {
+        for row in sim.initial_rows()? {
+            table.push(row);
+        }
     }
     let start = sim.start_tick();
     let end = start + drive.ticks;

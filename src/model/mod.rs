@@ -273,6 +273,7 @@ pub fn simulate<'o>(
             frame_every,
             progress,
             observers,
+            fresh: true,
         },
     )?;
     let outcome = sim.finish(&driven.table)?;

@@ -13,7 +13,7 @@ pub use cpu::*;
 
 use crate::analysis::components;
 use crate::backend::{Backend, GpuGraph};
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::Result;
 use crate::gpu::{buffers, shaders, GpuContext};
 use crate::graph::Csr;
@@ -361,7 +361,7 @@ impl Simulation for DeffuantSim<'_> {
     }
 
     fn start_tick(&self) -> u64 {
-        0
+        self.tick as u64
     }
 
     fn rows(&self) -> Rows {
@@ -433,6 +433,57 @@ impl Simulation for DeffuantSim<'_> {
 
     fn collect(&mut self) -> Result<Collected> {
         Ok(self.done.pop_front().expect("collect after submit"))
+    }
+
+    fn state(&mut self) -> Result<State> {
+        // Updates since the last row: the CPU's counter, or the device's total past the
+        // total at the last row.
+        let pending = match &self.device {
+            Device::Cpu(_) => self.updates,
+            Device::Gpu(g) => {
+                let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 4, 2)?;
+                let total = c[0] as u64 | (c[1] as u64) << 32;
+                total - g.counted
+            }
+        };
+        Ok(State::new("deffuant", self.tick as u64)
+            .with("opinion", Per::Agent, Values::F32(self.opinions()?))
+            .with("updates", Per::Run, Values::U64(vec![pending])))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        let x = state.f32s("opinion")?;
+        state.check("deffuant", x.len().max(1), 0)?;
+        self.tick = state.tick as u32;
+        let pending = state.counter("updates")?;
+        match &mut self.device {
+            Device::Cpu(c) => {
+                if x.len() != c.x.len() {
+                    return Err(crate::error::Error::bad_input(format!(
+                        "state of model deffuant: {} opinions for {} agents",
+                        x.len(),
+                        c.x.len()
+                    )));
+                }
+                c.x = x.to_vec();
+                self.updates = pending;
+            }
+            Device::Gpu(g) => {
+                let q = &g.ctx.queue;
+                g.current = 0;
+                q.write_buffer(&g.x[0], 0, bytemuck::cast_slice(x));
+                // control: the tick, then the 64-bit update counter, which the rows read
+                // as a difference from the total at the last row.
+                let total = pending;
+                g.counted = 0;
+                q.write_buffer(
+                    &g.control,
+                    0,
+                    bytemuck::cast_slice(&[self.tick, total as u32, (total >> 32) as u32]),
+                );
+            }
+        }
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ pub use cpu::*;
 
 use crate::analysis::components;
 use crate::backend::{Backend, GpuGraph};
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::Result;
 use crate::gpu::{buffers, shaders, GpuContext};
 use crate::graph::Csr;
@@ -768,6 +768,58 @@ impl Simulation for KuramotoSim<'_> {
     fn progress(&self, table: &MetricsTable) -> String {
         let r = table.rows.last().map_or(0.0, |r| r[2]);
         format!("r {r:.4}")
+    }
+
+    fn state(&mut self) -> Result<State> {
+        let (r_psi, r_sum, samples) = match &self.device {
+            KDevice::Cpu(c) => (c.r_psi, c.r_sum, c.samples),
+            KDevice::Gpu(g) => {
+                let control = g.dev.control(g.ctx)?;
+                ((control.r, control.psi), control.r_sum, control.samples)
+            }
+        };
+        Ok(State::new("kuramoto", self.tick as u64)
+            .with("theta", Per::Agent, Values::F32(self.theta()?))
+            .with("order", Per::Run, Values::F32(vec![r_psi.0, r_psi.1]))
+            .with("order_sum", Per::Run, Values::F32(vec![r_sum]))
+            .with("samples", Per::Run, Values::U64(vec![samples as u64])))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        let theta = state.f32s("theta")?;
+        let order = state.f32s("order")?;
+        let r_sum = state.f32s("order_sum")?[0];
+        let samples = state.counter("samples")? as u32;
+        self.tick = state.tick as u32;
+        match &mut self.device {
+            KDevice::Cpu(c) => {
+                state.check("kuramoto", c.theta.len(), 0)?;
+                c.theta = theta.to_vec();
+                c.r_psi = (order[0], order[1]);
+                c.r_sum = r_sum;
+                c.samples = samples;
+            }
+            KDevice::Gpu(g) => {
+                state.check("kuramoto", g.n as usize, 0)?;
+                let q = &g.ctx.queue;
+                g.current = 0;
+                q.write_buffer(&g.theta[0], 0, bytemuck::cast_slice(theta));
+                // As after measuring sample `tick`: k counts the samples measured, and the
+                // first stage of the next step reads the sample's order parameter.
+                let control = Control {
+                    k: self.tick + 1,
+                    r: order[0],
+                    psi: order[1],
+                    r_sum,
+                    samples,
+                    norm: 0.0,
+                    stage_r: order[0],
+                    stage_psi: order[1],
+                };
+                q.write_buffer(&g.dev.control, 0, bytemuck::bytes_of(&control));
+            }
+        }
+        Ok(())
     }
 }
 

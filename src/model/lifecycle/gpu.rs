@@ -219,8 +219,11 @@ impl GpuLifecycle {
         let control = buffers::storage(
             ctx,
             "control",
+            // The interval's tie counters go on from where the state left them.
             &[Control {
                 tick: state.tick,
+                created: state.created as u32,
+                removed: state.removed as u32,
                 ..Default::default()
             }],
         );
@@ -672,6 +675,8 @@ impl GpuLifecycle {
         state.ties = ties;
         let control = self.control(ctx)?;
         state.tick = control.tick;
+        state.created = control.created as u64;
+        state.removed = control.removed as u64;
         Ok(control)
     }
 }

@@ -9,9 +9,10 @@ use super::{Lifecycle, LifecycleParams, Milestones, COLUMNS};
 use crate::analysis::components;
 use crate::analysis::stages::{self, StageParams};
 use crate::backend::Backend;
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, GpuContext};
+use crate::graph::TieStore;
 use crate::io::MetricsTable;
 use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
 use crate::render::drive::{params_for, render_cpu};
@@ -370,6 +371,72 @@ impl Simulation for LifecycleSim<'_> {
 
     fn progress(&self, table: &MetricsTable) -> String {
         lifecycle_progress(table, self.life().n)
+    }
+
+    fn state(&mut self) -> Result<State> {
+        self.download()?;
+        let last_row = self.last_row as u64;
+        let life = self.life();
+        let t = &life.ties;
+        let counter = |v: u64| Values::U64(vec![v]);
+        Ok(State::new("lifecycle", life.tick as u64)
+            .with("phi", Per::Agent, Values::F32(life.phi.clone()))
+            .with("omega", Per::Agent, Values::F32(life.omega.clone()))
+            .with("knowledge", Per::Agent, Values::F32(life.knowledge.clone()))
+            .with(
+                "adopted_at",
+                Per::Agent,
+                Values::U32(life.adopted_at.clone()),
+            )
+            .with("labels", Per::Agent, Values::U32(life.labels.clone()))
+            .with("degree", Per::Agent, Values::U32(t.degree.clone()))
+            .with("neighbor", Per::Slot, Values::U32(t.neighbor.clone()))
+            .with("weight", Per::Slot, Values::F32(t.weight.clone()))
+            .with("age", Per::Slot, Values::U32(t.age.clone()))
+            .with("created", Per::Run, counter(life.created))
+            .with("removed", Per::Run, counter(life.removed))
+            .with("created_total", Per::Run, counter(life.created_total))
+            .with("removed_total", Per::Run, counter(life.removed_total))
+            .with("last_row", Per::Run, counter(last_row)))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        let (n, slots, seed) = {
+            let life = self.life();
+            (life.n, life.ties.slots, life.seed)
+        };
+        state.check("lifecycle", n as usize, slots as usize)?;
+        let life = Lifecycle {
+            n,
+            seed,
+            tick: state.tick as u32,
+            phi: state.f32s("phi")?.to_vec(),
+            omega: state.f32s("omega")?.to_vec(),
+            knowledge: state.f32s("knowledge")?.to_vec(),
+            adopted_at: state.u32s("adopted_at")?.to_vec(),
+            labels: state.u32s("labels")?.to_vec(),
+            ties: TieStore {
+                n,
+                slots,
+                degree: state.u32s("degree")?.to_vec(),
+                neighbor: state.u32s("neighbor")?.to_vec(),
+                weight: state.f32s("weight")?.to_vec(),
+                age: state.u32s("age")?.to_vec(),
+            },
+            created: state.counter("created")?,
+            removed: state.counter("removed")?,
+            created_total: state.counter("created_total")?,
+            removed_total: state.counter("removed_total")?,
+        };
+        self.last_row = state.counter("last_row")? as u32;
+        match &mut self.inner {
+            Inner::Cpu(c) => c.life = life,
+            Inner::Gpu(g) => {
+                let render = g.renderer.as_ref().map(|r| r.params);
+                **g = GpuSim::new(g.ctx, life, &self.params, render)?;
+            }
+        }
+        Ok(())
     }
 }
 

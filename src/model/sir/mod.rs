@@ -15,7 +15,7 @@ pub use cpu::*;
 
 use crate::analysis::{components, theory};
 use crate::backend::{Backend, GpuGraph};
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::Result;
 use crate::gpu::{buffers, shaders, GpuContext};
 use crate::graph::Csr;
@@ -302,7 +302,7 @@ impl Simulation for SirSim<'_> {
     }
 
     fn start_tick(&self) -> u64 {
-        0
+        self.new_infections.len() as u64 - 1
     }
 
     fn rows(&self) -> Rows {
@@ -388,6 +388,50 @@ impl Simulation for SirSim<'_> {
     fn progress(&self, _table: &MetricsTable) -> String {
         let ever: u64 = self.new_infections.iter().map(|&c| c as u64).sum();
         format!("ever infected {ever}")
+    }
+
+    fn state(&mut self) -> Result<State> {
+        let outbreak = self.outbreak()?;
+        Ok(State::new("sir", self.start_tick())
+            .with("infected_at", Per::Agent, Values::U32(outbreak.infected_at))
+            .with(
+                "recovered_at",
+                Per::Agent,
+                Values::U32(outbreak.recovered_at),
+            )
+            .with(
+                "new_infections",
+                Per::Run,
+                Values::U32(outbreak.new_infections),
+            )
+            .with("recoveries", Per::Run, Values::U32(outbreak.recoveries)))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        state.check("sir", self.n as usize, 0)?;
+        self.infected_at = state.u32s("infected_at")?.to_vec();
+        self.recovered_at = state.u32s("recovered_at")?.to_vec();
+        self.new_infections = state.u32s("new_infections")?.to_vec();
+        self.recoveries = state.u32s("recoveries")?.to_vec();
+        if self.new_infections.len() != state.tick as usize + 1 {
+            return Err(crate::error::Error::bad_input(format!(
+                "state of model sir: {} per-tick counts for tick {}",
+                self.new_infections.len(),
+                state.tick
+            )));
+        }
+        let ever: u64 = self.new_infections.iter().map(|&c| c as u64).sum();
+        let rec: u64 = self.recoveries.iter().map(|&c| c as u64).sum();
+        self.infectious = ever - rec;
+        self.done = state.tick as u32;
+        if let Device::Gpu(g) = &self.device {
+            let q = &g.ctx.queue;
+            q.write_buffer(&g.infected_at, 0, bytemuck::cast_slice(&self.infected_at));
+            q.write_buffer(&g.recovered_at, 0, bytemuck::cast_slice(&self.recovered_at));
+            // control[0] is the device's tick; the per-tick counts after it start at 0.
+            q.write_buffer(&g.control, 0, bytemuck::cast_slice(&[self.done]));
+        }
+        Ok(())
     }
 }
 

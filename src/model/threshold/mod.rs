@@ -13,7 +13,7 @@ pub use cpu::*;
 
 use crate::analysis::components::{self, ComponentStats};
 use crate::backend::{Backend, GpuGraph};
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::Result;
 use crate::gpu::{buffers, shaders, GpuContext};
 use crate::graph::Csr;
@@ -357,7 +357,7 @@ impl Simulation for CascadeSim<'_> {
     }
 
     fn start_tick(&self) -> u64 {
-        0
+        self.new_per_sweep.len() as u64 - 1
     }
 
     fn rows(&self) -> Rows {
@@ -436,6 +436,52 @@ impl Simulation for CascadeSim<'_> {
     fn progress(&self, _table: &MetricsTable) -> String {
         let active: u64 = self.new_per_sweep.iter().map(|&c| c as u64).sum();
         format!("active {active}")
+    }
+
+    fn state(&mut self) -> Result<State> {
+        let cascade = self.cascade()?;
+        Ok(State::new("threshold", self.start_tick())
+            .with(
+                "activated_at",
+                Per::Agent,
+                Values::U32(cascade.activated_at),
+            )
+            .with(
+                "new_per_sweep",
+                Per::Run,
+                Values::U32(cascade.new_per_sweep),
+            )
+            .with(
+                "converged",
+                Per::Run,
+                Values::U64(vec![cascade.converged as u64]),
+            )
+            .with("s1", Per::Run, Values::F64(vec![self.s1])))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        state.check("threshold", self.n as usize, 0)?;
+        let activated_at = state.u32s("activated_at")?;
+        self.new_per_sweep = state.u32s("new_per_sweep")?.to_vec();
+        self.converged = state.counter("converged")? != 0;
+        self.s1 = state.f64s("s1")?.first().copied().unwrap_or(0.0);
+        let s = self.new_per_sweep.len() as u32 - 1;
+        self.done = s;
+        match &mut self.device {
+            Device::Cpu(c) => {
+                c.activated_at = activated_at.iter().map(|&a| AtomicU32::new(a)).collect();
+                // The frontier is who activated in the last sweep.
+                c.frontier = (0..self.n)
+                    .filter(|&i| activated_at[i as usize] == s)
+                    .collect();
+            }
+            Device::Gpu(g) => {
+                let q = &g.ctx.queue;
+                q.write_buffer(&g.activated_at, 0, bytemuck::cast_slice(activated_at));
+                q.write_buffer(&g.control, 0, bytemuck::cast_slice(&[s]));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -21,7 +21,7 @@ pub use cpu::*;
 
 use crate::analysis::components;
 use crate::backend::Backend;
-use crate::engine::{Collected, Interval, Rows, Simulation};
+use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::Result;
 use crate::gpu::{buffers, shaders, GpuContext};
 use crate::graph::ties::EMPTY;
@@ -552,6 +552,66 @@ impl Simulation for VoterSim<'_> {
     fn progress(&self, table: &MetricsTable) -> String {
         let discordant = table.rows.last().map_or(0.0, |r| r[1]);
         format!("discordant ties {discordant}")
+    }
+
+    fn state(&mut self) -> Result<State> {
+        let moves = match &self.device {
+            Device::Cpu => self.moves,
+            Device::Gpu(g) => {
+                g.download(&mut self.v)?;
+                let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 0, 3)?;
+                (
+                    c[1].wrapping_sub(g.last.0) as u64,
+                    c[2].wrapping_sub(g.last.1) as u64,
+                )
+            }
+        };
+        let v = &self.v;
+        Ok(State::new("voter", self.tick as u64)
+            .with("opinion", Per::Agent, Values::U32(v.opinion.clone()))
+            .with("degree", Per::Agent, Values::U32(v.ties.degree.clone()))
+            .with("neighbor", Per::Slot, Values::U32(v.ties.neighbor.clone()))
+            .with("moves", Per::Run, Values::U64(vec![moves.0, moves.1]))
+            .with(
+                "converged",
+                Per::Run,
+                Values::U64(vec![self.converged as u64]),
+            ))
+    }
+
+    fn set_state(&mut self, state: &State) -> Result<()> {
+        let (n, k) = (self.v.ties.n as usize, self.v.ties.slots as usize);
+        state.check("voter", n, k)?;
+        self.tick = state.tick as u32;
+        self.v.tick = self.tick;
+        self.v.opinion = state.u32s("opinion")?.to_vec();
+        self.v.ties.degree = state.u32s("degree")?.to_vec();
+        self.v.ties.neighbor = state.u32s("neighbor")?.to_vec();
+        // Every live tie weighs 1; ages are unused.
+        for i in 0..n {
+            let d = self.v.ties.degree[i] as usize;
+            for s in 0..k {
+                self.v.ties.weight[i * k + s] = if s < d { 1.0 } else { 0.0 };
+                self.v.ties.age[i * k + s] = 0;
+            }
+        }
+        let moves = state.u64s("moves")?;
+        self.converged = state.counter("converged")? != 0;
+        match &mut self.device {
+            Device::Cpu => self.moves = (moves[0], moves[1]),
+            Device::Gpu(g) => {
+                let q = &g.ctx.queue;
+                q.write_buffer(&g.opinion, 0, bytemuck::cast_slice(&self.v.opinion));
+                q.write_buffer(&g.neighbor, 0, bytemuck::cast_slice(&self.v.ties.neighbor));
+                q.write_buffer(&g.degree, 0, bytemuck::cast_slice(&self.v.ties.degree));
+                // control: the tick, then the move counters, read as differences from
+                // their values at the last row.
+                let c = [self.tick, moves[0] as u32, moves[1] as u32];
+                q.write_buffer(&g.control, 0, bytemuck::cast_slice(&c));
+                g.last = (0, 0);
+            }
+        }
+        Ok(())
     }
 }
 
