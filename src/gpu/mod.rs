@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
-/// Threads per workgroup of every 1-D kernel (matches `@workgroup_size` in the shaders).
+/// Threads per workgroup of every 1-D kernel: the shaders get it as `WORKGROUP` from the
+/// generated prelude ([`shaders::prelude`]) and write `@workgroup_size(WORKGROUP)`.
 pub const WORKGROUP: u32 = 64;
 
 /// What `emergence info` shows about one adapter.
