@@ -102,7 +102,11 @@ fn compare_or_bless(name: &str, now: &str) {
     );
     for (col, cells) in &then {
         let cur = &now[col];
-        assert_eq!(cells.len(), cur.len(), "{name}: column {col} has another length");
+        assert_eq!(
+            cells.len(),
+            cur.len(),
+            "{name}: column {col} has another length"
+        );
         if let Some(row) = (0..cells.len()).find(|&r| cells[r] != cur[r]) {
             panic!(
                 "{name}: column {col} differs from row {row} on: reference {} now {}",
@@ -141,7 +145,11 @@ pub fn validate_matches_reference(backend: &str, cases: &[serde_json::Value]) {
         .iter()
         .map(|c| {
             (
-                format!("{} / {}", c["model"].as_str().unwrap(), c["case"].as_str().unwrap()),
+                format!(
+                    "{} / {}",
+                    c["model"].as_str().unwrap(),
+                    c["case"].as_str().unwrap()
+                ),
                 c["measured"].clone(),
             )
         })
@@ -149,7 +157,11 @@ pub fn validate_matches_reference(backend: &str, cases: &[serde_json::Value]) {
     let path = reference_dir().join(&name);
     if bless() {
         std::fs::create_dir_all(reference_dir()).unwrap();
-        std::fs::write(&path, serde_json::to_string_pretty(&measured).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&measured).unwrap() + "\n",
+        )
+        .unwrap();
         eprintln!("blessed {}", path.display());
         return;
     }
@@ -162,6 +174,9 @@ pub fn validate_matches_reference(backend: &str, cases: &[serde_json::Value]) {
         "{name}: the cases differ"
     );
     for (case, value) in &then {
-        assert_eq!(value, &measured[case], "{name}: {case} measured another value");
+        assert_eq!(
+            value, &measured[case],
+            "{name}: {case} measured another value"
+        );
     }
 }
