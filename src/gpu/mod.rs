@@ -1,9 +1,11 @@
 //! The GPU: one place where instance → adapter → device is made ([`GpuContext`]), then
 //! handed to every pass that needs it, so tests can inject a lavapipe device. Also the
 //! pieces every kernel shares: shader loading ([`shaders`]), buffers and readback
-//! ([`buffers`]) and dispatch sizing past 65,535 workgroups.
+//! ([`buffers`]), the check of host/device struct layouts ([`layout`]) and dispatch
+//! sizing past 65,535 workgroups.
 
 pub mod buffers;
+pub mod layout;
 pub mod rng_draws;
 pub mod shaders;
 

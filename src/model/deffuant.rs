@@ -239,7 +239,7 @@ pub fn run_cpu(mixing: Mixing, p: &DeffuantParams, mut on_row: impl FnMut(u32)) 
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GpuParams {
+pub(crate) struct GpuParams {
     n: u32,
     seed: u32,
     complete: u32,
@@ -248,6 +248,11 @@ struct GpuParams {
     convergence: f32,
     half_bits: u32,
     _pad: u32,
+}
+crate::host_layout! {
+    GpuParams {
+        n, seed, complete, chunk_len, confidence, convergence, half_bits, _pad
+    }
 }
 
 /// The model on the GPU: ticks go to the device in submissions of up to 64; at each

@@ -13,7 +13,7 @@ use crate::graph::ties::{TieStore, EMPTY};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(crate) struct Params {
     n: u32,
     slots: u32,
     seed: u32,
@@ -35,6 +35,13 @@ struct Params {
     closure_thr: u32,
     _pad: u32,
 }
+crate::host_layout! {
+    Params {
+        n, slots, seed, groups, dt, coupling, noise_amp, field, learning_rate, forgetting,
+        knowledge_norm, mastery, theta, tie_gain, tie_cost, strong_tie, new_tie, search_thr,
+        closure_thr, _pad
+    }
+}
 
 /// Mirror of `Control` in `shaders/shared/lifecycle.wgsl`.
 #[repr(C)]
@@ -47,6 +54,7 @@ pub struct Control {
     pub removed: u32,
     pub _pad: [u32; 3],
 }
+crate::host_layout! { Control { tick, n_adopters, psi, created, removed, _pad } }
 
 /// Columns of the exact metrics sums (`metrics_agents.wgsl`, `community_reduce.wgsl`),
 /// each a (lo, hi) pair of words.

@@ -342,7 +342,7 @@ pub fn run_cpu(v: &mut Voter, p: &VoterParams, mut on_row: impl FnMut(u32, u64))
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GpuParams {
+pub(crate) struct GpuParams {
     n: u32,
     seed: u32,
     slots: u32,
@@ -351,6 +351,11 @@ struct GpuParams {
     scan_below: u32,
     max_draws: u32,
     _pad: u32,
+}
+crate::host_layout! {
+    GpuParams {
+        n, seed, slots, opinions, rewire_24, scan_below, max_draws, _pad
+    }
 }
 
 /// The model on the GPU: the ticks between two metrics rows go to the device in
