@@ -13,7 +13,7 @@ fn wide(lo: u32, hi: u32) -> f32 {
     return f32(hi) * 4294967296.0 + f32(lo);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let c = flat_index(gid, nwg);

@@ -16,7 +16,7 @@ fn add_fixed(lo: u32, v: u32) {
     if (old + v < old) { atomicAdd(&sums[lo + params.n], 1u); }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n || degree[i] == 0u) { return; }

@@ -11,7 +11,6 @@
 struct Params { n: u32, seed: u32, complete: u32, chunk_len: u32, confidence: f32, convergence: f32, half_bits: u32, _pad: u32 }
 
 const NONE: u32 = 0xffffffffu;
-const MATCH: u32 = 23u;
 
 @group(0) @binding(5) var<uniform> params: Params;
 @group(0) @binding(6) var<storage, read> choice: array<u32>;
@@ -23,7 +22,7 @@ var<workgroup> group_updates: atomic<u32>;
 
 fn partner(i: u32, t: u32) -> u32 {
     if (params.complete == 1u) {
-        let perm = Permutation(params.n, params.half_bits, rand4(params.seed, t, 0u, MATCH));
+        let perm = Permutation(params.n, params.half_bits, rand4(params.seed, t, 0u, STREAM_MATCH));
         let q = perm_apply(perm, i) ^ 1u;
         if (q >= params.n) { return NONE; }
         return perm_invert(perm, q);
@@ -33,7 +32,7 @@ fn partner(i: u32, t: u32) -> u32 {
     return NONE;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);
     let t = atomicLoad(&control[0]);

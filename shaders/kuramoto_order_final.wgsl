@@ -10,10 +10,10 @@
 @group(0) @binding(3) var<uniform> mode: Mode;
 @group(0) @binding(4) var<storage, read_write> control: Control;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(local_invocation_index) lid: u32) {
     var v = vec4<f32>(0.0);
-    for (var g = lid; g < params.groups; g += 64u) {
+    for (var g = lid; g < params.groups; g += WORKGROUP) {
         v = v + partials[g];
     }
     let total = tree_sum(lid, v);

@@ -1,4 +1,4 @@
-// Kernel: partial sums, one per 64-agent workgroup in a fixed tree order (no float
+// Kernel: partial sums, one per workgroup of agents in a fixed tree order (no float
 // atomics): of (cos x, sin x) for the stage state x = θ + c·dt·k_in (mode kind 0), or
 // of v² for the power iteration (kind 1). Twin: model::kuramoto::partial_sums.
 #import kuramoto
@@ -10,10 +10,10 @@
 @group(0) @binding(3) var<uniform> mode: Mode;
 @group(0) @binding(5) var<storage, read> k_in: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 64u;
+    let i = gid.x + gid.y * nwg.x * WORKGROUP;
     var v = vec4<f32>(0.0);
     if (i < params.n) {
         if (mode.kind == 0u) {

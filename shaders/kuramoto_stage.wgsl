@@ -24,7 +24,7 @@ fn state(j: u32, c: f32) -> f32 {
     return theta[j] + c * params.dt * k_in[j];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

@@ -29,7 +29,7 @@ fn grad_y(x: u32, y: u32) -> f32 {
     return at(x, min(y + 1u, params.grid - 1u)) - at(x, max(y, 1u) - 1u);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

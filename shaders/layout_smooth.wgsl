@@ -15,7 +15,7 @@ fn mirror(v: i32, g: i32) -> i32 {
     return v;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let c = flat_index(gid, nwg);
     let g = params.grid;

@@ -8,10 +8,10 @@
 @group(0) @binding(2) var<storage, read> adopted_at: array<u32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 64u;
+    let i = gid.x + gid.y * nwg.x * WORKGROUP;
     var v = vec4<f32>(0.0);
     if (i < params.n && adopted_at[i] != NEVER) {
         v = vec4<f32>(cos(phi[i]), sin(phi[i]), 1.0, 0.0);

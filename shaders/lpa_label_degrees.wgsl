@@ -14,7 +14,7 @@ struct Step { n: u32, shape: u32, seed: u32, round: u32, parity: u32, _pad0: u32
 
 var<workgroup> group_sum: atomic<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);

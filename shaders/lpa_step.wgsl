@@ -12,7 +12,6 @@
 #import index
 #import adjacency
 
-const STREAM_LPA: u32 = 16u;
 const SIGNIFICANCE: u32 = 2u;
 
 struct Step { n: u32, shape: u32, seed: u32, round: u32, parity: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
@@ -43,7 +42,7 @@ fn greater_wide(x: vec2<u32>, y: vec2<u32>) -> bool {
     return x.x > y.x || (x.x == y.x && x.y > y.y);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= step.n) { return; }

@@ -9,7 +9,6 @@
 #import sum64
 
 const COLUMNS: u32 = 11u;
-const STREAM_WEDGE: u32 = 15u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> control: Control;
@@ -25,7 +24,7 @@ fn add(column: u32, v: u32) {
     group_add(column, v);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);

@@ -9,7 +9,7 @@
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 @group(0) @binding(9) var<storage, read> control: Control;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

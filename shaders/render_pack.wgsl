@@ -10,7 +10,7 @@
 @group(0) @binding(2) var<storage, read> lines: array<u32>;
 @group(0) @binding(3) var<storage, read_write> image: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = flat_index(gid, nwg);
     if (p >= params.width * params.height) { return; }

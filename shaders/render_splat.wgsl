@@ -11,7 +11,7 @@
 @group(0) @binding(4) var<storage, read> adopted_at: array<u32>;
 @group(0) @binding(5) var<storage, read_write> accum: array<atomic<u32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

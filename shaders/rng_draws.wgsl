@@ -9,7 +9,7 @@ struct Params { n: u32, seed: u32, tick: u32, stream: u32 }
 @group(0) @binding(1) var<storage, read_write> words: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> normals: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

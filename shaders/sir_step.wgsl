@@ -12,8 +12,6 @@
 struct Params { n: u32, seed: u32, chunk_len: u32, infect_24: u32, recover_24: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 const NEVER: u32 = 0xffffffffu;
-const INFECT: u32 = 20u;
-const RECOVER: u32 = 21u;
 
 @group(0) @binding(5) var<uniform> params: Params;
 @group(0) @binding(6) var<storage, read_write> infected_at: array<u32>;
@@ -24,7 +22,7 @@ const RECOVER: u32 = 21u;
 var<workgroup> group_new: atomic<u32>;
 var<workgroup> group_recovered: atomic<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);
     let t = atomicLoad(&control[0]);
@@ -36,7 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var e = start; e < end; e++) {
                 let j = neighbor(e, params.chunk_len);
                 if (infected_at[j] < t && recovered_at[j] >= t) {
-                    let x = rand4(params.seed, t, i, INFECT | ((e - start) << 8u)).x;
+                    let x = rand4(params.seed, t, i, STREAM_INFECT | ((e - start) << 8u)).x;
                     if ((x >> 8u) < params.infect_24) {
                         infected_at[i] = t;
                         atomicAdd(&group_new, 1u);
@@ -45,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 }
             }
         } else if (at < t && recovered_at[i] == NEVER) {
-            let x = rand4(params.seed, t, i, RECOVER).x;
+            let x = rand4(params.seed, t, i, STREAM_RECOVER).x;
             if ((x >> 8u) < params.recover_24) {
                 recovered_at[i] = t;
                 atomicAdd(&group_recovered, 1u);

@@ -15,11 +15,11 @@ const NEVER: u32 = 0xffffffffu;
 
 var<workgroup> group_count: atomic<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);
     if (i < params.n) {
-        let x = rand4(params.seed, 0u, i, 1u).x; // stream 1: SEED_ACTIVE
+        let x = rand4(params.seed, 0u, i, STREAM_SEED_ACTIVE).x;
         if ((x >> 8u) < params.seed_threshold) {
             activated_at[i] = 0u;
             atomicAdd(&group_count, 1u);

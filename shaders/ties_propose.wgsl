@@ -17,7 +17,7 @@
 @group(0) @binding(6) var<storage, read_write> target_of: array<u32>;
 @group(0) @binding(7) var<storage, read_write> claim: array<atomic<u32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }

@@ -10,7 +10,7 @@
 
 var<workgroup> group_discordant: atomic<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(gid, nwg);
     if (i < params.n) {

@@ -20,7 +20,7 @@
 @group(0) @binding(8) var<storage, read_write> claim: array<atomic<u32>>;
 @group(0) @binding(9) var<storage, read_write> control: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n) { return; }
@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     plan[i] = vec4<u32>(MOVE_NONE, NONE, NONE, 0u);
     let deg = degree[i];
     if (deg == 0u) { return; }
-    let r = rand4(params.seed, t, i, VOTER_MOVE);
+    let r = rand4(params.seed, t, i, STREAM_VOTER_MOVE);
     let row = i * params.slots;
     let s = r.y % deg;
     let j = neighbor[row + s];
@@ -49,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     } else if (held >= 2u) {
         for (var k = 1u; k <= params.max_draws; k++) {
-            let a = rand4(params.seed, t, i, VOTER_MOVE | (k << 8u)).x % params.n;
+            let a = rand4(params.seed, t, i, STREAM_VOTER_MOVE | (k << 8u)).x % params.n;
             if (a != i && opinion[a] == g) {
                 l = a;
                 break;

@@ -11,6 +11,8 @@
 
 var<workgroup> totals: array<u32, 256>;
 
+// 256, not WORKGROUP: one workgroup scans all opinions, so it is as wide as a workgroup
+// may be on every device (the WebGPU default limit), and `totals` and the runs match it.
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
     let g = params.opinions;

@@ -66,49 +66,64 @@ pub fn normal(x: u32, y: u32) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
-/// Streams: one per purpose, so that draws for different purposes never coincide.
+/// Streams: one per purpose, so that draws for different purposes never coincide. Every
+/// WGSL kernel gets this same table as `const STREAM_<NAME>: u32 = <id>u;` (the prelude of
+/// [`crate::gpu::shaders`]), so host and device cannot disagree on an id. Ids stay below
+/// 256: kernels may put a slot index in the bits above (`STREAM_INFECT | (slot << 8u)`).
 pub mod stream {
-    pub const SEED_ACTIVE: u32 = 1;
-    pub const GRAPH: u32 = 2;
-    pub const GRAPH_AUX: u32 = 3;
-    pub const LAYOUT: u32 = 4;
-    /// lifecycle: initial phases.
-    pub const PHI_INIT: u32 = 10;
-    /// lifecycle: self-interest drifts ω.
-    pub const OMEGA: u32 = 11;
-    /// lifecycle: phase noise ξ of each tick.
-    pub const NOISE: u32 = 12;
-    /// lifecycle: whether, how and where an agent searches for a tie.
-    pub const SEARCH: u32 = 13;
-    /// lifecycle: the tick's priority key of the tie handshake (agent 0 only).
-    pub const SEARCH_KEY: u32 = 14;
-    /// lifecycle metrics: the wedge each agent samples for the clustering.
-    pub const WEDGE: u32 = 15;
-    /// lifecycle metrics: label-propagation salts (one per round).
-    pub const LPA: u32 = 16;
-    /// sir: transmissions (one word per susceptible agent and neighbour slot).
-    pub const INFECT: u32 = 20;
-    /// sir: recoveries.
-    pub const RECOVER: u32 = 21;
-    /// sir: which agents start infected (agent 0 only).
-    pub const SIR_SEED: u32 = 22;
-    /// deffuant: the tick's matching (agent 0: the permutation keys; per agent: tie
-    /// priorities).
-    pub const MATCH: u32 = 23;
-    /// deffuant: initial opinions.
-    pub const OPINION_INIT: u32 = 24;
-    /// voter: initial opinions.
-    pub const VOTER_INIT: u32 = 25;
-    /// voter: each agent's planned move (rewire or adopt, which tie, which target).
-    pub const VOTER_MOVE: u32 = 26;
-    /// voter: the tick's priority key (agent 0 only).
-    pub const VOTER_KEY: u32 = 27;
-    /// kuramoto: initial phases.
-    pub const KURAMOTO_PHASE: u32 = 28;
-    /// kuramoto: the permutation that deals the frequency quantiles to agents.
-    pub const KURAMOTO_FREQ: u32 = 29;
-    /// kuramoto: the start vector of the power iteration for λ_max.
-    pub const POWER_START: u32 = 30;
+    macro_rules! streams {
+        ($($(#[$doc:meta])* $name:ident = $id:literal;)*) => {
+            $($(#[$doc])* pub const $name: u32 = $id;)*
+
+            /// Every stream as (name, id), in the order declared: the table the WGSL
+            /// prelude is generated from.
+            pub const ALL: &[(&str, u32)] = &[$((stringify!($name), $name)),*];
+        };
+    }
+
+    streams! {
+        SEED_ACTIVE = 1;
+        GRAPH = 2;
+        GRAPH_AUX = 3;
+        LAYOUT = 4;
+        /// lifecycle: initial phases.
+        PHI_INIT = 10;
+        /// lifecycle: self-interest drifts ω.
+        OMEGA = 11;
+        /// lifecycle: phase noise ξ of each tick.
+        NOISE = 12;
+        /// lifecycle: whether, how and where an agent searches for a tie.
+        SEARCH = 13;
+        /// lifecycle: the tick's priority key of the tie handshake (agent 0 only).
+        SEARCH_KEY = 14;
+        /// lifecycle metrics: the wedge each agent samples for the clustering.
+        WEDGE = 15;
+        /// lifecycle metrics: label-propagation salts (one per round).
+        LPA = 16;
+        /// sir: transmissions (one word per susceptible agent and neighbour slot).
+        INFECT = 20;
+        /// sir: recoveries.
+        RECOVER = 21;
+        /// sir: which agents start infected (agent 0 only).
+        SIR_SEED = 22;
+        /// deffuant: the tick's matching (agent 0: the permutation keys; per agent: tie
+        /// priorities).
+        MATCH = 23;
+        /// deffuant: initial opinions.
+        OPINION_INIT = 24;
+        /// voter: initial opinions.
+        VOTER_INIT = 25;
+        /// voter: each agent's planned move (rewire or adopt, which tie, which target).
+        VOTER_MOVE = 26;
+        /// voter: the tick's priority key (agent 0 only).
+        VOTER_KEY = 27;
+        /// kuramoto: initial phases.
+        KURAMOTO_PHASE = 28;
+        /// kuramoto: the permutation that deals the frequency quantiles to agents.
+        KURAMOTO_FREQ = 29;
+        /// kuramoto: the start vector of the power iteration for λ_max.
+        POWER_START = 30;
+    }
 }
 
 /// A random permutation of `0..n` that can be evaluated at one index, forwards or

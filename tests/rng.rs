@@ -80,3 +80,13 @@ fn gpu_draws_match_cpu_bit_for_bit() {
     // WGSL promises log/cos to about 2^-11; relative to the value's scale.
     assert!(worst < 2f32.powi(-10), "worst normal difference {worst}");
 }
+
+#[test]
+fn stream_ids_are_distinct_and_leave_the_high_bits_free() {
+    let ids: Vec<u32> = stream::ALL.iter().map(|&(_, id)| id).collect();
+    for (i, (name, id)) in stream::ALL.iter().enumerate() {
+        assert!(*id > 0 && *id < 256, "stream {name} = {id}");
+        assert!(!ids[..i].contains(id), "stream {name} = {id} is used twice");
+    }
+    assert!(stream::ALL.contains(&("NOISE", stream::NOISE)));
+}

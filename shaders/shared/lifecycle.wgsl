@@ -38,7 +38,3 @@ struct Control {
 const NEVER: u32 = 0xffffffffu;
 const EMPTY: u32 = 0xffffffffu;
 const TAU: f32 = 6.283185307179586;
-
-const STREAM_NOISE: u32 = 12u;
-const STREAM_SEARCH: u32 = 13u;
-const STREAM_SEARCH_KEY: u32 = 14u;

@@ -19,8 +19,6 @@ const NONE: u32 = 0xffffffffu;
 const MOVE_NONE: u32 = 0u;
 const MOVE_ADOPT: u32 = 1u;
 const MOVE_REWIRE: u32 = 2u;
-const VOTER_MOVE: u32 = 26u;
-const VOTER_KEY: u32 = 27u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> opinion: array<u32>;
@@ -30,5 +28,5 @@ const VOTER_KEY: u32 = 27u;
 // The move's priority: a bijection of the agent id for the tick's key, so no two agents
 // tie.
 fn move_priority(i: u32, t: u32) -> u32 {
-    return pcg(i ^ rand4(params.seed, t, 0u, VOTER_KEY).x);
+    return pcg(i ^ rand4(params.seed, t, 0u, STREAM_VOTER_KEY).x);
 }

@@ -125,12 +125,13 @@ pub fn components_cpu<G: Adjacency + Sync + ?Sized>(graph: &G) -> ComponentStats
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(crate) struct Params {
     n: u32,
     /// The adjacency's shape: chunk length of a CSR graph, K of tie slots.
     shape: u32,
     _pad: [u32; 2],
 }
+crate::host_layout! { Params { n, shape: "chunk_len", _pad } }
 
 struct Kernel {
     pipeline: wgpu::ComputePipeline,

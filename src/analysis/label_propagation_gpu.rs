@@ -8,7 +8,7 @@ use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Step {
+pub(crate) struct Step {
     n: u32,
     shape: u32,
     seed: u32,
@@ -16,6 +16,7 @@ struct Step {
     parity: u32,
     _pad: [u32; 3],
 }
+crate::host_layout! { Step { n, shape, seed, round, parity, _pad } }
 
 struct HalfStep {
     degrees: (wgpu::ComputePipeline, wgpu::BindGroup),

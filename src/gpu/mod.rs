@@ -1,9 +1,11 @@
 //! The GPU: one place where instance → adapter → device is made ([`GpuContext`]), then
 //! handed to every pass that needs it, so tests can inject a lavapipe device. Also the
 //! pieces every kernel shares: shader loading ([`shaders`]), buffers and readback
-//! ([`buffers`]) and dispatch sizing past 65,535 workgroups.
+//! ([`buffers`]), the check of host/device struct layouts ([`layout`]) and dispatch
+//! sizing past 65,535 workgroups.
 
 pub mod buffers;
+pub mod layout;
 pub mod rng_draws;
 pub mod shaders;
 
@@ -11,7 +13,8 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
-/// Threads per workgroup of every 1-D kernel (matches `@workgroup_size` in the shaders).
+/// Threads per workgroup of every 1-D kernel: the shaders get it as `WORKGROUP` from the
+/// generated prelude ([`shaders::prelude`]) and write `@workgroup_size(WORKGROUP)`.
 pub const WORKGROUP: u32 = 64;
 
 /// What `emergence info` shows about one adapter.

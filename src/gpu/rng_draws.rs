@@ -6,12 +6,13 @@ use crate::error::Result;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(crate) struct Params {
     n: u32,
     seed: u32,
     tick: u32,
     stream: u32,
 }
+crate::host_layout! { Params { n, seed, tick, stream } }
 
 /// The four words of `rand4(seed, tick, i, stream)` and `normal(words.x, words.y)` for
 /// every agent `i < n`, computed on the GPU.

@@ -75,6 +75,12 @@ pub struct RenderParams {
     pub inv_mastery: f32,
     pub _pad: [u32; 2],
 }
+crate::host_layout! {
+    RenderParams {
+        n, slots, grid, width, height, side, origin_x, origin_y, point, line_cut, line_salt,
+        line_gain, attraction, repulsion, max_step, inv_mean, strong_tie, inv_mastery, _pad
+    }
+}
 
 /// G for N agents: about 8 agents per cell, a power of two from 16 to 256.
 pub fn grid_for(n: u32) -> u32 {

@@ -168,7 +168,7 @@ impl MixingOwned<'_> {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GpuParams {
+pub(crate) struct GpuParams {
     n: u32,
     seed: u32,
     complete: u32,
@@ -177,6 +177,11 @@ struct GpuParams {
     convergence: f32,
     half_bits: u32,
     _pad: u32,
+}
+crate::host_layout! {
+    GpuParams {
+        n, seed, complete, chunk_len, confidence, convergence, half_bits, _pad
+    }
 }
 
 /// The model on the GPU through the driver: ticks go to the device in submissions of up

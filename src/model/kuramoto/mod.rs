@@ -245,7 +245,7 @@ pub fn lambda_max_cpu(csr: &Csr, seed: u32) -> f64 {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GpuParams {
+pub(crate) struct GpuParams {
     n: u32,
     groups: u32,
     complete: u32,
@@ -255,10 +255,15 @@ struct GpuParams {
     average_after: u32,
     _pad: u32,
 }
+crate::host_layout! {
+    GpuParams {
+        n, groups, complete, chunk_len, coupling, dt, average_after, _pad
+    }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-struct Control {
+pub(crate) struct Control {
     k: u32,
     r: f32,
     psi: f32,
@@ -268,15 +273,17 @@ struct Control {
     stage_r: f32,
     stage_psi: f32,
 }
+crate::host_layout! { Control { k, r, psi, r_sum, samples, norm, stage_r, stage_psi } }
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Mode {
+pub(crate) struct Mode {
     kind: u32,
     c: f32,
     measure: u32,
     _pad: u32,
 }
+crate::host_layout! { Mode { kind, c, measure, _pad } }
 
 /// The reductions' modes: RK4 stages 0–3 (stage 0 is the sample), then the norm.
 const MODES: [Mode; 5] = [

@@ -14,7 +14,7 @@ use crate::model::DeviceBuffer;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(crate) struct Params {
     n: u32,
     slots: u32,
     seed: u32,
@@ -36,6 +36,13 @@ struct Params {
     closure_thr: u32,
     _pad: u32,
 }
+crate::host_layout! {
+    Params {
+        n, slots, seed, groups, dt, coupling, noise_amp, field, learning_rate, forgetting,
+        knowledge_norm, mastery, theta, tie_gain, tie_cost, strong_tie, new_tie, search_thr,
+        closure_thr, _pad
+    }
+}
 
 /// Mirror of `Control` in `shaders/shared/lifecycle.wgsl`.
 #[repr(C)]
@@ -48,6 +55,12 @@ pub struct Control {
     pub removed: u32,
     pub _pad: [u32; 3],
 }
+crate::host_layout! { Control { tick, n_adopters, psi, created, removed, _pad } }
+
+/// Where in `Control` the interval's tie counters (`created`, then `removed`) lie.
+const COUNTERS_AT: u64 = std::mem::offset_of!(Control, created) as u64;
+const COUNTERS_BYTES: u64 =
+    (std::mem::offset_of!(Control, removed) + std::mem::size_of::<u32>()) as u64 - COUNTERS_AT;
 
 /// Columns of the exact metrics sums (`metrics_agents.wgsl`, `community_reduce.wgsl`),
 /// each a (lo, hi) pair of words.
@@ -537,7 +550,7 @@ impl GpuLifecycle {
     /// Zero the interval's tie counters (after the metrics have read them).
     pub fn reset_counters(&self, ctx: &GpuContext) {
         ctx.queue
-            .write_buffer(&self.control, 12, bytemuck::cast_slice(&[0u32, 0u32]));
+            .write_buffer(&self.control, COUNTERS_AT, &[0; COUNTERS_BYTES as usize]);
     }
 
     /// Record one metrics row of the current tick into `encoder`, ending with a copy of
@@ -564,7 +577,7 @@ impl GpuLifecycle {
         encoder.copy_buffer_to_buffer(self.components.result(), 0, staging, ACC_BYTES + 32, 8);
         encoder.copy_buffer_to_buffer(self.components.changed(), 0, staging, ACC_BYTES + 40, 4);
         // The interval's created/removed counters start again from 0.
-        encoder.clear_buffer(&self.control, 12, Some(8));
+        encoder.clear_buffer(&self.control, COUNTERS_AT, Some(COUNTERS_BYTES));
     }
 
     /// A staging buffer for [`Self::record_metrics`].

@@ -125,7 +125,7 @@ pub fn run_cpu(csr: &Csr, params: &SirParams) -> Outbreak {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct StepParams {
+pub(crate) struct StepParams {
     n: u32,
     seed: u32,
     chunk_len: u32,
@@ -133,6 +133,7 @@ struct StepParams {
     recover_24: u32,
     _pad: [u32; 3],
 }
+crate::host_layout! { StepParams { n, seed, chunk_len, infect_24, recover_24, _pad } }
 
 /// An outbreak on the GPU through the driver: ticks are recorded [`TICKS_PER_BATCH`] at
 /// a time into one submission; only the batch's per-tick counts are read back between

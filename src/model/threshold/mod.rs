@@ -132,21 +132,23 @@ impl CpuCascade<'_> {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SeedParams {
+pub(crate) struct SeedParams {
     n: u32,
     seed: u32,
     seed_threshold: u32,
     _pad: u32,
 }
+crate::host_layout! { SeedParams { n, seed, seed_threshold, _pad } }
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SweepParams {
+pub(crate) struct SweepParams {
     n: u32,
     theta_pct: u32,
     chunk_len: u32,
     _pad: u32,
 }
+crate::host_layout! { SweepParams { n, theta_pct, chunk_len, _pad } }
 
 /// The device state of a cascade.
 struct GpuCascade<'a> {

@@ -191,7 +191,7 @@ impl Voter {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GpuParams {
+pub(crate) struct GpuParams {
     n: u32,
     seed: u32,
     slots: u32,
@@ -200,6 +200,11 @@ struct GpuParams {
     scan_below: u32,
     max_draws: u32,
     _pad: u32,
+}
+crate::host_layout! {
+    GpuParams {
+        n, seed, slots, opinions, rewire_24, scan_below, max_draws, _pad
+    }
 }
 
 /// The device state of the voter model.
