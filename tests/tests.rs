@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod components;
 mod graph;
+mod kernels;
 mod layout;
 mod lifecycle;
 mod lifecycle_gpu;

@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// communities, where plain label propagation merges them (see docs/lifecycle.md).
 pub const SIGNIFICANCE: u64 = 2;
 
-/// The label agent i takes in a half-step, reading `labels` as they were at its start:
+/// Twin of `lpa_step.wgsl`. The label agent i takes in a half-step, reading `labels` as
+/// they were at its start:
 /// the label most of its neighbours hold (ties go to the smallest `pcg(label ^ h_i)`,
 /// h_i = pcg(i ^ salt), so different agents break ties differently), provided the
 /// significance test passes; else its own. `buf` is scratch space.
@@ -67,7 +68,8 @@ fn next_label(
     }
 }
 
-/// Degree sum of every label (labels are agent ids), with integer atomics.
+/// Twin of `lpa_label_degrees.wgsl`: the degree sum of every label (labels are agent
+/// ids), with integer atomics.
 fn label_degrees<G: Adjacency + Sync + ?Sized>(graph: &G, labels: &[u32]) -> Vec<u64> {
     let sums: Vec<AtomicU64> = (0..labels.len()).map(|_| AtomicU64::new(0)).collect();
     (0..graph.n())
@@ -198,7 +200,8 @@ pub fn modularity<G: Adjacency + Sync + ?Sized>(graph: &G, labels: &[u32]) -> f6
         .sum()
 }
 
-/// Mean alignment inside communities: Σ_c |Σ_{i∈c} e^{iφ_i}| / Σ_c s_c over communities
+/// Twin of `community_sums.wgsl` + `community_reduce.wgsl` (the per-community sums of
+/// the metrics row and their reduction). Mean alignment inside communities: Σ_c |Σ_{i∈c} e^{iφ_i}| / Σ_c s_c over communities
 /// with at least two members, members being the agents with ties that hold the label (0
 /// when there is no such community). Summed sequentially in agent order, then over labels
 /// in increasing order: deterministic.

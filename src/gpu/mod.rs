@@ -6,6 +6,7 @@
 
 pub mod buffers;
 pub mod layout;
+pub mod registry;
 pub mod rng_draws;
 pub mod shaders;
 

@@ -278,6 +278,8 @@ impl Lifecycle {
         adopted as f64 / self.n.max(1) as f64
     }
 
+    /// Twin of the metrics row on the GPU (`metrics_agents.wgsl`, then the community and
+    /// component kernels).
     /// One metrics row (the columns of [`COLUMNS`]) for the current tick. Runs
     /// `lpa_rounds` rounds of label propagation from the previous row's labels, and resets
     /// the interval's created/removed counters; `ticks_in_interval` is the number of ticks

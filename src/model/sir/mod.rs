@@ -126,12 +126,12 @@ pub fn run_cpu(csr: &Csr, params: &SirParams) -> Outbreak {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct StepParams {
-    n: u32,
-    seed: u32,
-    chunk_len: u32,
-    infect_24: u32,
-    recover_24: u32,
-    _pad: [u32; 3],
+    pub(crate) n: u32,
+    pub(crate) seed: u32,
+    pub(crate) chunk_len: u32,
+    pub(crate) infect_24: u32,
+    pub(crate) recover_24: u32,
+    pub(crate) _pad: [u32; 3],
 }
 crate::host_layout! { StepParams { n, seed, chunk_len, infect_24, recover_24, _pad } }
 

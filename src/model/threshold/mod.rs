@@ -143,10 +143,10 @@ crate::host_layout! { SeedParams { n, seed, seed_threshold, _pad } }
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct SweepParams {
-    n: u32,
-    theta_pct: u32,
-    chunk_len: u32,
-    _pad: u32,
+    pub(crate) n: u32,
+    pub(crate) theta_pct: u32,
+    pub(crate) chunk_len: u32,
+    pub(crate) _pad: u32,
 }
 crate::host_layout! { SweepParams { n, theta_pct, chunk_len, _pad } }
 
