@@ -73,7 +73,7 @@ pub fn bench(
     repeats: u32,
 ) -> Result<BenchReport> {
     let loaded = config::load(config.as_deref(), sets)?;
-    let model = model::find(loaded.scenario.model.kind.name())?;
+    let model = model::find(&loaded.scenario.model.kind)?;
     let (edges, graph, csr) = build_graph(&loaded)?;
     let size = Size {
         agents: csr.n() as u64,

@@ -4,7 +4,6 @@
 
 use crate::backend::BackendChoice;
 use crate::error::Error;
-use crate::gpu;
 use crate::run::{self, RunOptions};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -250,11 +249,11 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Info { config, json } => {
-            let info = info(config.as_deref())?;
+            let info = crate::info::info(config.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                print!("{}", info_text(&info));
+                print!("{}", crate::info::text(&info));
             }
             Ok(())
         }
@@ -354,159 +353,4 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// One model as `info` sees it: its buffers at N = 10^6 and the largest N per adapter.
-#[derive(serde::Serialize)]
-struct ModelInfo {
-    model: &'static str,
-    /// The shape the figures assume: mean degree and K (a config's own with `info CONFIG`).
-    mean_degree: f64,
-    slots: u64,
-    complete: bool,
-    /// Device buffers of a run of 10^6 agents of that shape.
-    buffers_at_1e6: Vec<crate::model::DeviceBuffer>,
-    bytes_at_1e6: u64,
-}
-
-#[derive(serde::Serialize)]
-struct AdapterInfo {
-    #[serde(flatten)]
-    adapter: gpu::AdapterSummary,
-    /// Largest agent count each model fits on this adapter, from its declared buffers.
-    largest_agents: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(serde::Serialize)]
-struct Info {
-    version: &'static str,
-    cpu_threads: usize,
-    models: Vec<ModelInfo>,
-    adapters: Vec<AdapterInfo>,
-    /// What `--backend auto` would use here.
-    auto_backend: String,
-}
-
-/// The shape each model is sized at without a config: mean degree 4 and K = 24, well
-/// mixed where the model is by default.
-fn default_size(model: &dyn crate::model::Model) -> crate::model::Size {
-    let complete = matches!(model.name(), "deffuant" | "kuramoto");
-    crate::model::Size {
-        agents: 1_000_000,
-        ties: if complete { 0 } else { 2_000_000 },
-        slots: 24,
-        complete,
-    }
-}
-
-fn info(config: Option<&std::path::Path>) -> anyhow::Result<Info> {
-    let sizes: Vec<(&'static dyn crate::model::Model, crate::model::Size)> = match config {
-        Some(path) => {
-            let loaded = crate::config::load(Some(path), &[])?;
-            let s = &loaded.scenario;
-            let model = crate::model::find(s.model.kind.name())?;
-            let complete = s.graph.kind == crate::config::GraphKind::Complete;
-            let size = crate::model::Size {
-                agents: 1_000_000,
-                ties: if complete {
-                    0
-                } else {
-                    (s.graph.mean_degree * 500_000.0).ceil() as u64
-                },
-                slots: s.graph.slots as u64,
-                complete,
-            };
-            vec![(model, size)]
-        }
-        None => crate::model::all()
-            .into_iter()
-            .map(|m| (m, default_size(m)))
-            .collect(),
-    };
-    let models = sizes
-        .iter()
-        .map(|(m, size)| {
-            let buffers = m.buffers(size);
-            ModelInfo {
-                model: m.name(),
-                mean_degree: 2.0 * size.ties as f64 / size.agents as f64,
-                slots: size.slots,
-                complete: size.complete,
-                bytes_at_1e6: buffers.iter().map(|b| b.bytes).sum(),
-                buffers_at_1e6: buffers,
-            }
-        })
-        .collect();
-    let adapters: Vec<AdapterInfo> = gpu::list_adapters()
-        .into_iter()
-        .map(|a| {
-            let cap = a.max_storage_binding_bytes.min(a.max_buffer_bytes);
-            let largest_agents = sizes
-                .iter()
-                .map(|(m, size)| {
-                    (
-                        m.name().to_string(),
-                        crate::model::largest_agents(*m, size, cap).into(),
-                    )
-                })
-                .collect();
-            AdapterInfo {
-                adapter: a,
-                largest_agents,
-            }
-        })
-        .collect();
-    let summaries: Vec<_> = adapters.iter().map(|a| a.adapter.clone()).collect();
-    let auto_backend = match gpu::choose(&summaries, None) {
-        Ok(i) if !summaries[i].software => format!("gpu ({})", summaries[i].name),
-        Ok(i) => format!("cpu (only a software adapter: {})", summaries[i].name),
-        Err(_) => "cpu (no usable adapter)".into(),
-    };
-    Ok(Info {
-        version: env!("CARGO_PKG_VERSION"),
-        cpu_threads: rayon::current_num_threads(),
-        models,
-        adapters,
-        auto_backend,
-    })
-}
-
-fn info_text(info: &Info) -> String {
-    let mut out = format!(
-        "emergence {}\nCPU backend: {} threads\n--backend auto uses: {}\n",
-        info.version, info.cpu_threads, info.auto_backend
-    );
-    for m in &info.models {
-        out += &format!(
-            "model {}: {:.1} MiB on a device at N = 10^6 (mean degree {}, K = {}{})\n",
-            m.model,
-            m.bytes_at_1e6 as f64 / (1 << 20) as f64,
-            m.mean_degree,
-            m.slots,
-            if m.complete { ", well mixed" } else { "" }
-        );
-    }
-    if info.adapters.is_empty() {
-        out += "no GPU adapters found\n";
-    }
-    for a in &info.adapters {
-        let s = &a.adapter;
-        out += &format!(
-            "adapter {}: {} [{} {}{}{}]\n  driver: {}  pci: {}\n  max storage binding {} MiB, max buffer {} MiB, {} storage buffers per stage, {} workgroups per dimension\n  largest N: {}\n",
-            s.index,
-            s.name,
-            s.backend,
-            s.device_type,
-            if s.software { ", software" } else { "" },
-            if s.usable_for_compute { "" } else { ", not picked for compute unless named" },
-            if s.driver.is_empty() { "-" } else { &s.driver },
-            if s.pci_bus_id.is_empty() { "-" } else { &s.pci_bus_id },
-            s.max_storage_binding_bytes >> 20,
-            s.max_buffer_bytes >> 20,
-            s.max_storage_buffers_per_stage,
-            s.max_workgroups_per_dimension,
-            a.largest_agents.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
-        );
-    }
-    out
 }

@@ -106,6 +106,21 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// The built-in model of `model.kind = name`, if it is one (a model registered by a
+    /// program of its own is not).
+    pub fn parse(name: &str) -> Option<ModelKind> {
+        [
+            ModelKind::Threshold,
+            ModelKind::Lifecycle,
+            ModelKind::Sir,
+            ModelKind::Deffuant,
+            ModelKind::Voter,
+            ModelKind::Kuramoto,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Threshold => "threshold",
@@ -121,7 +136,9 @@ impl ModelKind {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    pub kind: ModelKind,
+    /// The model: a name in the registry (`crate::model::all`), the six built-in ones or
+    /// one a program registered.
+    pub kind: String,
     /// threshold and lifecycle: adoption threshold θ.
     pub theta: f64,
     /// threshold: initially active fraction ρ0.
@@ -192,7 +209,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            kind: ModelKind::Threshold,
+            kind: "threshold".into(),
             theta: 0.18,
             seed_fraction: 0.001,
             coupling: 0.05,
@@ -227,7 +244,10 @@ impl Default for ModelConfig {
 
 /// The `[model]` keys each model reads; the others are left out of a run's resolved
 /// config, so `config.toml` shows what was used.
-pub fn model_keys(kind: ModelKind) -> &'static [&'static str] {
+pub fn model_keys(kind: &str) -> &'static [&'static str] {
+    let Some(kind) = ModelKind::parse(kind) else {
+        return &["kind"];
+    };
     match kind {
         ModelKind::Threshold => &["kind", "theta", "seed_fraction"],
         ModelKind::Lifecycle => &[
@@ -501,7 +521,13 @@ impl Loaded {
             )));
         }
         let m = &s.model;
-        match m.kind {
+        let Some(kind) = ModelKind::parse(&m.kind) else {
+            // A registered model of a program's own reads only the shared keys.
+            crate::model::find(&m.kind)
+                .map_err(|e| Error::bad_input(format!("{}: {e}", self.origin("model.kind"))))?;
+            return Ok(());
+        };
+        match kind {
             ModelKind::Threshold => {
                 self.real("model.theta", m.theta, 0.0, 1.0)?;
                 self.real("model.seed_fraction", m.seed_fraction, 0.0, 1.0)?;
@@ -660,7 +686,7 @@ impl Loaded {
         let mut s = self.scenario.clone();
         s.graph.path = self.graph_path();
         let text = toml::to_string(&s).expect("a scenario always serialises");
-        let used = model_keys(s.model.kind);
+        let used = model_keys(&s.model.kind);
         // Line by line, so the keys keep the struct's order (a toml::Table would sort them).
         let mut section = String::new();
         let mut out = String::with_capacity(text.len());

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod graph;
+pub mod info;
 pub mod io;
 pub mod model;
 pub mod progress;

@@ -99,7 +99,7 @@ fn utc_stamp(secs: u64) -> String {
 pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let wall = Instant::now();
     let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
-    let model = model::find(loaded.scenario.model.kind.name())?;
+    let model = model::find(&loaded.scenario.model.kind)?;
     let out = opts
         .out
         .clone()

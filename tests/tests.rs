@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod components;
+mod extension;
 mod graph;
 mod kernels;
 mod layout;
