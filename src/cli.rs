@@ -2,10 +2,10 @@
 //! with clap, dispatch into the library, and the mapping of errors to exit codes:
 //! 0 ok, 1 the run failed, 2 bad input.
 
-use crate::backend::BackendChoice;
-use crate::error::Error;
-use crate::run::{self, RunOptions};
 use clap::{Args, Parser, Subcommand};
+use emergence::backend::BackendChoice;
+use emergence::error::Error;
+use emergence::run::{self, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -222,7 +222,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 force: args.force,
                 backend: args.scenario.device.backend,
                 adapter: args.scenario.device.adapter.clone(),
-                render: crate::render::RenderRequest {
+                render: emergence::render::RenderRequest {
                     frames: args.render.frames,
                     movie: args.render.movie,
                     fps: args.render.fps,
@@ -249,16 +249,16 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Info { config, json } => {
-            let info = crate::info::info(config.as_deref())?;
+            let info = emergence::info::info(config.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                print!("{}", crate::info::text(&info));
+                print!("{}", emergence::info::text(&info));
             }
             Ok(())
         }
         Command::Scaling(args) => {
-            let (dir, report) = crate::scaling::scaling(&crate::scaling::ScalingOptions {
+            let (dir, report) = emergence::scaling::scaling(&emergence::scaling::ScalingOptions {
                 config: args.config,
                 sets: args.sets,
                 param: args.param,
@@ -285,7 +285,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 // A measurement, not a run: 100 ticks unless asked otherwise.
                 sets.insert(0, "ticks=100".into());
             }
-            let report = crate::bench::bench(
+            let report = emergence::bench::bench(
                 args.scenario.config.clone(),
                 &sets,
                 args.scenario.device.backend,
@@ -304,8 +304,9 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             json,
             device,
         } => {
-            use crate::validate;
-            let backend = crate::backend::Backend::open(device.backend, device.adapter.as_deref())?;
+            use emergence::validate;
+            let backend =
+                emergence::backend::Backend::open(device.backend, device.adapter.as_deref())?;
             tracing::info!(
                 "validating on {} [{}]{}",
                 backend.name(),
@@ -343,7 +344,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Report { run_dir } => {
-            let written = crate::report::write(&run_dir)?;
+            let written = emergence::report::write(&run_dir)?;
             println!(
                 "{} ({} plots in {})",
                 written.html.display(),

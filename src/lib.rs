@@ -10,7 +10,6 @@
 pub mod analysis;
 pub mod backend;
 pub mod bench;
-pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -4,17 +4,20 @@
 //! `summary.json`, then the report (plots, report.html). Everything that can be refused
 //! is refused before any work or any file appears.
 
-use crate::analysis::stages::{self, StageParams, StageReport, Transition};
+use crate::analysis::stages::{self, StageParams, StageReport};
 use crate::backend::{Backend, BackendChoice};
 use crate::config;
 use crate::engine::Observer;
 use crate::error::Result;
-use crate::graph::{build_graph, GraphSummary};
-use crate::io::{rundir::RunDir, MetricsTable};
+use crate::graph::build_graph;
+use crate::io::{
+    rundir::{self, RunDir},
+    summary::Summary,
+    MetricsTable,
+};
 use crate::model::{self, Start};
 use crate::progress::Progress;
 use crate::render::drive::FrameObserver;
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,69 +33,10 @@ pub struct RunOptions {
     pub render: crate::render::RenderRequest,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub model: String,
-    pub agents: u32,
-    pub ticks_run: u64,
-    pub seed: u32,
-    pub backend: String,
-    pub adapter: String,
-    pub wall_s: f64,
-    pub ticks_per_s: f64,
-    #[serde(rename = "final")]
-    pub final_row: serde_json::Map<String, serde_json::Value>,
-    pub converged: bool,
-    pub graph: GraphSummary,
-    pub components: serde_json::Value,
-    /// lifecycle: the first ticks at which S1 ≥ 0.1, clustering ≥ 0.2 and adoption ≥ 0.1,
-    /// 0.5, 0.9 (null: never).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub milestones: Option<serde_json::Value>,
-    /// lifecycle: the stage transitions found by `analysis::stages` (DESIGN §5, §10);
-    /// absent for models without stages. `stages.json` holds the full report.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stages: Option<Vec<Transition>>,
-    /// The classical models' outcome next to the theory they are checked against
-    /// (sir, deffuant, voter, kuramoto).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<serde_json::Value>,
-    pub version: String,
-}
-
 pub struct RunReport {
     pub dir: PathBuf,
     pub summary: Summary,
     pub metrics: MetricsTable,
-}
-
-fn default_out(model: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    PathBuf::from("runs").join(format!("{model}-{}", utc_stamp(secs)))
-}
-
-/// `YYYYmmdd-HHMMSS` in UTC (civil-from-days, Howard Hinnant's algorithm).
-fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// `emergence run`.
@@ -103,7 +47,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let out = opts
         .out
         .clone()
-        .unwrap_or_else(|| default_out(model.name()));
+        .unwrap_or_else(|| rundir::default_out(model.name()));
     let ticks = loaded.scenario.ticks as u64;
     let render_plan = crate::render::plan(&opts.render, model.renders(), ticks, opts.force)?;
     let dir = RunDir::create(&out, opts.force)?;

@@ -133,7 +133,11 @@ fn same_seed_gives_identical_metrics_on_each_backend() {
         first_of_each.push(csv.swap_remove(0));
     }
     // The threshold model is integer-exact, so the backends agree too.
-    assert!(first_of_each.windows(2).all(|w| w[0] == w[1]));
+    if let [cpu, gpu] = &first_of_each[..] {
+        assert_eq!(cpu, gpu, "the backends differ on an integer model");
+    } else {
+        eprintln!("SKIPPED: the cross-backend half of this test (no GPU adapter)");
+    }
     // A different seed gives a different run.
     let out = emergence(
         &[

@@ -13,7 +13,9 @@ pub fn gpu() -> Option<GpuContext> {
             if std::env::var("EMERGENCE_REQUIRE_GPU").is_ok_and(|v| v == "1") {
                 panic!("EMERGENCE_REQUIRE_GPU=1 but no GPU adapter: {e}");
             }
-            eprintln!("skipping GPU test: {e}");
+            let test = std::thread::current().name().unwrap_or("?").to_string();
+            eprintln!("SKIPPED: {test} (no GPU adapter: {e})");
+            println!("SKIPPED: {test} (no GPU adapter: {e})");
             None
         }
     }

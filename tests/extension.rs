@@ -147,11 +147,11 @@ fn a_model_registered_by_the_test_runs_through_run() {
     .unwrap();
     assert_eq!(report.summary.model, "coin");
     assert_eq!(report.metrics.columns, ["tick", "heads"]);
-    let ticks: Vec<f64> = report.metrics.rows.iter().map(|r| r[0]).collect();
+    let ticks = report.metrics.column("tick").unwrap();
     assert_eq!(ticks, [0.0, 5.0, 10.0, 15.0, 20.0]);
     // 1 − 0.95^20 = 0.6415; per-run sd sqrt(p(1 − p)/N) = 0.0107 at N = 2000.
     let p = 1.0 - 0.95f64.powi(20);
-    let heads = report.metrics.rows.last().unwrap()[1];
+    let heads = report.metrics.last("heads").unwrap();
     assert!(
         (heads - p).abs() <= 4.0 * (p * (1.0 - p) / 2000.0).sqrt(),
         "{heads}"

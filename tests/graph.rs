@@ -325,10 +325,19 @@ fn tie_store_from_edges_keeps_invariants() {
         (plain.offsets, plain.neighbors)
     );
     assert!(csr.weights.unwrap().iter().all(|&w| w == 0.2));
-    // 12 bytes per slot (id, weight, age), within the 16-byte budget.
-    let per_slot =
-        std::mem::size_of::<u32>() + std::mem::size_of::<f32>() + std::mem::size_of::<u32>();
-    assert!(per_slot <= 16);
+    // The lifecycle's device bytes per tie slot, from the buffers it declares: what one
+    // more slot per agent costs. DESIGN §8 allows 12 (id, weight, age).
+    let lifecycle = emergence::model::find("lifecycle").unwrap();
+    let bytes = |slots| -> u64 {
+        let size = emergence::model::Size {
+            agents: 1000,
+            ties: 0,
+            slots,
+            complete: false,
+        };
+        lifecycle.buffers(&size).iter().map(|b| b.bytes).sum()
+    };
+    assert_eq!((bytes(24) - bytes(23)) / 1000, 12);
 }
 
 #[test]

@@ -173,8 +173,8 @@ fn deffuant_gpu_matches_cpu() {
     let off = differing(&cpu.opinions, &gpu.opinions);
     assert!(off <= n as usize / 1000, "{off} agents differ");
     assert_eq!(
-        cpu.metrics.rows.last().unwrap()[1],
-        gpu.metrics.rows.last().unwrap()[1]
+        cpu.metrics.last("opinion_clusters").unwrap(),
+        gpu.metrics.last("opinion_clusters").unwrap()
     );
     // Graph matching on the device, too.
     let csr = er(n, 6.0, 2);
@@ -241,8 +241,8 @@ fn voter_runs_to_a_frozen_state_with_its_ties_intact() {
     let (discordant, largest, _) = voter::metrics(&v, p.opinions);
     assert_eq!(discordant, 0);
     assert!(largest > 8, "some opinion spread");
-    let rewires: f64 = out.metrics.rows.iter().map(|r| r[6]).sum();
-    let adoptions: f64 = out.metrics.rows.iter().map(|r| r[5]).sum();
+    let rewires: f64 = out.metrics.column("rewires").unwrap().iter().sum();
+    let adoptions: f64 = out.metrics.column("adoptions").unwrap().iter().sum();
     // Both kinds of move happen; the ratio is near φ/(1 − φ) among made moves only
     // loosely (adoptions that agree already are no-ops), so just check both are there.
     assert!(

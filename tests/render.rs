@@ -335,7 +335,7 @@ fn mp4_has_the_frames_and_the_size() {
         if std::env::var("EMERGENCE_REQUIRE_FFMPEG").is_ok_and(|v| v == "1") {
             panic!("EMERGENCE_REQUIRE_FFMPEG=1 but ffmpeg is not on PATH");
         }
-        eprintln!("skipping the MP4 test: no ffmpeg on PATH");
+        eprintln!("SKIPPED: the MP4 test (no ffmpeg on PATH)");
         return;
     }
     let dir = scratch("render-mp4");

@@ -209,7 +209,7 @@ fn browser_check(page: &Path, images: usize) {
         if std::env::var("EMERGENCE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
             panic!("EMERGENCE_REQUIRE_BROWSER=1 but no chromium on PATH");
         }
-        eprintln!("skipping the browser check: no chromium on PATH");
+        eprintln!("SKIPPED: the browser check (no chromium on PATH)");
         return;
     };
     let started = Instant::now();

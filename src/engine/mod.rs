@@ -169,6 +169,8 @@ fn next_stop(
 /// on every backend.
 pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let columns = sim.columns();
+    // The tick comes first in every table: the driver reads it from the rows.
+    debug_assert_eq!(columns.first().map(String::as_str), Some("tick"));
     let mut table = MetricsTable::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
     if drive.fresh {
         for row in sim.initial_rows()? {

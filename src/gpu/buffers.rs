@@ -170,7 +170,7 @@ pub fn bind(
     buffers: &[(u32, &wgpu::Buffer)],
 ) -> wgpu::BindGroup {
     let layout = pipeline.get_bind_group_layout(0);
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
         .iter()
         .map(|(binding, b)| wgpu::BindGroupEntry {
             binding: *binding,

@@ -3,6 +3,7 @@
 //! never leaves a half-written directory where a finished one is expected.
 
 pub mod rundir;
+pub mod summary;
 
 use std::fmt::Write as _;
 
@@ -24,6 +25,18 @@ impl MetricsTable {
     pub fn push(&mut self, row: Vec<f64>) {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
+    }
+
+    /// The values of column `name`, row by row (None: no such column).
+    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
+        let k = self.columns.iter().position(|c| c == name)?;
+        Some(self.rows.iter().map(|r| r[k]).collect())
+    }
+
+    /// The last row's value of column `name`.
+    pub fn last(&self, name: &str) -> Option<f64> {
+        let k = self.columns.iter().position(|c| c == name)?;
+        self.rows.last().map(|r| r[k])
     }
 
     pub fn last_as_map(&self) -> serde_json::Map<String, serde_json::Value> {

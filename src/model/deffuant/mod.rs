@@ -134,7 +134,7 @@ pub struct DeffuantRun {
 }
 
 /// The model on the CPU, through the driver.
-pub fn run_cpu(mixing: Mixing, p: &DeffuantParams) -> DeffuantRun {
+pub fn run_cpu(mixing: Mixing<'_>, p: &DeffuantParams) -> DeffuantRun {
     let mut sim = DeffuantSim::cpu(mixing_owned(mixing), p);
     let drive = crate::engine::drive(&mut sim, crate::engine::Drive::quiet(p.ticks as u64))
         .expect("the CPU cannot fail");

@@ -158,7 +158,11 @@ pub fn run_cpu(v: &mut Voter, p: &VoterParams) -> VoterRun {
 /// device in submissions of up to 32 ticks (six passes each); a row reads back six words.
 pub fn run_gpu(ctx: &GpuContext, v: &mut Voter, p: &VoterParams) -> Result<VoterRun> {
     let state = std::mem::replace(v, Voter::placeholder(v.ties.slots));
-    let mut sim = VoterSim::new(Device::Gpu(GpuVoter::new(ctx, &state, p)?), state, p);
+    let mut sim = VoterSim::new(
+        Device::Gpu(Box::new(GpuVoter::new(ctx, &state, p)?)),
+        state,
+        p,
+    );
     let out = sim.drive(p);
     *v = sim.into_state()?;
     out
@@ -407,7 +411,7 @@ impl<'a> GpuVoter<'a> {
 /// Where the voter's state lives during a run.
 pub enum Device<'a> {
     Cpu,
-    Gpu(GpuVoter<'a>),
+    Gpu(Box<GpuVoter<'a>>),
 }
 
 /// The voter model as the driver runs it: a row every `metrics_every` ticks, until a row
@@ -696,7 +700,7 @@ impl Model for VoterModel {
         let state = Voter::new(crate::graph::tie_slots(&start.edges, slots, 1.0), &p);
         let device = match backend {
             Backend::Cpu => Device::Cpu,
-            Backend::Gpu(ctx) => Device::Gpu(GpuVoter::new(ctx, &state, &p)?),
+            Backend::Gpu(ctx) => Device::Gpu(Box::new(GpuVoter::new(ctx, &state, &p)?)),
         };
         Ok(Box::new(VoterSim::new(device, state, &p)))
     }

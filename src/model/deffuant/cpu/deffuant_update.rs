@@ -8,7 +8,7 @@ pub fn matching(n: u32, seed: u32, t: u32) -> Permutation {
 }
 
 /// Each agent's partner in tick `t` ([`NONE`]: it sits out).
-pub fn partners(mixing: Mixing, seed: u32, t: u32) -> Vec<u32> {
+pub fn partners(mixing: Mixing<'_>, seed: u32, t: u32) -> Vec<u32> {
     match mixing {
         Mixing::Complete(n) => {
             let perm = matching(n, seed, t);

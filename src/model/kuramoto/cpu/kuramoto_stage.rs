@@ -20,7 +20,7 @@ pub fn stage(
     omega: &[f32],
     r_psi: (f32, f32),
     s: usize,
-    b: Stages,
+    b: Stages<'_>,
 ) {
     let c = STAGE_C[s];
     let (theta, k_in) = (b.theta, b.k_in);
