@@ -18,6 +18,9 @@
 //! benches; criterion's `--measurement-time S` and `--sample-size K` change the run's
 //! length). On Linux without a GPU, lavapipe needs `XDG_RUNTIME_DIR` set.
 
+mod common;
+use common::short;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use emergence::backend::{Backend, GpuGraph};
 use emergence::config::{self, Loaded};
@@ -33,7 +36,6 @@ use emergence::model::{self, Start};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::AtomicU32;
-use std::time::Duration;
 
 /// Ticks per iteration where a bench runs several.
 const TICKS: u32 = 10;
@@ -190,7 +192,7 @@ fn driven(
     s: &Scenario,
     backend: &Backend,
 ) {
-    let m = model::find(&s.loaded.scenario.model.kind).expect("a built-in model");
+    let m = model::find(s.loaded.scenario.model.kind()).expect("a built-in model");
     let mut sim = m.start(s.start(), backend).expect("the model starts");
     engine::drive(sim.as_mut(), Drive::quiet(0)).expect("the first row");
     g.throughput(Throughput::Elements(TICKS as u64 * s.n()));
@@ -261,13 +263,6 @@ fn gpu(c: &mut Criterion) {
         &backend,
     );
     g.finish();
-}
-
-fn short() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

@@ -18,6 +18,9 @@
 //! one pass; criterion's `--measurement-time S` and `--sample-size K` change the run's
 //! length). On Linux without a GPU, lavapipe needs `XDG_RUNTIME_DIR` set.
 
+mod common;
+use common::short;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use emergence::config;
 use emergence::gpu::GpuContext;
@@ -190,13 +193,6 @@ fn gpu(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-fn short() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

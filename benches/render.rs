@@ -14,6 +14,9 @@
 //! `--sample-size K` change the run's length). On Linux without a GPU, lavapipe needs
 //! `XDG_RUNTIME_DIR` set.
 
+mod common;
+use common::short;
+
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use emergence::config::Scenario;
 use emergence::gpu::{buffers, GpuContext};
@@ -25,7 +28,6 @@ use emergence::render::layout::{ForceLayout, TieView};
 use emergence::render::overlay::OverlayInfo;
 use emergence::render::writer::{compose, write_png, Frame};
 use emergence::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
-use std::time::Duration;
 
 const SIZE: (u32, u32) = (1280, 720);
 
@@ -144,13 +146,6 @@ fn gpu(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-fn short() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

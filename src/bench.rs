@@ -73,7 +73,7 @@ pub fn bench(
     repeats: u32,
 ) -> Result<BenchReport> {
     let loaded = config::load(config.as_deref(), sets)?;
-    let model = model::find(&loaded.scenario.model.kind)?;
+    let model = model::find(loaded.scenario.model.kind())?;
     let (edges, graph, csr) = build_graph(&loaded)?;
     let size = Size {
         agents: csr.n() as u64,
@@ -82,9 +82,13 @@ pub fn bench(
         complete: loaded.scenario.graph.kind == config::GraphKind::Complete,
     };
     let device_bytes = model.buffers(&size).iter().map(|b| b.bytes).sum();
+    let backends = backends(choice, adapter)?;
+    for backend in &backends {
+        model::check_fits(model, &size, backend)?;
+    }
     let ticks = loaded.scenario.ticks as u64;
     let mut figures = Vec::new();
-    for backend in backends(choice, adapter)? {
+    for backend in backends {
         let mut best: Option<BackendFigures> = None;
         for _ in 0..repeats.max(1) {
             let start = Start {

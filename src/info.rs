@@ -53,7 +53,7 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
         Some(path) => {
             let loaded = crate::config::load(Some(path), &[])?;
             let s = &loaded.scenario;
-            let model = crate::model::find(&s.model.kind)?;
+            let model = crate::model::find(s.model.kind())?;
             let complete = s.graph.kind == crate::config::GraphKind::Complete;
             let size = crate::model::Size {
                 agents: 1_000_000,

@@ -43,7 +43,7 @@ pub struct RunReport {
 pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let wall = Instant::now();
     let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
-    let model = model::find(&loaded.scenario.model.kind)?;
+    let model = model::find(loaded.scenario.model.kind())?;
     let out = opts
         .out
         .clone()

@@ -125,7 +125,7 @@ fn slope(xs: &[f64], ys: &[f64]) -> Option<f64> {
 
 /// The final value of `order` for one scenario, run through the driver like any run.
 fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> Result<f64> {
-    let model = model::find(&loaded.scenario.model.kind)?;
+    let model = model::find(loaded.scenario.model.kind())?;
     let (edges, graph, csr) = build_graph(loaded)?;
     let start = Start {
         loaded,
@@ -165,7 +165,7 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     }
     // Validate the whole grid's configs up front (a bad --param fails here, before any run).
     let base = config::load(opts.config.as_deref(), &opts.sets)?;
-    let model = model::find(&base.scenario.model.kind)?;
+    let model = model::find(base.scenario.model.kind())?;
     let order = opts
         .order
         .clone()
@@ -250,7 +250,10 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         && opts.param == "model.seed_fraction"
         && g.kind == config::GraphKind::Er)
         .then(|| {
-            let theta_pct = (base.scenario.model.theta * 100.0).round() as u32;
+            let config::ModelConfig::Threshold(m) = &base.scenario.model else {
+                return None;
+            };
+            let theta_pct = (m.theta * 100.0).round() as u32;
             theory::critical_seed_fraction(g.mean_degree, theta_pct, 0.0, 1.0)
         })
         .flatten();

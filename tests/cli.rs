@@ -354,3 +354,87 @@ fn a_file_graph_runs() {
     assert_eq!(summary["graph"]["ties"], 4);
     assert_eq!(summary["final"]["active_fraction"].as_f64().unwrap(), 1.0);
 }
+
+/// `bench` benchmarks the model it is given (and says which), and `scaling` sweeps any
+/// model over any of its parameters, through the real binary.
+#[test]
+fn bench_and_scaling_take_any_model() {
+    let dir = scratch("bench-scaling-sir");
+    let sir = format!("{}/configs/sir.toml", env!("CARGO_MANIFEST_DIR"));
+    let out = emergence(
+        &[
+            "bench",
+            &sir,
+            "--agents",
+            "20000",
+            "--backend",
+            "cpu",
+            "--repeats",
+            "1",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["model"], "sir");
+    let cpu = &report["backends"][0];
+    assert_eq!(cpu["backend"], "cpu");
+    assert!(cpu["final"]["recovered"].is_number(), "{cpu}");
+    assert!(cpu["ticks"].as_u64().unwrap() >= 1);
+    let out = emergence(
+        &[
+            "scaling",
+            &sir,
+            "--param",
+            "model.beta",
+            "--range",
+            "0.1:0.5:3",
+            "--agents",
+            "2000,4000",
+            "--seeds",
+            "2",
+            "--backend",
+            "cpu",
+            "--out",
+            "scaling",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["model"], "sir");
+    assert_eq!(report["param"], "model.beta");
+    assert_eq!(report["order"], "recovered");
+    assert_eq!(report["points"].as_array().unwrap().len(), 6);
+    assert!(dir.join("scaling/scaling.csv").is_file());
+    // A column the model does not have is refused before any run, naming its columns.
+    refused(
+        &dir,
+        &[
+            "scaling",
+            &sir,
+            "--param",
+            "model.beta",
+            "--range",
+            "0.1:0.5:3",
+            "--agents",
+            "2000",
+            "--order",
+            "alignment",
+            "--out",
+            "other",
+        ],
+        &["--order alignment", "recovered"],
+    );
+    assert!(!dir.join("other").exists());
+}

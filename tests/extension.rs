@@ -34,8 +34,8 @@ impl CoinSim {
 }
 
 impl Simulation for CoinSim {
-    fn columns(&self) -> Vec<String> {
-        vec!["tick".into(), "heads".into()]
+    fn columns(&self) -> &'static [&'static str] {
+        &["tick", "heads"]
     }
     fn start_tick(&self) -> u64 {
         self.tick as u64
@@ -109,7 +109,14 @@ impl Model for Coin {
             ));
         }
         Ok(Box::new(CoinSim {
-            theta: start.loaded.scenario.model.theta,
+            theta: start
+                .loaded
+                .scenario
+                .model
+                .registered_keys()
+                .and_then(|k| k.get("theta"))
+                .and_then(toml::Value::as_float)
+                .unwrap_or(0.5),
             seed: start.seed(),
             every: start.metrics_every(),
             tick: 0,

@@ -317,7 +317,7 @@ fn config_refuses_unstable_and_ill_fitting_lifecycles() {
     assert!(err(&["graph.kind=complete"]).contains("complete"));
     // The embedded default is the lifecycle scenario.
     let default = config::load(None, &[]).unwrap();
-    assert_eq!(default.scenario.model.kind, "lifecycle");
+    assert_eq!(default.scenario.model.kind(), "lifecycle");
     assert_eq!(config::DEFAULT_SCENARIO_NAME, "lifecycle");
 }
 

@@ -483,6 +483,13 @@ fn classical_models_refuse_bad_input() {
         ("deffuant", "model.convergence=0.7", "model.mu"),
         ("kuramoto", "model.freq_dist=\"cauchy\"", "model.freq_dist"),
         ("kuramoto", "model.dt=0.5", "model.dt"),
+        // A key of another model names the model that reads it.
+        (
+            "sir",
+            "model.theta=0.3",
+            "model.kind = \"threshold\", \"lifecycle\" reads it",
+        ),
+        ("kuramoto", "model.freq_dist=\"cauchy\"", "lorentzian"),
     ] {
         let path = format!("{configs}/{config}.toml");
         let out = emergence(&["run", &path, "--set", set, "--out", "x"], &dir);
@@ -557,5 +564,118 @@ fn older_key_names_are_aliases_of_the_contract_names() {
     let csv = |d: &str| std::fs::read(dir.join(d).join("metrics.csv")).unwrap();
     for d in ["new", "old-set", "new-set"] {
         assert_eq!(csv("old"), csv(d), "{d}");
+    }
+}
+
+/// The refusal of a run too large for the adapter is computed from the model's declared
+/// buffers before anything is allocated: it names the buffer and the largest N, which is
+/// the largest N whose buffers fit (and one more agent does not).
+#[test]
+fn too_large_runs_are_refused_from_the_declared_buffers() {
+    let Some(mut ctx) = gpu() else { return };
+    ctx.binding_cap = 1 << 20;
+    let backend = emergence::backend::Backend::Gpu(ctx);
+    let path = format!("{}/configs/lifecycle.toml", env!("CARGO_MANIFEST_DIR"));
+    let loaded = emergence::config::load(Some(path.as_ref()), &["agents=20000".into()]).unwrap();
+    let (edges, graph, csr) = emergence::graph::build_graph(&loaded).unwrap();
+    let model = emergence::model::find("lifecycle").unwrap();
+    let start = emergence::model::Start {
+        loaded: &loaded,
+        graph: &graph,
+        edges,
+        csr,
+        render: None,
+    };
+    let size = start.size();
+    let progress = emergence::progress::Progress::hidden();
+    let e = emergence::model::simulate(model, start, &backend, &progress, Vec::new())
+        .err()
+        .expect("refused");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    // K = 24 slots of 4 bytes: 1 MiB / 96 B = 10,922 agents.
+    assert!(
+        e.to_string().contains("the largest N that fits is 10922"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("`age`") || e.to_string().contains("`neighbor`"),
+        "{e}"
+    );
+    let fits = |n| {
+        let at = emergence::model::Size { agents: n, ..size };
+        emergence::model::fits(&model.buffers(&at), 1 << 20)
+    };
+    assert!(fits(10_922) && !fits(10_923));
+}
+
+/// A run's `config.toml` is a scenario that re-runs the run: for every model, running it
+/// again gives a byte-identical `metrics.csv`, and it names only the keys its model
+/// reads, under `[model]`.
+#[test]
+fn a_runs_config_toml_reruns_it_exactly() {
+    let dir = scratch("rerun-config");
+    for model in [
+        "threshold",
+        "lifecycle",
+        "sir",
+        "deffuant",
+        "voter",
+        "kuramoto",
+    ] {
+        let config = format!("{}/configs/{model}.toml", env!("CARGO_MANIFEST_DIR"));
+        let first = emergence(
+            &[
+                "run",
+                &config,
+                "--agents",
+                "500",
+                "--ticks",
+                "50",
+                "--backend",
+                "cpu",
+                "--out",
+                model,
+            ],
+            &dir,
+        );
+        assert!(
+            first.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let resolved = dir.join(model).join("config.toml");
+        let again = format!("{model}-again");
+        let second = emergence(
+            &[
+                "run",
+                resolved.to_str().unwrap(),
+                "--backend",
+                "cpu",
+                "--out",
+                &again,
+            ],
+            &dir,
+        );
+        assert!(
+            second.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        let csv = |d: &str| std::fs::read(dir.join(d).join("metrics.csv")).unwrap();
+        assert_eq!(csv(model), csv(&again), "{model}");
+        let text = std::fs::read_to_string(&resolved).unwrap();
+        assert!(
+            text.contains(&format!("[model]\nkind = \"{model}\"\n")),
+            "{model}: {text}"
+        );
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let keys: Vec<&String> = table["model"].as_table().unwrap().keys().collect();
+        let (_, allowed) = emergence::config::BUILTIN
+            .iter()
+            .find(|(m, _)| *m == model)
+            .unwrap();
+        for k in keys {
+            assert!(k == "kind" || allowed.contains(&k.as_str()), "{model}: {k}");
+        }
     }
 }

@@ -403,7 +403,11 @@ fn bad_render_flags_are_refused_before_the_run() {
         (&["--frames", "--frame-every", "0"], "--frame-every 0"),
         (&["--fps", "24"], "--fps"),
         (
-            &["--movie", "x.gif", "--set", "model.kind=threshold"],
+            &[
+                concat!(env!("CARGO_MANIFEST_DIR"), "/configs/threshold.toml"),
+                "--movie",
+                "x.gif",
+            ],
             "--movie",
         ),
     ];

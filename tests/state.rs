@@ -34,7 +34,7 @@ fn started<'a>(
     csr: &emergence::graph::Csr,
     backend: &'a Backend,
 ) -> Box<dyn Run + 'a> {
-    let model = model::find(&loaded.scenario.model.kind).unwrap();
+    let model = model::find(loaded.scenario.model.kind()).unwrap();
     let start = Start {
         loaded,
         graph,

@@ -46,7 +46,7 @@ pub enum Rows {
 /// submission (first in, first out); on the CPU `submit` does the work.
 pub trait Simulation {
     /// Metrics columns, in the order of every row.
-    fn columns(&self) -> Vec<String>;
+    fn columns(&self) -> &'static [&'static str];
     /// Ticks completed at the start of the run (0, or a resumed state's tick).
     fn start_tick(&self) -> u64;
     /// The row schedule.
@@ -170,8 +170,8 @@ fn next_stop(
 pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let columns = sim.columns();
     // The tick comes first in every table: the driver reads it from the rows.
-    debug_assert_eq!(columns.first().map(String::as_str), Some("tick"));
-    let mut table = MetricsTable::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+    debug_assert_eq!(columns.first(), Some(&"tick"));
+    let mut table = MetricsTable::new(columns);
     if drive.fresh {
         for row in sim.initial_rows()? {
             table.push(row);

@@ -183,3 +183,24 @@ pub fn bind(
         entries: &entries,
     })
 }
+
+/// Submit `ticks` ticks of a model whose tick is a one-thread counter kernel followed by
+/// one per-agent kernel over `n` agents (the cascade's sweeps, SIR's ticks), in one
+/// submission; nothing waits.
+pub fn submit_counted_ticks(
+    ctx: &GpuContext,
+    ticks: u32,
+    counter: (&wgpu::ComputePipeline, &wgpu::BindGroup),
+    step: (&wgpu::ComputePipeline, &wgpu::BindGroup),
+    n: u32,
+) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for _ in 0..ticks {
+            dispatch_one(&mut pass, counter.0, counter.1);
+            dispatch(ctx, &mut pass, step.0, step.1, n);
+        }
+    }
+    ctx.queue.submit([encoder.finish()]);
+}

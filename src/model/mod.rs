@@ -87,6 +87,43 @@ pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
     lo
 }
 
+/// Refuse, before anything is allocated on the device, a run whose declared buffers do not
+/// fit the adapter's storage bindings: the message names the buffer that does not fit
+/// and the largest N that would, both computed from the model's [`Model::buffers`].
+pub fn check_fits(model: &dyn Model, size: &Size, backend: &Backend) -> Result<()> {
+    let Backend::Gpu(ctx) = backend else {
+        return Ok(());
+    };
+    let cap = ctx.binding_cap;
+    let buffers = model.buffers(size);
+    if fits(&buffers, cap) {
+        return Ok(());
+    }
+    let bindings = |b: &DeviceBuffer| {
+        if b.chunked {
+            crate::gpu::buffers::MAX_CHUNKS as u64
+        } else {
+            1
+        }
+    };
+    let worst = buffers
+        .iter()
+        .max_by_key(|b| b.bytes.div_ceil(bindings(b)))
+        .expect("a buffer does not fit");
+    Err(Error::bad_input(format!(
+        "agents: {} agents of model {} need {:.1} MiB in `{}`, more than {} binding{} of {} MiB on `{}`; the largest N that fits is {}",
+        size.agents,
+        model.name(),
+        worst.bytes as f64 / (1u64 << 20) as f64,
+        worst.name,
+        bindings(worst),
+        if bindings(worst) > 1 { "s" } else { "" },
+        cap >> 20,
+        ctx.adapter.name,
+        largest_agents(model, size, cap)
+    )))
+}
+
 /// The size of a run, as far as its buffers depend on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Size {
@@ -112,6 +149,16 @@ pub struct Start<'a> {
 impl Start<'_> {
     pub fn n(&self) -> u32 {
         self.csr.n()
+    }
+
+    /// The run's size, as the model's buffers depend on it.
+    pub fn size(&self) -> Size {
+        Size {
+            agents: self.n() as u64,
+            ties: self.graph.ties,
+            slots: self.loaded.scenario.graph.slots as u64,
+            complete: self.complete(),
+        }
     }
 
     pub fn seed(&self) -> u32 {
@@ -265,6 +312,7 @@ pub fn simulate<'o>(
     let ticks = start.ticks() as u64;
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
+    check_fits(model, &start.size(), backend)?;
     let mut sim = model.start(start, backend)?;
     let driven = engine::drive(
         sim.as_mut(),

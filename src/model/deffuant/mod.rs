@@ -361,8 +361,8 @@ impl<'a> DeffuantSim<'a> {
 }
 
 impl Simulation for DeffuantSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
@@ -520,9 +520,13 @@ impl DeffuantParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> DeffuantParams {
         let s = &loaded.scenario;
+        let m = match &s.model {
+            crate::config::ModelConfig::Deffuant(m) => m.clone(),
+            _ => crate::config::DeffuantConfig::default(),
+        };
         DeffuantParams {
-            confidence: s.model.epsilon as f32,
-            convergence: s.model.mu as f32,
+            confidence: m.epsilon as f32,
+            convergence: m.mu as f32,
             seed: s.seed as u32,
             ticks: s.ticks as u32,
             metrics_every: s.metrics_every as u32,

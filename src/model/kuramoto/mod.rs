@@ -683,8 +683,8 @@ impl CpuKuramoto<'_> {
 }
 
 impl Simulation for KuramotoSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
@@ -864,14 +864,16 @@ impl KuramotoParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> KuramotoParams {
         let s = &loaded.scenario;
-        let m = &s.model;
+        let m = match &s.model {
+            crate::config::ModelConfig::Kuramoto(m) => m.clone(),
+            _ => crate::config::KuramotoConfig::default(),
+        };
         KuramotoParams {
             coupling: m.coupling as f32,
             dt: m.dt as f32,
-            frequencies: if m.freq_dist == "gaussian" {
-                Frequencies::Gaussian
-            } else {
-                Frequencies::Lorentzian
+            frequencies: match m.freq_dist {
+                crate::config::FreqDist::Gaussian => Frequencies::Gaussian,
+                crate::config::FreqDist::Lorentzian => Frequencies::Lorentzian,
             },
             width: m.freq_width,
             seed: s.seed as u32,

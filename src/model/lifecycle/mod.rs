@@ -20,7 +20,7 @@ mod sim;
 pub use sim::{run, LifecycleModel, LifecycleSim};
 
 use crate::analysis::{clustering, communities, components};
-use crate::config::Scenario;
+use crate::config::{LifecycleConfig, ModelConfig, Scenario};
 use crate::graph::TieStore;
 use crate::io::MetricsTable;
 use crate::rng::{self, stream};
@@ -96,7 +96,7 @@ pub struct LifecycleParams {
 }
 
 impl Default for LifecycleParams {
-    /// The defaults of `docs/lifecycle.md` (those of [`crate::config::ModelConfig`] and
+    /// The defaults of `docs/lifecycle.md` (those of [`crate::config::LifecycleConfig`] and
     /// `graph.slots`, K = 24).
     fn default() -> Self {
         LifecycleParams::from_config(&Scenario::default())
@@ -106,7 +106,11 @@ impl Default for LifecycleParams {
 impl LifecycleParams {
     /// The parameters of a (validated) scenario: `[model]` and `graph.slots`.
     pub fn from_config(s: &Scenario) -> LifecycleParams {
-        let m = &s.model;
+        let m = match &s.model {
+            ModelConfig::Lifecycle(m) => m.clone(),
+            // A scenario of another model: the lifecycle's defaults.
+            _ => LifecycleConfig::default(),
+        };
         LifecycleParams {
             coupling: m.coupling as f32,
             noise: m.noise as f32,

@@ -224,8 +224,8 @@ impl<'a> LifecycleSim<'a> {
 }
 
 impl Simulation for LifecycleSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {

@@ -298,8 +298,8 @@ impl<'a> SirSim<'a> {
 }
 
 impl Simulation for SirSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
@@ -318,15 +318,8 @@ impl Simulation for SirSim<'_> {
 
     fn submit(&mut self, iv: Interval) -> Result<()> {
         if let Device::Gpu(g) = &self.device {
-            let mut encoder = g.ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                for _ in 0..iv.ticks {
-                    buffers::dispatch_one(&mut pass, &g.advance_k, &g.advance_g);
-                    buffers::dispatch(g.ctx, &mut pass, &g.step_k, &g.step_g, g.n);
-                }
-            }
-            g.ctx.queue.submit([encoder.finish()]);
+            let counter = (&g.advance_k, &g.advance_g);
+            buffers::submit_counted_ticks(g.ctx, iv.ticks, counter, (&g.step_k, &g.step_g), g.n);
         }
         self.pending = Some(iv.ticks);
         Ok(())
@@ -484,10 +477,14 @@ impl SirParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> SirParams {
         let s = &loaded.scenario;
+        let m = match &s.model {
+            crate::config::ModelConfig::Sir(m) => m.clone(),
+            _ => crate::config::SirConfig::default(),
+        };
         SirParams {
-            infection: s.model.beta,
-            recovery: s.model.gamma,
-            initial_infected: s.model.initial_infected as u32,
+            infection: m.beta,
+            recovery: m.gamma,
+            initial_infected: m.initial_infected as u32,
             seed: s.seed as u32,
             max_ticks: s.ticks as u32,
         }

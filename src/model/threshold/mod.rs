@@ -354,8 +354,8 @@ pub fn run_gpu(ctx: &GpuContext, graph: &GpuGraph, params: &ThresholdParams) -> 
 }
 
 impl Simulation for CascadeSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
@@ -374,15 +374,8 @@ impl Simulation for CascadeSim<'_> {
 
     fn submit(&mut self, iv: Interval) -> Result<()> {
         if let Device::Gpu(g) = &self.device {
-            let mut encoder = g.ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                for _ in 0..iv.ticks {
-                    buffers::dispatch_one(&mut pass, &g.advance_k, &g.advance_g);
-                    buffers::dispatch(g.ctx, &mut pass, &g.sweep_k, &g.sweep_g, g.n);
-                }
-            }
-            g.ctx.queue.submit([encoder.finish()]);
+            let counter = (&g.advance_k, &g.advance_g);
+            buffers::submit_counted_ticks(g.ctx, iv.ticks, counter, (&g.sweep_k, &g.sweep_g), g.n);
         }
         self.pending = Some(iv.ticks);
         Ok(())
@@ -507,9 +500,13 @@ impl ThresholdParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> ThresholdParams {
         let s = &loaded.scenario;
+        let m = match &s.model {
+            crate::config::ModelConfig::Threshold(m) => m.clone(),
+            _ => crate::config::ThresholdConfig::default(),
+        };
         ThresholdParams {
-            theta: s.model.theta,
-            seed_fraction: s.model.seed_fraction,
+            theta: m.theta,
+            seed_fraction: m.seed_fraction,
             seed: s.seed as u32,
             max_sweeps: s.ticks as u32,
         }

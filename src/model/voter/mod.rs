@@ -481,8 +481,8 @@ impl<'a> VoterSim<'a> {
 }
 
 impl Simulation for VoterSim<'_> {
-    fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| c.to_string()).collect()
+    fn columns(&self) -> &'static [&'static str] {
+        &COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
@@ -651,10 +651,14 @@ impl VoterParams {
     /// The parameters of a (validated) scenario of `n` agents.
     pub fn from_config(loaded: &crate::config::Loaded, n: u32) -> VoterParams {
         let s = &loaded.scenario;
+        let m = match &s.model {
+            crate::config::ModelConfig::Voter(m) => m.clone(),
+            _ => crate::config::VoterConfig::default(),
+        };
         VoterParams {
-            rewiring: s.model.rewire,
-            opinions: if s.model.opinions > 0 {
-                s.model.opinions as u32
+            rewiring: m.rewire,
+            opinions: if m.opinions > 0 {
+                m.opinions as u32
             } else {
                 (n / 10).max(1)
             },

@@ -3,13 +3,20 @@
 //! the value came from (the file and line, or the `--set` flag), the field, and what is
 //! allowed, in one line.
 
+mod models;
+
+pub use models::{
+    DeffuantConfig, FreqDist, KuramotoConfig, LifecycleConfig, ModelConfig, SirConfig,
+    ThresholdConfig, VoterConfig, BUILTIN,
+};
+
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The scenario `emergence run` uses when no config is given.
-pub const DEFAULT_SCENARIO: &str = include_str!("../configs/lifecycle.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../configs/lifecycle.toml");
 pub const DEFAULT_SCENARIO_NAME: &str = "lifecycle";
 
 /// Largest agent count the engine addresses (u32 ids, one value reserved as "empty").
@@ -94,196 +101,6 @@ impl Default for GraphConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    Threshold,
-    Lifecycle,
-    Sir,
-    Deffuant,
-    Voter,
-    Kuramoto,
-}
-
-impl ModelKind {
-    /// The built-in model of `model.kind = name`, if it is one (a model registered by a
-    /// program of its own is not).
-    pub fn parse(name: &str) -> Option<ModelKind> {
-        [
-            ModelKind::Threshold,
-            ModelKind::Lifecycle,
-            ModelKind::Sir,
-            ModelKind::Deffuant,
-            ModelKind::Voter,
-            ModelKind::Kuramoto,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Threshold => "threshold",
-            ModelKind::Lifecycle => "lifecycle",
-            ModelKind::Sir => "sir",
-            ModelKind::Deffuant => "deffuant",
-            ModelKind::Voter => "voter",
-            ModelKind::Kuramoto => "kuramoto",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelConfig {
-    /// The model: a name in the registry (`crate::model::all`), the six built-in ones or
-    /// one a program registered.
-    pub kind: String,
-    /// threshold and lifecycle: adoption threshold θ.
-    pub theta: f64,
-    /// threshold: initially active fraction ρ0.
-    pub seed_fraction: f64,
-    /// lifecycle: alignment coupling K0.
-    pub coupling: f64,
-    /// lifecycle: phase noise D.
-    pub noise: f64,
-    /// lifecycle: pull h of adopters towards the adopters' mean direction ψ.
-    pub field: f64,
-    /// lifecycle: sd σ of the self-interest drift ω.
-    pub drift_sd: f64,
-    /// lifecycle: knowledge gain β.
-    pub learning_rate: f64,
-    /// lifecycle: knowledge decay κ.
-    pub forgetting: f64,
-    /// lifecycle: normalisation n_k of the knowledge gain (independent of K).
-    pub knowledge_norm: f64,
-    /// lifecycle: knowledge k* at which an agent adopts; caps the coupling boost.
-    pub mastery: f64,
-    /// lifecycle: growth α of aligned ties.
-    pub tie_gain: f64,
-    /// lifecycle: cost λ of every tie.
-    pub tie_cost: f64,
-    /// lifecycle: rate p_s of looking for a kindred spirit.
-    pub search_rate: f64,
-    /// lifecycle: share q of searches through a friend of a friend.
-    pub closure: f64,
-    /// lifecycle: weight w* of a strong tie.
-    pub strong_tie: f64,
-    /// lifecycle: weight w0 of a new tie.
-    pub new_tie: f64,
-    /// lifecycle: time step.
-    pub dt: f64,
-    /// lifecycle: label-propagation rounds per metrics row.
-    pub lpa_rounds: i64,
-    /// sir: β, infection probability per tick and tie (formerly `infection`).
-    #[serde(alias = "infection")]
-    pub beta: f64,
-    /// sir: γ, recovery probability per tick (formerly `recovery`).
-    #[serde(alias = "recovery")]
-    pub gamma: f64,
-    /// sir: agents infected at tick 0.
-    pub initial_infected: i64,
-    /// deffuant: ε, the largest opinion difference at which a pair interacts (formerly
-    /// `confidence`).
-    #[serde(alias = "confidence")]
-    pub epsilon: f64,
-    /// deffuant: μ, the share of the difference each moves (formerly `convergence`).
-    #[serde(alias = "convergence")]
-    pub mu: f64,
-    /// voter: φ, the probability that a move rewires a tie (formerly `rewiring`).
-    #[serde(alias = "rewiring")]
-    pub rewire: f64,
-    /// voter: G, the number of opinions (0: agents / 10).
-    pub opinions: i64,
-    /// kuramoto: "lorentzian" or "gaussian" natural frequencies (formerly `frequencies`).
-    #[serde(alias = "frequencies")]
-    pub freq_dist: String,
-    /// kuramoto: the frequencies' half width γ (lorentzian) or sd σ (gaussian) (formerly
-    /// `frequency_width`).
-    #[serde(alias = "frequency_width")]
-    pub freq_width: f64,
-    /// kuramoto: ticks at the end over which r is averaged (0: the second half).
-    pub average_ticks: i64,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            kind: "threshold".into(),
-            theta: 0.18,
-            seed_fraction: 0.001,
-            coupling: 0.05,
-            noise: 0.05,
-            field: 1.0,
-            drift_sd: 0.5,
-            learning_rate: 0.5,
-            forgetting: 0.002,
-            knowledge_norm: 24.0,
-            mastery: 60.0,
-            tie_gain: 0.3,
-            tie_cost: 0.15,
-            search_rate: 0.4,
-            closure: 0.6,
-            strong_tie: 0.5,
-            new_tie: 0.2,
-            dt: 0.1,
-            lpa_rounds: 4,
-            beta: 0.2,
-            gamma: 0.25,
-            initial_infected: 1,
-            epsilon: 0.3,
-            mu: 0.5,
-            rewire: 0.458,
-            opinions: 0,
-            freq_dist: "lorentzian".into(),
-            freq_width: 1.0,
-            average_ticks: 0,
-        }
-    }
-}
-
-/// The `[model]` keys each model reads; the others are left out of a run's resolved
-/// config, so `config.toml` shows what was used.
-pub fn model_keys(kind: &str) -> &'static [&'static str] {
-    let Some(kind) = ModelKind::parse(kind) else {
-        return &["kind"];
-    };
-    match kind {
-        ModelKind::Threshold => &["kind", "theta", "seed_fraction"],
-        ModelKind::Lifecycle => &[
-            "kind",
-            "theta",
-            "coupling",
-            "noise",
-            "field",
-            "drift_sd",
-            "learning_rate",
-            "forgetting",
-            "knowledge_norm",
-            "mastery",
-            "tie_gain",
-            "tie_cost",
-            "search_rate",
-            "closure",
-            "strong_tie",
-            "new_tie",
-            "dt",
-            "lpa_rounds",
-        ],
-        ModelKind::Sir => &["kind", "beta", "gamma", "initial_infected"],
-        ModelKind::Deffuant => &["kind", "epsilon", "mu"],
-        ModelKind::Voter => &["kind", "rewire", "opinions"],
-        ModelKind::Kuramoto => &[
-            "kind",
-            "coupling",
-            "dt",
-            "freq_dist",
-            "freq_width",
-            "average_ticks",
-        ],
-    }
-}
-
 /// Older names of keys → their names in the contract (DESIGN §10). The older names are
 /// still accepted everywhere (files and `--set`); a resolved `config.toml` shows only the
 /// contract's.
@@ -317,6 +134,29 @@ pub struct Loaded {
     pub overridden: BTreeSet<String>,
 }
 
+/// The key a "model.X is not a key ..." message is about.
+fn key_named(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("model.")?;
+    rest.split_once(" is not a key").map(|(k, _)| k)
+}
+
+/// The line of `key = ...` inside `[section]` of a TOML text.
+fn line_of_key(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t.trim_start_matches('[').trim_end_matches(']').trim() == section;
+        } else if inside
+            && t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -340,22 +180,19 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
     };
     // Parse once as written, so errors in the file point at its line.
     toml::from_str::<Scenario>(&text).map_err(|e| {
-        let at = e
-            .span()
-            .map(|s| format!(":{}", line_of(&text, s.start)))
-            .unwrap_or_default();
-        Error::bad_input(format!("{source}{at}: {}", e.message().trim()))
+        let message = e.message().trim();
+        // A key the model does not read is reported at its own line, not the table's.
+        let line = key_named(message)
+            .and_then(|key| line_of_key(&text, "model", key))
+            .or_else(|| e.span().map(|s| line_of(&text, s.start)));
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        Error::bad_input(format!("{source}{at}: {message}"))
     })?;
     let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
     if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
         // Older names of `[model]` keys are kept in the file's table under their
         // contract names, so `--set` with either name replaces the same value.
-        for (old, new) in ALIASES {
-            let (old, new) = (&old["model.".len()..], &new["model.".len()..]);
-            if let Some(v) = model.remove(old) {
-                model.insert(new.to_string(), v);
-            }
-        }
+        models::rename_aliases(model).map_err(|e| Error::bad_input(format!("{source}: {e}")))?;
     }
     let mut overridden = BTreeSet::new();
     for set in sets {
@@ -391,10 +228,10 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// Defaults that depend on the model, filled in where the scenario does not say: the
-/// lifecycle starts from isolated agents (`graph.kind = "empty"`); Deffuant and
-/// Kuramoto are well mixed unless a graph is given; Kuramoto's coupling K is 3 and its
-/// Euler step 0.05 (the lifecycle's `coupling` and `dt` mean other things).
+/// Graph defaults that depend on the model, filled in where the scenario does not say:
+/// the lifecycle starts from isolated agents (`graph.kind = "empty"`); Deffuant and
+/// Kuramoto are well mixed unless a graph is given. (The models' own defaults are those
+/// of their typed tables.)
 fn model_defaults(table: &mut toml::Table) {
     let kind = table
         .get("model")
@@ -408,11 +245,7 @@ fn model_defaults(table: &mut toml::Table) {
     match kind.as_deref() {
         Some("lifecycle") => defaults.push(("graph", "kind", "empty".into())),
         Some("deffuant") => defaults.push(("graph", "kind", "complete".into())),
-        Some("kuramoto") => {
-            defaults.push(("graph", "kind", "complete".into()));
-            defaults.push(("model", "coupling", 3.0.into()));
-            defaults.push(("model", "dt", 0.05.into()));
-        }
+        Some("kuramoto") => defaults.push(("graph", "kind", "complete".into())),
         _ => {}
     }
     for (section, key, value) in defaults {
@@ -520,15 +353,13 @@ impl Loaded {
                 self.origin("graph.kind")
             )));
         }
-        let m = &s.model;
-        let Some(kind) = ModelKind::parse(&m.kind) else {
-            // A registered model of a program's own reads only the shared keys.
-            crate::model::find(&m.kind)
-                .map_err(|e| Error::bad_input(format!("{}: {e}", self.origin("model.kind"))))?;
-            return Ok(());
-        };
-        match kind {
-            ModelKind::Threshold => {
+        match &s.model {
+            ModelConfig::Registered { kind, .. } => {
+                // A model a program registered reads its own keys.
+                crate::model::find(kind)
+                    .map_err(|e| Error::bad_input(format!("{}: {e}", self.origin("model.kind"))))?;
+            }
+            ModelConfig::Threshold(m) => {
                 self.real("model.theta", m.theta, 0.0, 1.0)?;
                 self.real("model.seed_fraction", m.seed_fraction, 0.0, 1.0)?;
                 if g.kind == GraphKind::Complete {
@@ -538,8 +369,8 @@ impl Loaded {
                     )));
                 }
             }
-            ModelKind::Lifecycle => self.validate_lifecycle()?,
-            ModelKind::Sir => {
+            ModelConfig::Lifecycle(m) => self.validate_lifecycle(m)?,
+            ModelConfig::Sir(m) => {
                 self.real("model.beta", m.beta, 0.0, 1.0)?;
                 if !m.gamma.is_finite() || m.gamma <= 0.0 || m.gamma > 1.0 {
                     return Err(self.out_of_range("model.gamma", m.gamma, "0 < model.gamma ≤ 1"));
@@ -547,26 +378,19 @@ impl Loaded {
                 self.int("model.initial_infected", m.initial_infected, 1, s.agents)?;
                 self.static_graph("sir")?;
             }
-            ModelKind::Deffuant => {
+            ModelConfig::Deffuant(m) => {
                 self.real("model.epsilon", m.epsilon, 0.0, 1.0)?;
                 self.real("model.mu", m.mu, 0.0, 0.5)?;
             }
-            ModelKind::Voter => {
+            ModelConfig::Voter(m) => {
                 self.real("model.rewire", m.rewire, 0.0, 1.0)?;
                 self.int("model.opinions", m.opinions, 0, s.agents)?;
                 self.static_graph("voter")?;
             }
-            ModelKind::Kuramoto => {
+            ModelConfig::Kuramoto(m) => {
                 self.non_negative("model.coupling", m.coupling)?;
                 if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 0.1 {
                     return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 0.1"));
-                }
-                if !["lorentzian", "gaussian"].contains(&m.freq_dist.as_str()) {
-                    return Err(Error::bad_input(format!(
-                        "{}: model.freq_dist = \"{}\" is not allowed; allowed: \"lorentzian\", \"gaussian\"",
-                        self.origin("model.freq_dist"),
-                        m.freq_dist
-                    )));
                 }
                 self.positive("model.freq_width", m.freq_width)?;
                 self.int("model.average_ticks", m.average_ticks, 0, s.ticks)?;
@@ -602,9 +426,8 @@ impl Loaded {
         Ok(())
     }
 
-    fn validate_lifecycle(&self) -> Result<()> {
+    fn validate_lifecycle(&self, m: &LifecycleConfig) -> Result<()> {
         let s = &self.scenario;
-        let m = &s.model;
         for (key, v) in [
             ("model.coupling", m.coupling),
             ("model.noise", m.noise),
@@ -681,26 +504,12 @@ impl Loaded {
         })
     }
 
-    /// The fully resolved scenario as TOML (written into the run directory).
+    /// The fully resolved scenario as TOML (written into the run directory): every key
+    /// with its value, the model's under `[model]` by their contract names, a graph file
+    /// by its path as resolved.
     pub fn resolved_toml(&self) -> String {
         let mut s = self.scenario.clone();
         s.graph.path = self.graph_path();
-        let text = toml::to_string(&s).expect("a scenario always serialises");
-        let used = model_keys(&s.model.kind);
-        // Line by line, so the keys keep the struct's order (a toml::Table would sort them).
-        let mut section = String::new();
-        let mut out = String::with_capacity(text.len());
-        for line in text.lines() {
-            if line.starts_with('[') {
-                section = line.to_string();
-            }
-            let key = line.split('=').next().unwrap_or("").trim();
-            if section == "[model]" && !key.is_empty() && !used.contains(&key) {
-                continue;
-            }
-            out.push_str(line);
-            out.push('\n');
-        }
-        out
+        toml::to_string(&s).expect("a scenario always serialises")
     }
 }
