@@ -235,7 +235,7 @@ fn check_threshold_sweep(ctx: &GpuContext, seed: u32) -> Result<(), String> {
     ctx.queue.submit([encoder.finish()]);
     let on_gpu: Vec<u32> = buffers::read_back(ctx, &activated, 0, n as usize).map_err(err)?;
     let counted: Vec<u32> =
-        buffers::read_back(ctx, &control, 4 * (1 + s as u64), 1).map_err(err)?;
+        buffers::read_back(ctx, &control, 4 * threshold::activations_word(s), 1).map_err(err)?;
     let cpu_state: Vec<AtomicU32> = start.iter().map(|&a| AtomicU32::new(a)).collect();
     let activated_cpu = threshold::sweep(&csr, theta_pct, s, &cpu_state);
     let on_cpu: Vec<u32> = cpu_state.into_iter().map(AtomicU32::into_inner).collect();
@@ -284,7 +284,7 @@ fn check_sir_step(ctx: &GpuContext, seed: u32) -> Result<(), String> {
     );
     let inf = buffers::storage(ctx, "infected_at", &infected_at);
     let rec = buffers::storage(ctx, "recovered_at", &recovered_at);
-    let mut control = vec![0u32; 3 + 2 * (t as usize + 1)];
+    let mut control = vec![0u32; sir::counts_word(t) as usize + 2];
     control[0] = t;
     let control = buffers::storage(ctx, "control", &control);
     let k = shaders::pipeline(&ctx.device, "sir_step").map_err(err)?;
@@ -300,7 +300,7 @@ fn check_sir_step(ctx: &GpuContext, seed: u32) -> Result<(), String> {
     let gpu_inf: Vec<u32> = buffers::read_back(ctx, &inf, 0, n as usize).map_err(err)?;
     let gpu_rec: Vec<u32> = buffers::read_back(ctx, &rec, 0, n as usize).map_err(err)?;
     let counts: Vec<u32> =
-        buffers::read_back(ctx, &control, 4 * (1 + 2 * t as u64), 2).map_err(err)?;
+        buffers::read_back(ctx, &control, 4 * sir::counts_word(t), 2).map_err(err)?;
     let (new, recovered) = sir::step(&csr, &params, t, &mut infected_at, &mut recovered_at);
     first_difference("infected_at", &gpu_inf, &infected_at)?;
     first_difference("recovered_at", &gpu_rec, &recovered_at)?;

@@ -35,6 +35,10 @@ pub const COLUMNS: [&str; 6] = [
     "updates",
 ];
 
+/// The control buffer (`deffuant_update.wgsl`): word 0 the device's tick, then the agents
+/// updated so far as a 64-bit count (low word, carry) from this word on.
+const UPDATES_WORD: u64 = 1;
+
 /// Ticks per GPU submission (the tick counter lives on the device).
 const TICKS_PER_SUBMIT: u32 = 64;
 
@@ -424,7 +428,7 @@ impl Simulation for DeffuantSim<'_> {
                 if iv.row {
                     let opinions: Vec<f32> =
                         buffers::read_back(g.ctx, &g.x[g.current], 0, g.n as usize)?;
-                    let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 4, 2)?;
+                    let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 4 * UPDATES_WORD, 2)?;
                     let total = c[0] as u64 | (c[1] as u64) << 32;
                     out.rows
                         .push(metrics_row(self.tick, &opinions, total - g.counted));
@@ -446,7 +450,7 @@ impl Simulation for DeffuantSim<'_> {
         let pending = match &self.device {
             Device::Cpu(_) => self.updates,
             Device::Gpu(g) => {
-                let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 4, 2)?;
+                let c: Vec<u32> = buffers::read_back(g.ctx, &g.control, 4 * UPDATES_WORD, 2)?;
                 let total = c[0] as u64 | (c[1] as u64) << 32;
                 total - g.counted
             }

@@ -67,9 +67,17 @@ const COUNTERS_BYTES: u64 =
 const ACC_COLUMNS: usize = 16;
 const ACC_WORDS: usize = ACC_COLUMNS * 2;
 const ACC_BYTES: u64 = ACC_WORDS as u64 * 4;
-/// A metrics staging buffer: the sums, the control block (8 words), the components'
-/// (largest, count) and their `changed` flag.
-const STAGING_BYTES: u64 = ACC_BYTES + 32 + 8 + 8;
+/// A metrics staging buffer: the sums, then the control block, the components' (largest,
+/// count) and their `changed` flag (padded to 8 bytes).
+const CONTROL_BYTES: u64 = std::mem::size_of::<Control>() as u64;
+const STAGED_CONTROL_AT: u64 = ACC_BYTES;
+const STAGED_COMPONENTS_AT: u64 = STAGED_CONTROL_AT + CONTROL_BYTES;
+const STAGED_CHANGED_AT: u64 = STAGED_COMPONENTS_AT + 8;
+const STAGING_BYTES: u64 = STAGED_CHANGED_AT + 8;
+/// The same places in words.
+const fn word(bytes: u64) -> usize {
+    (bytes / 4) as usize
+}
 /// Hook-and-compress rounds of the metrics' components. Min-hooking with full
 /// compression merges trees fast; a row whose last round still hooked is flagged.
 pub const COMPONENT_ROUNDS: u32 = 12;
@@ -573,9 +581,10 @@ impl GpuLifecycle {
         }
         self.components.record(ctx, encoder, COMPONENT_ROUNDS);
         encoder.copy_buffer_to_buffer(&self.acc, 0, staging, 0, ACC_BYTES);
-        encoder.copy_buffer_to_buffer(&self.control, 0, staging, ACC_BYTES, 32);
-        encoder.copy_buffer_to_buffer(self.components.result(), 0, staging, ACC_BYTES + 32, 8);
-        encoder.copy_buffer_to_buffer(self.components.changed(), 0, staging, ACC_BYTES + 40, 4);
+        encoder.copy_buffer_to_buffer(&self.control, 0, staging, STAGED_CONTROL_AT, CONTROL_BYTES);
+        let (components, changed) = (self.components.result(), self.components.changed());
+        encoder.copy_buffer_to_buffer(components, 0, staging, STAGED_COMPONENTS_AT, 8);
+        encoder.copy_buffer_to_buffer(changed, 0, staging, STAGED_CHANGED_AT, 4);
         // The interval's created/removed counters start again from 0.
         encoder.clear_buffer(&self.control, COUNTERS_AT, Some(COUNTERS_BYTES));
     }
@@ -594,9 +603,12 @@ impl GpuLifecycle {
     /// [`Lifecycle::metrics`]. Also says whether the components had converged.
     pub fn decode_metrics(&self, words: &[u32], ticks_in_interval: u32) -> (Vec<f64>, bool) {
         let sum = |c: usize| words[2 * c] as f64 + words[2 * c + 1] as f64 * 4_294_967_296.0;
-        let control: Control =
-            bytemuck::pod_read_unaligned(bytemuck::cast_slice(&words[ACC_WORDS..ACC_WORDS + 8]));
-        let (largest, converged) = (words[ACC_WORDS + 8], words[ACC_WORDS + 10] == 0);
+        let at = word(STAGED_CONTROL_AT);
+        let control: Control = bytemuck::pod_read_unaligned(bytemuck::cast_slice(
+            &words[at..at + word(CONTROL_BYTES)],
+        ));
+        let largest = words[word(STAGED_COMPONENTS_AT)];
+        let converged = words[word(STAGED_CHANGED_AT)] == 0;
         let nf = self.n.max(1) as f64;
         let degree_sum = sum(0);
         let ties = degree_sum / 2.0;

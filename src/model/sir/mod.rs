@@ -123,6 +123,12 @@ pub fn run_cpu(csr: &Csr, params: &SirParams) -> Outbreak {
     sim.outbreak().expect("the CPU cannot fail")
 }
 
+/// The word of the control buffer (`sir_step.wgsl`) where tick `t`'s new infections are
+/// counted; its recoveries follow. Word 0 is the device's tick.
+pub(crate) const fn counts_word(t: u32) -> u64 {
+    1 + 2 * t as u64
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct StepParams {
@@ -182,7 +188,8 @@ impl<'a> GpuSir<'a> {
         );
         let infected_at = buffers::storage(ctx, "infected_at", &seed(n, params));
         let recovered_at = buffers::storage(ctx, "recovered_at", &vec![NEVER; n as usize]);
-        let control_len = 3 + 2 * (params.max_ticks as u64 + TICKS_PER_BATCH as u64);
+        // Room for the overshoot of the last batch.
+        let control_len = counts_word(params.max_ticks + TICKS_PER_BATCH) + 2;
         let control = buffers::zeroed(ctx, "control", control_len * 4);
         let step_k = shaders::pipeline(&ctx.device, "sir_step")?;
         // The tick counter is advanced on the device by the same one-thread kernel as the
@@ -351,7 +358,7 @@ impl Simulation for SirSim<'_> {
                 let counts: Vec<u32> = buffers::read_back(
                     g.ctx,
                     &g.control,
-                    (3 + 2 * self.done as u64) * 4,
+                    4 * counts_word(self.done + 1),
                     2 * batch as usize,
                 )?;
                 self.done += batch;

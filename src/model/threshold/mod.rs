@@ -130,6 +130,12 @@ impl CpuCascade<'_> {
     }
 }
 
+/// The word of the control buffer (`threshold_seed.wgsl`, `threshold_sweep.wgsl`) where
+/// sweep `s`'s activations are counted; word 0 is the device's sweep.
+pub(crate) const fn activations_word(s: u32) -> u64 {
+    1 + s as u64
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct SeedParams {
@@ -190,7 +196,7 @@ impl<'a> GpuCascade<'a> {
         let activated_at = buffers::zeroed(ctx, "activated_at", n as u64 * 4);
         // control[0] = current sweep, control[1 + s] = activations in sweep s; room for
         // the overshoot of the last batch.
-        let control_len = 2 + params.max_sweeps as u64 + SWEEPS_PER_BATCH as u64;
+        let control_len = activations_word(params.max_sweeps + SWEEPS_PER_BATCH) + 1;
         let control = buffers::zeroed(ctx, "control", control_len * 4);
 
         let seed_k = shaders::pipeline(&ctx.device, "threshold_seed")?;
@@ -212,7 +218,7 @@ impl<'a> GpuCascade<'a> {
             buffers::dispatch(ctx, &mut pass, &seed_k, &seed_g, n);
         }
         ctx.queue.submit([encoder.finish()]);
-        let seeds: Vec<u32> = buffers::read_back(ctx, &control, 4, 1)?;
+        let seeds: Vec<u32> = buffers::read_back(ctx, &control, 4 * activations_word(0), 1)?;
         Ok((
             GpuCascade {
                 ctx,
@@ -401,7 +407,7 @@ impl Simulation for CascadeSim<'_> {
                 let counts: Vec<u32> = buffers::read_back(
                     g.ctx,
                     &g.control,
-                    (2 + self.done as u64) * 4,
+                    4 * activations_word(self.done + 1),
                     batch as usize,
                 )?;
                 self.done += batch;

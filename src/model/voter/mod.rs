@@ -211,6 +211,25 @@ crate::host_layout! {
     }
 }
 
+/// Mirror of the voter's control block (`control: array<atomic<u32>, 8>` in its kernels):
+/// the tick, the move counters since the start, and the metrics row's reductions.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct VoterControl {
+    tick: u32,
+    adoptions: u32,
+    rewires: u32,
+    discordant: u32,
+    largest: u32,
+    held: u32,
+    _pad: [u32; 2],
+}
+
+/// Where the row's reductions (discordant, largest, held) lie in the control block.
+const ROW_AT: u64 = std::mem::offset_of!(VoterControl, discordant) as u64;
+const ROW_BYTES: u64 = std::mem::offset_of!(VoterControl, _pad) as u64 - ROW_AT;
+const CONTROL_BYTES: u64 = std::mem::size_of::<VoterControl>() as u64;
+
 /// The device state of the voter model.
 pub struct GpuVoter<'a> {
     ctx: &'a GpuContext,
@@ -265,7 +284,14 @@ impl<'a> GpuVoter<'a> {
         let plan = buffers::zeroed(ctx, "plans", n as u64 * 16);
         let claim = buffers::zeroed(ctx, "claims", n as u64 * 4);
         // control: tick, adoptions, rewires, discordant, largest group, groups held.
-        let control = buffers::storage(ctx, "control", &[v.tick, 0, 0, 0, 0, 0, 0, 0]);
+        let control = buffers::storage(
+            ctx,
+            "control",
+            &[VoterControl {
+                tick: v.tick,
+                ..Default::default()
+            }],
+        );
         let base = [(0, &params), (1, &opinion), (2, &neighbor), (3, &degree)];
         // Automatic layouts hold only the bindings a kernel uses: `shared` picks those of
         // voter.wgsl (0 params, 1 opinion, 2 neighbor, 3 degree).
@@ -309,7 +335,7 @@ impl<'a> GpuVoter<'a> {
         )?;
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("voter row"),
-            size: 32,
+            size: CONTROL_BYTES,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -340,7 +366,7 @@ impl<'a> GpuVoter<'a> {
     fn record_row(&self, encoder: &mut wgpu::CommandEncoder) {
         let ctx = self.ctx;
         encoder.clear_buffer(&self.counts, 0, None);
-        encoder.clear_buffer(&self.control, 12, Some(12));
+        encoder.clear_buffer(&self.control, ROW_AT, Some(ROW_BYTES));
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             buffers::dispatch(ctx, &mut pass, &self.count_k.0, &self.count_k.1, self.n);
@@ -352,7 +378,7 @@ impl<'a> GpuVoter<'a> {
                 self.n_dispatch,
             );
         }
-        encoder.copy_buffer_to_buffer(&self.control, 0, &self.staging, 0, 32);
+        encoder.copy_buffer_to_buffer(&self.control, 0, &self.staging, 0, CONTROL_BYTES);
     }
 
     /// Record `ticks` ticks (and a row after the last one) in submissions of up to
