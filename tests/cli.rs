@@ -232,6 +232,16 @@ fn bad_input_is_refused_cleanly() {
         &["run", "unknown.toml", "--out", "r"],
         &["unknown.toml:4", "thetta", "theta"],
     );
+    std::fs::write(
+        dir.join("typed.toml"),
+        "agents = 1000\n[model]\nkind = \"sir\"\ninitial_infected = \"many\"\n",
+    )
+    .unwrap();
+    refused(
+        &dir,
+        &["run", "typed.toml", "--out", "r"],
+        &["typed.toml:4", "model.initial_infected = \"many\"", "u32"],
+    );
     std::fs::write(dir.join("negative.toml"), "agents = -5\n").unwrap();
     refused(
         &dir,

@@ -134,10 +134,12 @@ pub struct Loaded {
     pub overridden: BTreeSet<String>,
 }
 
-/// The key a "model.X is not a key ..." message is about.
+/// The `[model]` key a message about it starts with ("model.X is not a key ...",
+/// "model.X = value: ...").
 fn key_named(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("model.")?;
-    rest.split_once(" is not a key").map(|(k, _)| k)
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    Some(&rest[..end])
 }
 
 /// The line of `key = ...` inside `[section]` of a TOML text.
@@ -375,7 +377,12 @@ impl Loaded {
                 if !m.gamma.is_finite() || m.gamma <= 0.0 || m.gamma > 1.0 {
                     return Err(self.out_of_range("model.gamma", m.gamma, "0 < model.gamma ≤ 1"));
                 }
-                self.int("model.initial_infected", m.initial_infected, 1, s.agents)?;
+                self.int(
+                    "model.initial_infected",
+                    m.initial_infected as i64,
+                    1,
+                    s.agents,
+                )?;
                 self.static_graph("sir")?;
             }
             ModelConfig::Deffuant(m) => {
@@ -384,7 +391,7 @@ impl Loaded {
             }
             ModelConfig::Voter(m) => {
                 self.real("model.rewire", m.rewire, 0.0, 1.0)?;
-                self.int("model.opinions", m.opinions, 0, s.agents)?;
+                self.int("model.opinions", m.opinions as i64, 0, s.agents)?;
                 self.static_graph("voter")?;
             }
             ModelConfig::Kuramoto(m) => {
@@ -393,7 +400,7 @@ impl Loaded {
                     return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 0.1"));
                 }
                 self.positive("model.freq_width", m.freq_width)?;
-                self.int("model.average_ticks", m.average_ticks, 0, s.ticks)?;
+                self.int("model.average_ticks", m.average_ticks as i64, 0, s.ticks)?;
             }
         }
         Ok(())
@@ -453,7 +460,7 @@ impl Loaded {
         if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 1.0 {
             return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 1"));
         }
-        self.int("model.lpa_rounds", m.lpa_rounds, 0, 1000)?;
+        self.int("model.lpa_rounds", m.lpa_rounds as i64, 0, 1000)?;
         let search = m.search_rate * m.dt;
         if search > 1.0 {
             return Err(Error::bad_input(format!(

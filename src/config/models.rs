@@ -62,7 +62,7 @@ pub struct LifecycleConfig {
     /// Time step.
     pub dt: f64,
     /// Label-propagation rounds per metrics row.
-    pub lpa_rounds: i64,
+    pub lpa_rounds: u32,
 }
 
 impl Default for LifecycleConfig {
@@ -98,7 +98,7 @@ pub struct SirConfig {
     /// γ: recovery probability per tick.
     pub gamma: f64,
     /// Agents infected at tick 0.
-    pub initial_infected: i64,
+    pub initial_infected: u32,
 }
 
 impl Default for SirConfig {
@@ -137,7 +137,7 @@ pub struct VoterConfig {
     /// φ: the probability that a move rewires a tie.
     pub rewire: f64,
     /// G: the number of opinions (0: agents / 10).
-    pub opinions: i64,
+    pub opinions: u32,
 }
 
 impl Default for VoterConfig {
@@ -184,7 +184,7 @@ pub struct KuramotoConfig {
     /// The frequencies' half width γ (Lorentzian) or sd σ (Gaussian).
     pub freq_width: f64,
     /// Ticks at the end over which r is averaged (0: the second half).
-    pub average_ticks: i64,
+    pub average_ticks: u32,
 }
 
 impl Default for KuramotoConfig {
@@ -335,11 +335,19 @@ fn typed<'de, T: Deserialize<'de>>(kind: &str, table: toml::Table) -> Result<T, 
     if let Some(key) = table.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(unknown_key(kind, key, allowed));
     }
-    T::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let msg = e.message().trim().to_string();
-        // Name the key a type error is about, as toml does not.
-        match msg.find("for key `") {
-            Some(_) => msg,
+    T::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        // Every field has a default, so the key whose value is wrong is the one that
+        // fails alone: name it, with what was given.
+        let culprit = table.iter().find(|(k, v)| {
+            let alone: toml::Table = [((*k).clone(), (*v).clone())].into_iter().collect();
+            T::deserialize(toml::Value::Table(alone)).is_err()
+        });
+        let msg = e.message().trim();
+        match culprit {
+            Some((k, v)) => {
+                let given: String = v.to_string().chars().take(60).collect();
+                format!("model.{k} = {given}: {msg}")
+            }
             None => format!("[model] of model.kind = \"{kind}\": {msg}"),
         }
     })
