@@ -16,7 +16,12 @@ use plot::{Band, LinePlot, Marker, Rgb, Series};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// One detected stage transition (DESIGN §10: {stage, name, tick, confidence, evidence}).
+/// One stage transition as a report shows it (DESIGN §10: {stage, name, tick, confidence,
+/// evidence}). The report reads stage tables of any provenance — the detector's
+/// `analysis::stages::Transition` as `stages.json` and `summary.json` hold it, older runs,
+/// tables edited by hand — so this view is lenient where the detector's type is strict:
+/// a stage may be a number or a name, the confidence may be missing, the evidence may be
+/// text.
 #[derive(Debug, Clone)]
 pub struct Transition {
     pub stage: i64,
@@ -72,15 +77,13 @@ pub struct Panel {
     pub unit: bool,
 }
 
-/// The usual names of the lifecycle's stages (DESIGN §5), for detectors that give none.
+/// The detector's names of the lifecycle's stages (DESIGN §5), for tables that give none.
 pub fn stage_name(stage: i64) -> &'static str {
-    match stage {
-        0 => "isolated efforts",
-        1 => "networks",
-        2 => "communities of practice",
-        3 => "system of influence",
-        _ => "stage",
-    }
+    usize::try_from(stage)
+        .ok()
+        .and_then(|k| crate::analysis::stages::STAGE_NAMES.get(k))
+        .copied()
+        .unwrap_or("stage")
 }
 
 /// Band and marker colour of a stage.

@@ -880,7 +880,7 @@ impl KuramotoParams {
             ticks: s.ticks as u32,
             metrics_every: s.metrics_every as u32,
             average_ticks: if m.average_ticks > 0 {
-                m.average_ticks as u32
+                m.average_ticks
             } else {
                 (s.ticks / 2) as u32
             },

@@ -129,7 +129,7 @@ impl LifecycleParams {
             new_tie: m.new_tie as f32,
             dt: m.dt as f32,
             slots: s.graph.slots as u32,
-            lpa_rounds: m.lpa_rounds as u32,
+            lpa_rounds: m.lpa_rounds,
         }
     }
 

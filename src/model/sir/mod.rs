@@ -491,7 +491,7 @@ impl SirParams {
         SirParams {
             infection: m.beta,
             recovery: m.gamma,
-            initial_infected: m.initial_infected as u32,
+            initial_infected: m.initial_infected,
             seed: s.seed as u32,
             max_ticks: s.ticks as u32,
         }

@@ -684,7 +684,7 @@ impl VoterParams {
         VoterParams {
             rewiring: m.rewire,
             opinions: if m.opinions > 0 {
-                m.opinions as u32
+                m.opinions
             } else {
                 (n / 10).max(1)
             },
