@@ -221,6 +221,30 @@ impl Default for ModelConfig {
     }
 }
 
+/// `T::of(&scenario.model)`: a model's own table, or its defaults when the scenario runs
+/// another model (tests and tools that build one model's parameters from any scenario).
+macro_rules! table_of {
+    ($($t:ident => $variant:ident),* $(,)?) => {$(
+        impl $t {
+            pub fn of(model: &ModelConfig) -> $t {
+                match model {
+                    ModelConfig::$variant(c) => c.clone(),
+                    _ => $t::default(),
+                }
+            }
+        }
+    )*};
+}
+
+table_of! {
+    ThresholdConfig => Threshold,
+    LifecycleConfig => Lifecycle,
+    SirConfig => Sir,
+    DeffuantConfig => Deffuant,
+    VoterConfig => Voter,
+    KuramotoConfig => Kuramoto,
+}
+
 /// The built-in models' names and the keys each reads (for messages).
 pub const BUILTIN: [(&str, &[&str]); 6] = [
     ("threshold", &["theta", "seed_fraction"]),

@@ -524,10 +524,7 @@ impl DeffuantParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> DeffuantParams {
         let s = &loaded.scenario;
-        let m = match &s.model {
-            crate::config::ModelConfig::Deffuant(m) => m.clone(),
-            _ => crate::config::DeffuantConfig::default(),
-        };
+        let m = crate::config::DeffuantConfig::of(&s.model);
         DeffuantParams {
             confidence: m.epsilon as f32,
             convergence: m.mu as f32,

@@ -864,10 +864,7 @@ impl KuramotoParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> KuramotoParams {
         let s = &loaded.scenario;
-        let m = match &s.model {
-            crate::config::ModelConfig::Kuramoto(m) => m.clone(),
-            _ => crate::config::KuramotoConfig::default(),
-        };
+        let m = crate::config::KuramotoConfig::of(&s.model);
         KuramotoParams {
             coupling: m.coupling as f32,
             dt: m.dt as f32,

@@ -20,7 +20,7 @@ mod sim;
 pub use sim::{run, LifecycleModel, LifecycleSim};
 
 use crate::analysis::{clustering, communities, components};
-use crate::config::{LifecycleConfig, ModelConfig, Scenario};
+use crate::config::{LifecycleConfig, Scenario};
 use crate::graph::TieStore;
 use crate::io::MetricsTable;
 use crate::rng::{self, stream};
@@ -106,11 +106,8 @@ impl Default for LifecycleParams {
 impl LifecycleParams {
     /// The parameters of a (validated) scenario: `[model]` and `graph.slots`.
     pub fn from_config(s: &Scenario) -> LifecycleParams {
-        let m = match &s.model {
-            ModelConfig::Lifecycle(m) => m.clone(),
-            // A scenario of another model: the lifecycle's defaults.
-            _ => LifecycleConfig::default(),
-        };
+        // A scenario of another model gives the lifecycle's defaults.
+        let m = LifecycleConfig::of(&s.model);
         LifecycleParams {
             coupling: m.coupling as f32,
             noise: m.noise as f32,

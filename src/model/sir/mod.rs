@@ -484,10 +484,7 @@ impl SirParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> SirParams {
         let s = &loaded.scenario;
-        let m = match &s.model {
-            crate::config::ModelConfig::Sir(m) => m.clone(),
-            _ => crate::config::SirConfig::default(),
-        };
+        let m = crate::config::SirConfig::of(&s.model);
         SirParams {
             infection: m.beta,
             recovery: m.gamma,

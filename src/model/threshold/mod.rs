@@ -506,10 +506,7 @@ impl ThresholdParams {
     /// The parameters of a (validated) scenario.
     pub fn from_config(loaded: &crate::config::Loaded) -> ThresholdParams {
         let s = &loaded.scenario;
-        let m = match &s.model {
-            crate::config::ModelConfig::Threshold(m) => m.clone(),
-            _ => crate::config::ThresholdConfig::default(),
-        };
+        let m = crate::config::ThresholdConfig::of(&s.model);
         ThresholdParams {
             theta: m.theta,
             seed_fraction: m.seed_fraction,

@@ -677,10 +677,7 @@ impl VoterParams {
     /// The parameters of a (validated) scenario of `n` agents.
     pub fn from_config(loaded: &crate::config::Loaded, n: u32) -> VoterParams {
         let s = &loaded.scenario;
-        let m = match &s.model {
-            crate::config::ModelConfig::Voter(m) => m.clone(),
-            _ => crate::config::VoterConfig::default(),
-        };
+        let m = crate::config::VoterConfig::of(&s.model);
         VoterParams {
             rewiring: m.rewire,
             opinions: if m.opinions > 0 {
