@@ -43,10 +43,7 @@ const TICKS: u32 = 10;
 const SIR_TICKS: u32 = 16;
 
 fn agents() -> u32 {
-    std::env::var("EMERGENCE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    common::env_or("EMERGENCE_BENCH_N", 100_000)
 }
 
 /// A model's scenario from `configs/<name>.toml` at N agents, with `extra` settings.

@@ -34,10 +34,7 @@ use std::time::{Duration, Instant};
 const WARM_TICKS: u32 = 100;
 
 fn agents() -> u32 {
-    std::env::var("EMERGENCE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000)
+    common::env_or("EMERGENCE_BENCH_N", 20_000)
 }
 
 /// The default scenario at N agents from ER (mean degree 12, K = 24), after

@@ -32,10 +32,7 @@ use emergence::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
 const SIZE: (u32, u32) = (1280, 720);
 
 fn agents() -> u32 {
-    std::env::var("EMERGENCE_RENDER_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    common::env_or("EMERGENCE_RENDER_N", 100_000)
 }
 
 /// A lifecycle state on planted communities (ties at weight 0.6, strong), knowledge

@@ -2,6 +2,7 @@
 //! with criterion's own flags, e.g. `-- --measurement-time 10`).
 
 use criterion::Criterion;
+use std::str::FromStr;
 use std::time::Duration;
 
 pub fn short() -> Criterion {
@@ -9,4 +10,12 @@ pub fn short() -> Criterion {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
+}
+
+/// A size from the environment variable `name`, or `default`.
+pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

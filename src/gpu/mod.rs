@@ -237,22 +237,6 @@ impl GpuContext {
         dispatch_size(n, self.limits.max_compute_workgroups_per_dimension)
     }
 
-    /// Refuse, before anything is allocated, `n` agents whose widest per-agent array
-    /// (`bytes_per_agent` bytes each) would not fit one storage binding, naming the
-    /// largest N that fits.
-    pub fn check_fits(&self, what: &str, n: u32, bytes_per_agent: u64) -> Result<()> {
-        if n as u64 * bytes_per_agent > self.binding_cap {
-            return Err(Error::bad_input(format!(
-                "agents: {n} agents need {what} arrays of {} MiB, more than one {} MiB binding on `{}`; the largest N that fits is {}",
-                (n as u64 * bytes_per_agent) >> 20,
-                self.binding_cap >> 20,
-                self.adapter.name,
-                self.binding_cap / bytes_per_agent
-            )));
-        }
-        Ok(())
-    }
-
     /// Wait for all submitted work.
     pub fn wait(&self) -> Result<()> {
         self.device

@@ -173,6 +173,24 @@ fn first_difference<T: PartialEq + std::fmt::Debug>(
     }
 }
 
+/// Run `kernel` once over `n` agents with `entries` bound, alone in its submission.
+fn dispatch_alone(
+    ctx: &GpuContext,
+    kernel: &str,
+    entries: &[(u32, &wgpu::Buffer)],
+    n: u32,
+) -> Result<(), String> {
+    let k = shaders::pipeline(&ctx.device, kernel).map_err(|e| e.to_string())?;
+    let group = buffers::bind(ctx, &k, entries);
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        buffers::dispatch(ctx, &mut pass, &k, &group, n);
+    }
+    ctx.queue.submit([encoder.finish()]);
+    Ok(())
+}
+
 /// A small random graph for one check.
 fn graph(seed: u32) -> Csr {
     let edges = generators::erdos_renyi(3000, 4.0, seed).expect("a valid graph");
@@ -223,16 +241,9 @@ fn check_threshold_sweep(ctx: &GpuContext, seed: u32) -> Result<(), String> {
     );
     let activated = buffers::storage(ctx, "activated_at", &start);
     let control = buffers::storage(ctx, "control", &[s, 0, 0, 0, 0, 0]);
-    let k = shaders::pipeline(&ctx.device, "threshold_sweep").map_err(err)?;
     let mut entries = g.csr_bindings();
     entries.extend([(5, &params), (6, &activated), (7, &control)]);
-    let group = buffers::bind(ctx, &k, &entries);
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        buffers::dispatch(ctx, &mut pass, &k, &group, n);
-    }
-    ctx.queue.submit([encoder.finish()]);
+    dispatch_alone(ctx, "threshold_sweep", &entries, n)?;
     let on_gpu: Vec<u32> = buffers::read_back(ctx, &activated, 0, n as usize).map_err(err)?;
     let counted: Vec<u32> =
         buffers::read_back(ctx, &control, 4 * threshold::activations_word(s), 1).map_err(err)?;
@@ -287,16 +298,9 @@ fn check_sir_step(ctx: &GpuContext, seed: u32) -> Result<(), String> {
     let mut control = vec![0u32; sir::counts_word(t) as usize + 2];
     control[0] = t;
     let control = buffers::storage(ctx, "control", &control);
-    let k = shaders::pipeline(&ctx.device, "sir_step").map_err(err)?;
     let mut entries = g.csr_bindings();
     entries.extend([(5, &step_params), (6, &inf), (7, &rec), (8, &control)]);
-    let group = buffers::bind(ctx, &k, &entries);
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        buffers::dispatch(ctx, &mut pass, &k, &group, n);
-    }
-    ctx.queue.submit([encoder.finish()]);
+    dispatch_alone(ctx, "sir_step", &entries, n)?;
     let gpu_inf: Vec<u32> = buffers::read_back(ctx, &inf, 0, n as usize).map_err(err)?;
     let gpu_rec: Vec<u32> = buffers::read_back(ctx, &rec, 0, n as usize).map_err(err)?;
     let counts: Vec<u32> =

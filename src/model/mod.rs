@@ -91,9 +91,14 @@ pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
 /// fit the adapter's storage bindings: the message names the buffer that does not fit
 /// and the largest N that would, both computed from the model's [`Model::buffers`].
 pub fn check_fits(model: &dyn Model, size: &Size, backend: &Backend) -> Result<()> {
-    let Backend::Gpu(ctx) = backend else {
-        return Ok(());
-    };
+    match backend {
+        Backend::Gpu(ctx) => check_fits_on(model, size, ctx),
+        Backend::Cpu => Ok(()),
+    }
+}
+
+/// [`check_fits`] on an open device (the models' own GPU entry points call it too).
+pub fn check_fits_on(model: &dyn Model, size: &Size, ctx: &crate::gpu::GpuContext) -> Result<()> {
     let cap = ctx.binding_cap;
     let buffers = model.buffers(size);
     if fits(&buffers, cap) {

@@ -290,7 +290,13 @@ impl<'a> DeffuantSim<'a> {
         graph: Option<&GpuGraph>,
         p: &DeffuantParams,
     ) -> Result<DeffuantSim<'a>> {
-        ctx.check_fits("deffuant", n, 4)?;
+        let size = Size {
+            agents: n as u64,
+            ties: graph.map_or(0, |g| g.neighbors.len / 2),
+            slots: 0,
+            complete: graph.is_none(),
+        };
+        crate::model::check_fits_on(&Deffuant, &size, ctx)?;
         let x0 = initial_opinions(n, p.seed);
         let params = buffers::uniform(
             ctx,

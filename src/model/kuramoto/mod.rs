@@ -497,7 +497,13 @@ impl<'a> GpuKuramoto<'a> {
         graph: Option<&GpuGraph>,
         p: &KuramotoParams,
     ) -> Result<Self> {
-        ctx.check_fits("kuramoto", n, 4)?;
+        let size = Size {
+            agents: n as u64,
+            ties: graph.map_or(0, |g| g.neighbors.len / 2),
+            slots: 0,
+            complete: graph.is_none(),
+        };
+        crate::model::check_fits_on(&Kuramoto, &size, ctx)?;
         let dev = Device::new(ctx, n, graph, p)?;
         let omega = buffers::storage(ctx, "omega", &frequencies(n, p));
         let theta = [

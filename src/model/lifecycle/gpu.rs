@@ -7,10 +7,10 @@
 use super::{Lifecycle, LifecycleParams};
 use crate::analysis::components::GpuComponents;
 use crate::analysis::label_propagation_gpu::GpuLabelPropagation;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext, WORKGROUP};
 use crate::graph::ties::{TieStore, EMPTY};
-use crate::model::DeviceBuffer;
+use crate::model::{DeviceBuffer, Size};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -165,12 +165,6 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
     }
 }
 
-/// Words per agent in the largest single binding: the K tie slots, or the six
-/// per-community sums of the metrics, whichever is more.
-fn widest_words(slots: u32) -> u64 {
-    slots.max(6) as u64
-}
-
 /// Every buffer [`GpuLifecycle::upload`] allocates for `n` agents with K = `slots` (the
 /// uniforms and few-word control blocks aside, which are listed with their size too).
 pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
@@ -201,11 +195,6 @@ pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
     ]
 }
 
-/// Largest N whose widest per-agent array fits one binding of `binding_cap` bytes.
-pub fn largest_n(binding_cap: u64, slots: u32) -> u64 {
-    (binding_cap / 4 / widest_words(slots)).min(crate::config::MAX_AGENTS as u64)
-}
-
 impl GpuLifecycle {
     /// Put `state` on the device. Refuses, before allocating, a state whose tie slots
     /// do not fit one storage binding of this adapter.
@@ -216,16 +205,13 @@ impl GpuLifecycle {
     ) -> Result<GpuLifecycle> {
         let n = state.n;
         let k = state.ties.slots;
-        let slot_bytes = n as u64 * widest_words(k) * 4;
-        if slot_bytes > ctx.binding_cap {
-            return Err(Error::bad_input(format!(
-                "agents: {n} agents × {k} slots need {} MiB per tie array, more than one {} MiB binding on `{}`; the largest N that fits is {}",
-                slot_bytes >> 20,
-                ctx.binding_cap >> 20,
-                ctx.adapter.name,
-                largest_n(ctx.binding_cap, k)
-            )));
-        }
+        let size = Size {
+            agents: n as u64,
+            ties: state.ties.num_ties() as u64,
+            slots: k as u64,
+            complete: false,
+        };
+        crate::model::check_fits_on(&super::LifecycleModel, &size, ctx)?;
         let groups = n.div_ceil(WORKGROUP);
         let params = buffers::uniform(ctx, "lifecycle params", &params_of(state, p, groups));
         let phi = buffers::storage(ctx, "phi", &state.phi);

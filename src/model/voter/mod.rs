@@ -258,8 +258,13 @@ impl<'a> GpuVoter<'a> {
     pub fn new(ctx: &'a GpuContext, v: &Voter, p: &VoterParams) -> Result<GpuVoter<'a>> {
         let n = v.ties.n;
         let g = p.opinions;
-        // The widest per-agent arrays: the tie slots (4 bytes each) and the plans (16 bytes).
-        ctx.check_fits("voter", n, (4 * v.ties.slots as u64).max(16))?;
+        let size = Size {
+            agents: n as u64,
+            ties: v.ties.num_ties() as u64,
+            slots: v.ties.slots as u64,
+            complete: false,
+        };
+        crate::model::check_fits_on(&VoterModel, &size, ctx)?;
         let params = buffers::uniform(
             ctx,
             "voter params",
