@@ -16,6 +16,17 @@ pub enum BackendChoice {
     Cpu,
 }
 
+impl BackendChoice {
+    /// The name `--backend` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Gpu => "gpu",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+}
+
 /// One per run, so the size of the GPU variant does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Backend {

@@ -1,6 +1,8 @@
 //! The command line (DESIGN's contract: extend these names, never rename them). Parsing
-//! with clap, dispatch into the library, and the mapping of errors to exit codes:
-//! 0 ok, 1 the run failed, 2 bad input.
+//! with clap, dispatch into the library, the signal handlers, and the mapping of errors
+//! to exit codes: 0 ok, 1 the run failed, 2 bad input, 3 interrupted by a signal after a
+//! checkpoint (resumable); a second signal ends the process at once (130 for SIGINT, 143
+//! for SIGTERM).
 
 use clap::{Args, Parser, Subcommand};
 use emergence::backend::BackendChoice;
@@ -8,6 +10,11 @@ use emergence::error::Error;
 use emergence::run::{self, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// The exit code of a run stopped by SIGINT or SIGTERM after writing its checkpoint.
+const EXIT_INTERRUPTED: u8 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -115,11 +122,20 @@ pub struct RunArgs {
     /// Run directory (default runs/<model>-<UTC time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace an existing run directory.
+    /// Replace an existing run directory (only one of ours: its manifest.json says so).
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub render: RenderArgs,
+    /// Write a checkpoint every T ticks (RUN_DIR/checkpoint/, the last two kept).
+    #[arg(long, value_name = "T")]
+    pub checkpoint_every: Option<u64>,
+    /// Write a checkpoint every S seconds of wall time.
+    #[arg(long, value_name = "S")]
+    pub checkpoint_every_s: Option<f64>,
+    /// Continue an interrupted run from its last checkpoint, with its own config.toml.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Frames and movies of a run (docs/render.md).
@@ -204,12 +220,31 @@ pub fn main() -> ExitCode {
         .init();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
             let code = e.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(1);
             eprintln!("error: {e:#}");
             ExitCode::from(code)
         }
     }
+}
+
+/// A run that stopped on a signal after its checkpoint (already reported).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+struct Interrupted;
+
+/// SIGINT and SIGTERM set the flag the run polls between intervals (it checkpoints and
+/// stops); once it is set, a second signal ends the process at once.
+fn install_stop_handlers() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        // The shutdown goes first: it sees the flag as the previous signal left it.
+        signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    Ok(stop)
 }
 
 fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -229,8 +264,23 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                     size: args.render.size,
                     frame_every: args.render.frame_every,
                 },
+                checkpoint_every: args.checkpoint_every,
+                checkpoint_every_s: args.checkpoint_every_s,
+                resume: args.resume,
+                stop: Some(install_stop_handlers()?),
             };
             let report = run::run(&opts)?;
+            if let Some(tick) = report.interrupted {
+                let checkpoint = report
+                    .checkpoint
+                    .as_deref()
+                    .map_or_else(String::new, |c| format!(", checkpoint {c}"));
+                eprintln!(
+                    "interrupted at tick {tick}{checkpoint}; continue with `emergence run --resume {}`",
+                    report.dir.display()
+                );
+                return Err(Interrupted.into());
+            }
             let s = &report.summary;
             let final_text: Vec<String> = s
                 .final_row

@@ -1,25 +1,32 @@
-//! One run, start to finish: load and check the scenario, claim the run directory,
-//! build the graph, hand the scenario's model to the one tick driver
-//! ([`crate::model::simulate`]), and write `config.toml`, `metrics.csv` and
-//! `summary.json`, then the report (plots, report.html). Everything that can be refused
-//! is refused before any work or any file appears.
+//! One run, start to finish, and its resumption. Load and check the scenario and `--out`
+//! (everything that can be refused is refused before any work or any file appears),
+//! build the graph, open the backend, create the run directory with its manifest and
+//! `config.toml`, hand the model to the one tick driver ([`crate::model::simulate_with`])
+//! with `metrics.csv` appended as rows come and checkpoints as asked, then write
+//! `summary.json`, `stages.json` and the report. A run stopped by a signal checkpoints
+//! and is marked `interrupted`; `run --resume RUN_DIR` goes on from its last checkpoint
+//! and ends with the files an uninterrupted run would have written.
 
 use crate::analysis::stages::{self, StageParams, StageReport};
 use crate::backend::{Backend, BackendChoice};
-use crate::config;
-use crate::engine::Observer;
-use crate::error::Result;
-use crate::graph::build_graph;
+use crate::config::{self, Loaded};
+use crate::engine::{Checkpoints, Observer};
+use crate::error::{Error, Result};
+use crate::graph::{build_graph, Csr, EdgeList, GraphSummary};
 use crate::io::{
-    rundir::{self, RunDir},
+    checkpoint::{self, Checkpoint, Checkpointer, Identity},
+    metrics_file::MetricsFile,
+    rundir::{self, GraphFile, Manifest, RunDir, Status},
     summary::Summary,
     MetricsTable,
 };
-use crate::model::{self, Start};
+use crate::model::{self, Model, Resume, Start};
 use crate::progress::Progress;
 use crate::render::drive::FrameObserver;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -31,16 +38,32 @@ pub struct RunOptions {
     pub adapter: Option<String>,
     /// Frames and movies (`--frames`, `--movie`, ...); the default renders nothing.
     pub render: crate::render::RenderRequest,
+    /// `--checkpoint-every T`: a checkpoint at every multiple of T ticks.
+    pub checkpoint_every: Option<u64>,
+    /// `--checkpoint-every-s S`: a checkpoint once S seconds of wall time have passed.
+    pub checkpoint_every_s: Option<f64>,
+    /// `--resume RUN_DIR`: go on from the run directory's last checkpoint.
+    pub resume: Option<PathBuf>,
+    /// Set by SIGINT/SIGTERM (the binary installs the handlers): the run finishes its
+    /// interval, checkpoints and stops as `interrupted`.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 pub struct RunReport {
     pub dir: PathBuf,
     pub summary: Summary,
     pub metrics: MetricsTable,
+    /// Stopped by a signal: the tick of the checkpoint it wrote.
+    pub interrupted: Option<u64>,
+    /// The last checkpoint (relative to `dir`).
+    pub checkpoint: Option<String>,
 }
 
 /// `emergence run`.
 pub fn run(opts: &RunOptions) -> Result<RunReport> {
+    if let Some(dir) = &opts.resume {
+        return resume(opts, dir);
+    }
     let wall = Instant::now();
     let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
     let model = model::find(loaded.scenario.model.kind())?;
@@ -48,51 +71,426 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         .out
         .clone()
         .unwrap_or_else(|| rundir::default_out(model.name()));
+    let claim = rundir::claim(&out, opts.force, "--out")?;
+    let schedule = Schedule::of(opts)?;
     let ticks = loaded.scenario.ticks as u64;
     let render_plan = crate::render::plan(&opts.render, model.renders(), ticks, opts.force)?;
-    let dir = RunDir::create(&out, opts.force)?;
+    let graph_file = graph_file_of(&loaded)?;
     // The graph (and a graph file's errors) comes before the backend, so bad input is
     // refused before anything else is said.
     let (edges, graph, csr) = build_graph(&loaded)?;
     let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    let size = start_size(&loaded, &graph, &csr);
+    model::check_fits(model, &size, &backend)?;
+    if schedule.any() {
+        check_disk(model, &size, &loaded, claim.path())?;
+    }
+    let config_toml = loaded.resolved_toml();
+    let mut manifest = Manifest::new("run", model.name());
+    manifest.backend = backend.name().into();
+    manifest.adapter = backend.adapter_name();
+    manifest.agents = csr.n() as u64;
+    manifest.seed = loaded.scenario.seed as u64;
+    manifest.ticks = ticks;
+    manifest.config_sha256 = rundir::sha256_hex(config_toml.as_bytes());
+    manifest.graph_file = graph_file;
+    let mut dir = claim.create(manifest)?;
+    dir.write("config.toml", &config_toml)?;
+    let parts = Parts {
+        loaded: &loaded,
+        model,
+        backend: &backend,
+        edges,
+        graph,
+        csr,
+        render: render_plan.as_ref(),
+        schedule,
+        stop: opts.stop.clone(),
+        wall,
+    };
+    execute(&mut dir, parts, None).or_else(|e| Err(failed(dir, e)))
+}
+
+/// `emergence run --resume RUN_DIR`.
+fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
+    let wall = Instant::now();
+    let shown = run_dir.display();
+    let bad = |why: String| Error::bad_input(format!("--resume {shown}: {why}"));
+    if opts.config.is_some()
+        || !opts.sets.is_empty()
+        || opts.out.is_some()
+        || opts.force
+        || opts.render != crate::render::RenderRequest::default()
+    {
+        return Err(bad(
+            "a resume goes on with the run's own config.toml; CONFIG, --set, --agents, --ticks, --seed, --out, --force and render flags cannot be given with it".into(),
+        ));
+    }
+    let manifest = Manifest::read(run_dir).ok_or_else(|| {
+        bad(format!(
+            "is not a run directory of emergence (no readable {})",
+            rundir::MANIFEST
+        ))
+    })?;
+    match manifest.status {
+        Status::Complete => return Err(bad("the run is complete; nothing to resume".into())),
+        Status::Running if manifest.maybe_running() => {
+            return Err(bad(format!(
+                "the run is still running (process {} on {})",
+                manifest.pid, manifest.host
+            )))
+        }
+        _ => {}
+    }
+    let all = checkpoint::list(run_dir);
+    let Some(newest) = all.last() else {
+        return Err(bad(
+            "has no checkpoint to resume from (checkpoints are written by --checkpoint-every T, --checkpoint-every-s S, and when a run is stopped by SIGINT or SIGTERM)".into(),
+        ));
+    };
+    let ck = checkpoint::read(newest).map_err(|e| match all.len() {
+        1 => e,
+        _ => Error::bad_input(format!(
+            "{e}; remove it to resume from the one before, {}",
+            all[all.len() - 2].display()
+        )),
+    })?;
+    let config_path = run_dir.join("config.toml");
+    let config_bytes = std::fs::read(&config_path).map_err(|e| Error::io(&config_path, e))?;
+    if rundir::sha256_hex(&config_bytes) != ck.identity.config_sha256 {
+        return Err(bad(format!(
+            "config.toml changed since the checkpoint at tick {}; a resume goes on with the config the run started with (start a new run for a changed one)",
+            ck.identity.tick
+        )));
+    }
+    let loaded = config::load(Some(&config_path), &[])?;
+    let model = model::find(loaded.scenario.model.kind())?;
+    if model.name() != ck.identity.model {
+        return Err(bad(format!(
+            "the checkpoint is of model {}, config.toml of model {}",
+            ck.identity.model,
+            model.name()
+        )));
+    }
+    let backend_choice = match ck.identity.backend.as_str() {
+        "gpu" => BackendChoice::Gpu,
+        _ => BackendChoice::Cpu,
+    };
+    if opts.backend != BackendChoice::Auto && opts.backend != backend_choice {
+        return Err(bad(format!(
+            "--backend {}: the run's checkpoints are from backend {}, and a run goes on bit for bit only on the backend it started on",
+            opts.backend.name(),
+            ck.identity.backend
+        )));
+    }
+    if let Some(file) = &manifest.graph_file {
+        let (sha, _) = rundir::sha256_file(&file.path)
+            .map_err(|e| bad(format!("the run's graph file cannot be read: {e}")))?;
+        if sha != file.sha256 {
+            return Err(bad(format!(
+                "the graph file {} changed since the run started (its SHA-256 differs)",
+                file.path.display()
+            )));
+        }
+    }
+    let (edges, graph, csr) = build_graph(&loaded)?;
+    let backend = Backend::open(backend_choice, opts.adapter.as_deref())?;
+    let size = start_size(&loaded, &graph, &csr);
+    model::check_fits(model, &size, &backend)?;
+    // The schedule of checkpoints goes on as it was asked for when the run started.
+    let schedule = Schedule {
+        every_ticks: manifest.checkpoint_every,
+        every_s: manifest.checkpoint_every_s,
+    };
+    if manifest.rendered {
+        tracing::warn!(
+            "the run rendered frames; a resumed run does not continue its movie (the frames up to tick {} are kept)",
+            ck.identity.tick
+        );
+    }
+    let mut dir = RunDir::reopen(run_dir, manifest)?;
+    tracing::info!(
+        "resuming {} from tick {} ({})",
+        run_dir.display(),
+        ck.identity.tick,
+        newest.display()
+    );
+    let parts = Parts {
+        loaded: &loaded,
+        model,
+        backend: &backend,
+        edges,
+        graph,
+        csr,
+        render: None,
+        schedule,
+        stop: opts.stop.clone(),
+        wall,
+    };
+    execute(&mut dir, parts, Some(ck)).or_else(|e| Err(failed(dir, e)))
+}
+
+/// When checkpoints are due.
+#[derive(Debug, Clone, Copy, Default)]
+struct Schedule {
+    every_ticks: Option<u64>,
+    every_s: Option<f64>,
+}
+
+impl Schedule {
+    fn of(opts: &RunOptions) -> Result<Schedule> {
+        if opts.checkpoint_every == Some(0) {
+            return Err(Error::bad_input(
+                "--checkpoint-every 0: ticks between checkpoints must be at least 1",
+            ));
+        }
+        if let Some(s) = opts.checkpoint_every_s {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::bad_input(format!(
+                    "--checkpoint-every-s {s}: seconds between checkpoints must be a positive number"
+                )));
+            }
+        }
+        Ok(Schedule {
+            every_ticks: opts.checkpoint_every,
+            every_s: opts.checkpoint_every_s,
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.every_ticks.is_some() || self.every_s.is_some()
+    }
+}
+
+/// What a run is made of once everything is checked.
+struct Parts<'a> {
+    loaded: &'a Loaded,
+    model: &'static dyn Model,
+    backend: &'a Backend,
+    edges: EdgeList,
+    graph: GraphSummary,
+    csr: Csr,
+    render: Option<&'a crate::render::RenderPlan>,
+    schedule: Schedule,
+    stop: Option<Arc<AtomicBool>>,
+    wall: Instant,
+}
+
+/// The size a run's buffers depend on.
+fn start_size(loaded: &Loaded, graph: &GraphSummary, csr: &Csr) -> model::Size {
+    model::Size {
+        agents: csr.n() as u64,
+        ties: graph.ties,
+        slots: loaded.scenario.graph.slots as u64,
+        complete: loaded.scenario.graph.kind == config::GraphKind::Complete,
+    }
+}
+
+/// A graph file, by absolute path and hash, for the manifest.
+fn graph_file_of(loaded: &Loaded) -> Result<Option<GraphFile>> {
+    let Some(path) = loaded.graph_path() else {
+        return Ok(None);
+    };
+    if !path.is_file() {
+        // build_graph says what is wrong with it.
+        return Ok(None);
+    }
+    let path = std::path::absolute(&path).map_err(|e| Error::io(&path, e))?;
+    let (sha256, bytes) = rundir::sha256_file(&path)?;
+    Ok(Some(GraphFile {
+        path,
+        sha256,
+        bytes,
+    }))
+}
+
+/// Bytes of one checkpoint of a run of this size (an upper bound: the model's device
+/// buffers, which hold its state and some scratch, and the metrics rows).
+pub fn checkpoint_bytes(model: &dyn Model, size: &model::Size, loaded: &Loaded) -> u64 {
+    let state: u64 = model.buffers(size).iter().map(|b| b.bytes).sum();
+    let rows = loaded.scenario.ticks as u64 / loaded.scenario.metrics_every.max(1) as u64 + 2;
+    state + rows * model.columns().len() as u64 * 8 + 4096
+}
+
+/// Refuse checkpoints the disk cannot hold: the last two and the one being written.
+fn check_disk(model: &dyn Model, size: &model::Size, loaded: &Loaded, out: &Path) -> Result<()> {
+    let each = checkpoint_bytes(model, size, loaded);
+    let need = each.saturating_mul(checkpoint::KEEP as u64 + 1);
+    match checkpoint::free_bytes(out) {
+        Some(free) if free < need => Err(Error::bad_input(format!(
+            "--checkpoint-every: a checkpoint of this run takes up to {:.1} MiB and {} are kept while one more is written ({:.1} MiB), but only {:.1} MiB are free under {}",
+            each as f64 / MIB,
+            checkpoint::KEEP,
+            need as f64 / MIB,
+            free as f64 / MIB,
+            out.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Mark the run failed (its partial files stay) and say where it is.
+fn failed(mut dir: RunDir, e: Error) -> Error {
+    let last = dir.manifest().checkpoint.clone();
+    let message = e.to_string();
+    let _ = dir.update(|m| {
+        m.status = Status::Failed;
+        m.error = Some(message.clone());
+    });
+    let kept = match &last {
+        Some(c) => format!(
+            "; the partial run is kept in {}, its last checkpoint is {}",
+            dir.path().display(),
+            dir.path().join(c).display()
+        ),
+        None => format!("; the partial run is kept in {}", dir.path().display()),
+    };
+    match e {
+        Error::Gpu(m) => Error::Gpu(m + &kept),
+        Error::Io { context, source } => Error::Io {
+            context: context + &kept,
+            source,
+        },
+        Error::BadInput(m) => Error::BadInput(m + &kept),
+        Error::Failed(m) => Error::Failed(m + &kept),
+    }
+}
+
+/// Drive the run (fresh, or from `from`) and write its outputs.
+fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<RunReport> {
+    let model = p.model;
+    let backend = p.backend;
+    let agents = p.csr.n();
+    let ticks = p.loaded.scenario.ticks as u64;
     tracing::info!(
         "{} agents, model {}, backend {} [{}], from {}",
-        csr.n(),
+        agents,
         model.name(),
         backend.name(),
         backend.adapter_name(),
-        loaded.source
+        p.loaded.source
     );
     tracing::info!(
         "graph {}: {} ties, mean degree {:.3}, max degree {} ({:.3} s)",
-        graph.kind,
-        graph.ties,
-        graph.mean_degree,
-        graph.max_degree,
-        graph.build_s
+        p.graph.kind,
+        p.graph.ties,
+        p.graph.mean_degree,
+        p.graph.max_degree,
+        p.graph.build_s
     );
-    let agents = csr.n();
-    let mut frames = render_plan
-        .as_ref()
-        .map(|plan| FrameObserver::start(plan, dir.staging_path(), agents, 0, ticks))
+    dir.update(|m| {
+        m.checkpoint_every = p.schedule.every_ticks;
+        m.checkpoint_every_s = p.schedule.every_s;
+        m.rendered |= p.render.is_some();
+    })?;
+    let prior = from.as_ref().map_or_else(
+        || MetricsTable::new(model.columns()),
+        |c| c.table.clone(),
+    );
+    let mut metrics_file = MetricsFile::create(dir.path(), &prior)?;
+    let mut frames = p
+        .render
+        .map(|plan| FrameObserver::start(plan, dir.path(), agents, 0, ticks))
         .transpose()?;
+    let start_tick = from.as_ref().map_or(0, |c| c.identity.tick);
     let progress = Progress::new(ticks, model.unit());
-    let observers: Vec<&mut dyn Observer> =
-        frames.iter_mut().map(|f| f as &mut dyn Observer).collect();
-    let start = Start {
-        loaded: &loaded,
-        graph: &graph,
-        edges,
-        csr,
-        render: render_plan.as_ref(),
+    progress.update(start_tick, "");
+    let mut observers: Vec<&mut dyn Observer> = vec![&mut metrics_file];
+    observers.extend(frames.iter_mut().map(|f| f as &mut dyn Observer));
+    let run_path = dir.path().to_path_buf();
+    let mut saver = Checkpointer {
+        run_dir: run_path.clone(),
+        identity: Identity {
+            model: model.name().into(),
+            backend: backend.name().into(),
+            tick: 0,
+            config_sha256: dir.manifest().config_sha256.clone(),
+        },
+        saved: Box::new(|relative: &str, tick: u64| {
+            dir.update(|m| {
+                m.checkpoint = Some(relative.into());
+                m.tick = tick;
+            })
+        }),
+        seconds: 0.0,
+        written: 0,
     };
-    let done = model::simulate(model, start, &backend, &progress, observers)?;
+    let checkpoints = Checkpoints {
+        every_ticks: p.schedule.every_ticks,
+        every: p.schedule.every_s.map(Duration::from_secs_f64),
+        stop: p.stop.as_deref(),
+        at_end: p.schedule.any(),
+        sink: &mut saver,
+    };
+    let start = Start {
+        loaded: p.loaded,
+        graph: &p.graph,
+        edges: p.edges,
+        csr: p.csr,
+        render: p.render,
+    };
+    let resume = from.map(|c| Resume {
+        state: c.state,
+        table: c.table,
+    });
+    let done = model::simulate_with(
+        model,
+        start,
+        backend,
+        &progress,
+        observers,
+        Some(checkpoints),
+        resume,
+    )?;
+    let (checkpoint_s, checkpoints_written) = (saver.seconds, saver.written);
+    drop(saver);
     progress.finish();
+    if checkpoints_written > 0 {
+        tracing::info!(
+            "{checkpoints_written} checkpoint{} written in {checkpoint_s:.3} s",
+            if checkpoints_written == 1 { "" } else { "s" }
+        );
+    }
     let pending_movie = frames.map(FrameObserver::finish).transpose()?.flatten();
+    let metrics = done.table;
+    if let Some(tick) = done.interrupted {
+        metrics_file.sync()?;
+        if let Some(movie) = pending_movie {
+            let path = movie.commit()?;
+            tracing::warn!("the movie up to tick {tick} is in {}", path.display());
+        }
+        dir.update(|m| m.status = Status::Interrupted)?;
+        let summary = Summary {
+            model: model.name().into(),
+            agents,
+            ticks_run: done.ticks_run,
+            seed: p.loaded.scenario.seed as u32,
+            backend: backend.name().into(),
+            adapter: backend.adapter_name(),
+            wall_s: p.wall.elapsed().as_secs_f64(),
+            ticks_per_s: 0.0,
+            final_row: metrics.last_as_map(),
+            converged: false,
+            graph: p.graph,
+            components: serde_json::Value::Null,
+            milestones: None,
+            stages: None,
+            result: None,
+            version: env!("CARGO_PKG_VERSION").into(),
+        };
+        return Ok(RunReport {
+            dir: run_path,
+            summary,
+            metrics,
+            interrupted: Some(tick),
+            checkpoint: dir.manifest().checkpoint.clone(),
+        });
+    }
     for line in &done.outcome.notes {
         tracing::info!("{line}");
     }
-    let metrics = done.table;
     let stage_report: Option<StageReport> = model
         .has_stages()
         .then(|| stages::detect(&metrics, &StageParams::new(agents)))
@@ -103,19 +501,19 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         }
     }
     let outcome = done.outcome;
-    let wall_s = wall.elapsed().as_secs_f64();
+    let wall_s = p.wall.elapsed().as_secs_f64();
     let summary = Summary {
         model: model.name().into(),
         agents,
         ticks_run: done.ticks_run,
-        seed: loaded.scenario.seed as u32,
+        seed: p.loaded.scenario.seed as u32,
         backend: backend.name().into(),
         adapter: backend.adapter_name(),
         wall_s,
-        ticks_per_s: done.ticks_run as f64 / wall_s.max(1e-9),
+        ticks_per_s: done.ticks_here as f64 / wall_s.max(1e-9),
         final_row: metrics.last_as_map(),
         converged: outcome.converged,
-        graph,
+        graph: p.graph,
         // Well mixed runs store no ties: no components.
         components: outcome.components.map_or(serde_json::Value::Null, |comps| {
             serde_json::json!({
@@ -130,7 +528,10 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         result: outcome.result,
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    dir.write("config.toml", loaded.resolved_toml())?;
+    metrics_file.sync()?;
+    drop(metrics_file);
+    // The whole table once more, atomically: the appended file and this one are the
+    // same bytes, and a run directory's files are always whole.
     dir.write("metrics.csv", metrics.to_csv())?;
     dir.write(
         "summary.json",
@@ -142,22 +543,28 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
             serde_json::to_string_pretty(report).expect("stages serialise") + "\n",
         )?;
     }
-    let dir = dir.finish()?;
     if let Some(movie) = pending_movie {
         let path = movie.commit()?;
         tracing::info!("movie written to {}", path.display());
     }
-    // The report comes after the run is in place, so a report that fails (a full disk,
+    let last_tick = metrics.rows.last().map_or(0, |r| r[0] as u64);
+    dir.update(|m| {
+        m.status = Status::Complete;
+        m.tick = last_tick;
+    })?;
+    // The report comes after the run is complete, so a report that fails (a full disk,
     // a plotting error) costs only the report, never the run's data.
-    if let Err(e) = crate::report::write(&dir) {
+    if let Err(e) = crate::report::write(&run_path) {
         tracing::warn!(
             "report not written: {e}; `emergence report {}` retries it",
-            dir.display()
+            run_path.display()
         );
     }
     Ok(RunReport {
-        dir,
+        dir: run_path,
         summary,
         metrics,
+        interrupted: None,
+        checkpoint: dir.manifest().checkpoint.clone(),
     })
 }

@@ -10,7 +10,7 @@ use crate::backend::{Backend, BackendChoice};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::graph::build_graph;
-use crate::io::rundir::RunDir;
+use crate::io::rundir;
 use crate::model::{self, Start};
 use crate::progress::Progress;
 use serde::Serialize;
@@ -187,8 +187,13 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     let out = opts.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(format!("scaling-{}", opts.param.replace('.', "-")))
     });
-    let dir = RunDir::create(&out, opts.force)?;
+    let claim = rundir::claim(&out, opts.force, "--out")?;
     let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    let mut manifest = rundir::Manifest::new("scaling", model.name());
+    manifest.backend = backend.name().into();
+    manifest.adapter = backend.adapter_name();
+    manifest.config_sha256 = rundir::sha256_hex(base.resolved_toml().as_bytes());
+    let dir = claim.create(manifest)?;
     let total = (opts.agents.len() * values.len()) as u64 * opts.seeds as u64;
     let progress = Progress::new(total, "runs");
     let mut done = 0u64;
@@ -283,8 +288,8 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         serde_json::to_string_pretty(&report).expect("serialises") + "\n",
     )?;
     dir.write("config.toml", base.resolved_toml())?;
-    plot(&report, &dir.staging_path().join("plots"))?;
-    Ok((dir.finish()?, report))
+    plot(&report, &dir.path().join("plots"))?;
+    Ok((dir.close(rundir::Status::Complete, None)?, report))
 }
 
 /// `plots/order.{png,svg}` (mean order parameter against the control, one line per N),

@@ -516,7 +516,10 @@ impl Loaded {
     /// by its path as resolved.
     pub fn resolved_toml(&self) -> String {
         let mut s = self.scenario.clone();
-        s.graph.path = self.graph_path();
+        // By absolute path, so the run record re-runs from any folder.
+        s.graph.path = self
+            .graph_path()
+            .map(|p| std::path::absolute(&p).unwrap_or(p));
         toml::to_string(&s).expect("a scenario always serialises")
     }
 }

@@ -1,18 +1,21 @@
 //! The one tick driver. Every model runs through [`drive`]: it owns the loop, the metrics
 //! schedule, the queue of in-flight submissions (two deep for models that may run ahead,
 //! so the device computes the next interval while the host reads the last row), progress,
-//! the early stop at a model's fixed point, and the observers called at metrics rows and
-//! frames. A model only says how to run an interval and what its row is: see
-//! [`Simulation`].
+//! the early stop at a model's fixed point, the observers called at metrics rows and
+//! frames, checkpoints (every T ticks, every S seconds, and when a stop is asked for by a
+//! signal), and the refusal of a metrics row that is not finite. A model only says how to
+//! run an interval and what its row is: see [`Simulation`].
 
 pub mod state;
 
 pub use state::{Per, State, Values};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::MetricsTable;
 use crate::progress::Progress;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// One submission: `ticks` ticks, then (if asked) a metrics row and a frame of the state
 /// at the end of the interval.
@@ -93,6 +96,25 @@ pub trait Observer {
     }
 }
 
+/// Where checkpoints go: the driver hands it the whole state (nothing in flight) and the
+/// metrics rows so far.
+pub trait CheckpointSink {
+    fn save(&mut self, state: &State, table: &MetricsTable) -> Result<()>;
+}
+
+/// When to checkpoint, and the flag that asks the run to stop (set by SIGINT/SIGTERM).
+pub struct Checkpoints<'a> {
+    /// A checkpoint at every multiple of this tick.
+    pub every_ticks: Option<u64>,
+    /// A checkpoint once this much wall time has passed since the last one.
+    pub every: Option<Duration>,
+    /// Once set, the run finishes the interval in flight, checkpoints and stops.
+    pub stop: Option<&'a AtomicBool>,
+    /// A checkpoint of the final state too, when the run completes.
+    pub at_end: bool,
+    pub sink: &'a mut dyn CheckpointSink,
+}
+
 /// How long to drive and what to observe.
 pub struct Drive<'a> {
     /// Ticks to run past the starting state (an upper bound for models that stop early).
@@ -105,6 +127,10 @@ pub struct Drive<'a> {
     /// Whether the run starts here (its initial rows are taken), or goes on from a state
     /// whose rows were taken before.
     pub fresh: bool,
+    /// The rows taken before a resumed state (a checkpoint's), which the table goes on
+    /// from.
+    pub prior: Option<MetricsTable>,
+    pub checkpoints: Option<Checkpoints<'a>>,
 }
 
 impl<'a> Drive<'a> {
@@ -112,6 +138,16 @@ impl<'a> Drive<'a> {
     pub fn resumed(self) -> Drive<'a> {
         Drive {
             fresh: false,
+            ..self
+        }
+    }
+
+    /// The same drive, going on from a state loaded with [`Simulation::set_state`] whose
+    /// rows up to it are `prior`.
+    pub fn resumed_from(self, prior: MetricsTable) -> Drive<'a> {
+        Drive {
+            fresh: false,
+            prior: Some(prior),
             ..self
         }
     }
@@ -127,6 +163,8 @@ impl Drive<'static> {
             progress: HIDDEN.get_or_init(Progress::hidden),
             observers: Vec::new(),
             fresh: true,
+            prior: None,
+            checkpoints: None,
         }
     }
 }
@@ -136,16 +174,33 @@ pub struct Driven {
     pub table: MetricsTable,
     /// Ticks run (the tick of the last state minus the starting tick).
     pub ticks_run: u64,
+    /// The run stopped because a stop was asked for (a signal), after its checkpoint:
+    /// the tick it stopped at.
+    pub interrupted: Option<u64>,
 }
 
-/// The next stop after `tick`: the next row, the next frame or the end, whichever comes
-/// first, and what is due there.
+/// Refuse a row that holds NaN or an infinity: it names the tick and the column.
+fn check_finite(columns: &[&str], row: &[f64]) -> Result<()> {
+    match row.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(k) => Err(Error::Failed(format!(
+            "tick {}: metrics column `{}` is {}; the model left the range where it is finite (check its parameters)",
+            row.first().copied().unwrap_or(f64::NAN),
+            columns.get(k).copied().unwrap_or("?"),
+            row[k]
+        ))),
+    }
+}
+
+/// The next stop after `tick`: the next row, the next frame, the next checkpoint or the
+/// end, whichever comes first, and what is due there.
 fn next_stop(
     tick: u64,
     start: u64,
     end: u64,
     rows: Rows,
     frame_every: Option<u32>,
+    checkpoint_every: Option<u64>,
 ) -> (u64, Interval) {
     let row_at = match rows {
         Rows::Every(every) => {
@@ -156,7 +211,11 @@ fn next_stop(
     };
     let frame_at =
         frame_every.map(|f| (start + ((tick - start) / f as u64 + 1) * f as u64).min(end));
-    let next = frame_at.map_or(row_at, |f| f.min(row_at));
+    let checkpoint_at = checkpoint_every.map(|c| ((tick / c + 1) * c).min(end));
+    let next = [frame_at, checkpoint_at]
+        .into_iter()
+        .flatten()
+        .fold(row_at, u64::min);
     let interval = Interval {
         ticks: (next - tick) as u32,
         row: next == row_at,
@@ -171,9 +230,13 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let columns = sim.columns();
     // The tick comes first in every table: the driver reads it from the rows.
     debug_assert_eq!(columns.first(), Some(&"tick"));
-    let mut table = MetricsTable::new(columns);
+    let mut table = drive
+        .prior
+        .take()
+        .unwrap_or_else(|| MetricsTable::new(columns));
     if drive.fresh {
         for row in sim.initial_rows()? {
+            check_finite(columns, &row)?;
             table.push(row);
         }
     }
@@ -182,10 +245,20 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let rows = sim.rows();
     let frame_every = drive.frame_every.map(|f| f.max(1));
     let depth = sim.queue_depth().max(1);
+    let checkpoint_every = drive
+        .checkpoints
+        .as_ref()
+        .and_then(|c| c.every_ticks)
+        .map(|t| t.max(1));
+    let mut last_checkpoint = Instant::now();
     // Ticks at which the queued intervals end.
     let mut in_flight: VecDeque<u64> = VecDeque::new();
     let mut planned = start;
     let mut reached = start;
+    // Set while the queue drains for a checkpoint: nothing more is submitted until the
+    // state at `planned` has been saved.
+    let mut holding = false;
+    let mut interrupted = None;
     if frame_every.is_some() {
         // The frame of the starting state (its row is the initial row).
         sim.submit(Interval {
@@ -199,18 +272,43 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         o.on_rows(&table)?;
     }
     loop {
-        while in_flight.len() < depth && planned < end && !sim.finished() {
-            let (next, interval) = next_stop(planned, start, end, rows, frame_every);
+        if let Some(c) = &drive.checkpoints {
+            let asked = c.stop.is_some_and(|s| s.load(Ordering::SeqCst));
+            let due = c.every.is_some_and(|d| last_checkpoint.elapsed() >= d);
+            if (asked || due) && planned < end && !sim.finished() {
+                holding = true;
+            }
+        }
+        while !holding && in_flight.len() < depth && planned < end && !sim.finished() {
+            let (next, interval) =
+                next_stop(planned, start, end, rows, frame_every, checkpoint_every);
             sim.submit(interval)?;
             in_flight.push_back(next);
             planned = next;
+            if checkpoint_every.is_some_and(|c| next % c == 0) && next < end {
+                holding = true;
+            }
         }
         let Some(tick) = in_flight.pop_front() else {
+            if holding && !sim.finished() {
+                // Everything submitted is collected: the state is that of `reached`.
+                let c = drive.checkpoints.as_mut().expect("holding needs checkpoints");
+                let state = sim.state()?;
+                c.sink.save(&state, &table)?;
+                last_checkpoint = Instant::now();
+                holding = false;
+                if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    interrupted = Some(reached);
+                    break;
+                }
+                continue;
+            }
             break;
         };
         let collected = sim.collect()?;
         let had_rows = !collected.rows.is_empty();
         for row in collected.rows {
+            check_finite(columns, &row)?;
             table.push(row);
         }
         // Every table's first column is the tick; a model with a row per tick may stop
@@ -233,8 +331,14 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             }
         }
     }
+    if interrupted.is_none() {
+        if let Some(c) = drive.checkpoints.as_mut().filter(|c| c.at_end) {
+            c.sink.save(&sim.state()?, &table)?;
+        }
+    }
     Ok(Driven {
         table,
         ticks_run: reached - start,
+        interrupted,
     })
 }

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 
 /// What an array is indexed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Per {
     /// One value per agent (`0..N`).
@@ -55,7 +55,7 @@ impl Values {
 /// One named array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
-    pub name: &'static str,
+    pub name: String,
     pub per: Per,
     pub values: Values,
 }
@@ -64,7 +64,7 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     /// The model (`model.kind`) whose state this is.
-    pub model: &'static str,
+    pub model: String,
     /// Ticks completed.
     pub tick: u64,
     pub fields: Vec<Field>,
@@ -83,17 +83,21 @@ macro_rules! getter {
 }
 
 impl State {
-    pub fn new(model: &'static str, tick: u64) -> State {
+    pub fn new(model: &str, tick: u64) -> State {
         State {
-            model,
+            model: model.to_string(),
             tick,
             fields: Vec::new(),
         }
     }
 
     /// Add a field (builder style).
-    pub fn with(mut self, name: &'static str, per: Per, values: Values) -> State {
-        self.fields.push(Field { name, per, values });
+    pub fn with(mut self, name: &str, per: Per, values: Values) -> State {
+        self.fields.push(Field {
+            name: name.to_string(),
+            per,
+            values,
+        });
         self
     }
 
@@ -104,7 +108,7 @@ impl State {
                 self.model,
                 self.fields
                     .iter()
-                    .map(|f| f.name)
+                    .map(|f| f.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))

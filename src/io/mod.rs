@@ -1,7 +1,10 @@
-//! Outputs: the metrics table and the run directory. A run directory is written under a
-//! temporary name and renamed into place when complete, so a failed or interrupted run
-//! never leaves a half-written directory where a finished one is expected.
+//! Outputs: the metrics table, the run directory with its manifest, the metrics file
+//! appended as the run goes, and checkpoints. Every file is written under a temporary
+//! name and renamed into place, so a reader never sees half a file, and an interrupted
+//! run stays readable.
 
+pub mod checkpoint;
+pub mod metrics_file;
 pub mod rundir;
 pub mod summary;
 
@@ -52,23 +55,32 @@ impl MetricsTable {
     /// CSV with a header. Integral values print without a fraction; others with the
     /// shortest representation that round-trips, so equal runs give equal bytes.
     pub fn to_csv(&self) -> String {
-        let mut out = self.columns.join(",");
-        out.push('\n');
+        let mut out = self.csv_header();
         for row in &self.rows {
-            for (k, v) in row.iter().enumerate() {
-                if k > 0 {
-                    out.push(',');
-                }
-                if v.fract() == 0.0 && v.abs() < 1e15 {
-                    let _ = write!(out, "{}", *v as i64);
-                } else {
-                    let _ = write!(out, "{v}");
-                }
-            }
-            out.push('\n');
+            csv_row(&mut out, row);
         }
         out
     }
+
+    /// The CSV header line.
+    pub fn csv_header(&self) -> String {
+        self.columns.join(",") + "\n"
+    }
+}
+
+/// One CSV line of `row`, as [`MetricsTable::to_csv`] writes it.
+pub fn csv_row(out: &mut String, row: &[f64]) {
+    for (k, v) in row.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            let _ = write!(out, "{}", *v as i64);
+        } else {
+            let _ = write!(out, "{v}");
+        }
+    }
+    out.push('\n');
 }
 
 pub fn json_number(v: f64) -> serde_json::Value {

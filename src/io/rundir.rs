@@ -1,89 +1,440 @@
-//! The run directory (`runs/<name>/`): `config.toml`, `metrics.csv`, `summary.json`.
-//! Files are written into `<dir>.partial-<pid>` and the whole directory is renamed into
-//! place at the end; an existing directory is refused unless `--force`.
+//! The run directory (`runs/<name>/`, DESIGN §7). It exists from the start of a run and
+//! says what it is in `manifest.json`: this tool's, which run, and its status (running →
+//! interrupted, failed or complete). Every file in it is written under a temporary name,
+//! synced and renamed into place, so a reader never sees half a file; metrics rows are
+//! appended as they come (see [`super::metrics_file`]).
+//!
+//! `--out` is checked before any work ([`claim`]): a regular file, a link, a parent that
+//! cannot be written or a name too long are refused, and an existing directory is
+//! replaced only with `--force` and only if its manifest says it is a run directory of
+//! ours. Nothing is ever written beside the run directory.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.json";
+/// What every manifest of ours says in `tool`.
+const TOOL: &str = "emergence";
+/// The longest file name most file systems allow (NAME_MAX).
+const NAME_MAX: usize = 255;
+/// The longest path Linux accepts (PATH_MAX, with its terminating NUL).
+const PATH_MAX: usize = 4095;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Running,
+    /// Stopped by a signal after writing a checkpoint: `run --resume` continues it.
+    Interrupted,
+    Failed,
+    Complete,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Interrupted => "interrupted",
+            Status::Failed => "failed",
+            Status::Complete => "complete",
+        }
+    }
+}
+
+/// A graph file a run read, recorded so that a resume or a re-run reads the same one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// `manifest.json`: what the directory is and where its run stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always "emergence": how `--force` tells a run directory of ours.
+    pub tool: String,
+    /// "run" or "scaling".
+    pub kind: String,
+    pub version: String,
+    pub status: Status,
+    pub model: String,
+    /// The backend the run uses ("cpu", "gpu"); a resume uses the same.
+    pub backend: String,
+    pub adapter: String,
+    pub agents: u64,
+    pub seed: u64,
+    /// Ticks asked for (an upper bound for models that stop early).
+    pub ticks: u64,
+    /// Ticks completed as far as the files on disk go (the last checkpoint's tick while
+    /// running; the last row's at the end).
+    pub tick: u64,
+    /// SHA-256 of `config.toml`.
+    pub config_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub graph_file: Option<GraphFile>,
+    /// The last checkpoint, relative to the run directory.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub checkpoint: Option<String>,
+    /// `--checkpoint-every` and `--checkpoint-every-s` as the run was started with (a
+    /// resume keeps them).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub checkpoint_every: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub checkpoint_every_s: Option<f64>,
+    /// Whether the run renders frames or a movie.
+    #[serde(default)]
+    pub rendered: bool,
+    /// How many times the run was resumed.
+    #[serde(default)]
+    pub resumed: u32,
+    /// UTC, `YYYY-mm-ddTHH:MM:SS.mmmZ`.
+    pub created: String,
+    pub updated: String,
+    /// The process that writes the run, and its host: a `running` run whose process is
+    /// gone was killed, and may be resumed.
+    pub pid: u32,
+    pub host: String,
+    /// Why the run failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl Manifest {
+    /// A manifest for a run starting now, by this process.
+    pub fn new(kind: &str, model: &str) -> Manifest {
+        let now = utc_now();
+        Manifest {
+            tool: TOOL.into(),
+            kind: kind.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            status: Status::Running,
+            model: model.into(),
+            backend: String::new(),
+            adapter: String::new(),
+            agents: 0,
+            seed: 0,
+            ticks: 0,
+            tick: 0,
+            config_sha256: String::new(),
+            graph_file: None,
+            checkpoint: None,
+            checkpoint_every: None,
+            checkpoint_every_s: None,
+            rendered: false,
+            resumed: 0,
+            created: now.clone(),
+            updated: now,
+            pid: std::process::id(),
+            host: hostname(),
+            error: None,
+        }
+    }
+
+    /// The manifest of the run directory `dir`, if it has one of ours.
+    pub fn read(dir: &Path) -> Option<Manifest> {
+        let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
+        serde_json::from_str::<Manifest>(&text)
+            .ok()
+            .filter(|m| m.tool == TOOL)
+    }
+
+    /// Whether the process that wrote this manifest may still be writing the run: it says
+    /// `running` and its process is alive on this host (or it ran on another host).
+    pub fn maybe_running(&self) -> bool {
+        self.status == Status::Running
+            && (self.host != hostname() || Path::new(&format!("/proc/{}", self.pid)).exists())
+    }
+}
+
+/// What [`claim`] found: `--out` may be written, and whether a run directory of ours is
+/// to be replaced there.
+#[derive(Debug)]
+pub struct Claim {
+    path: PathBuf,
+    replace: bool,
+}
+
+/// Check that `path` may become a run directory, before any work: nothing is written or
+/// removed here. `flag` names the option in messages (`--out`).
+pub fn claim(path: &Path, force: bool, flag: &str) -> Result<Claim> {
+    let shown = path.display();
+    let bad = |why: String| Error::bad_input(format!("{flag} {shown}: {why}"));
+    let Some(name) = path.file_name() else {
+        return Err(bad(
+            "not a directory name (give a path that ends in a name, e.g. runs/a)".into(),
+        ));
+    };
+    if name.len() > NAME_MAX {
+        return Err(bad(format!(
+            "the name is {} bytes long; a file name may have at most {NAME_MAX}",
+            name.len()
+        )));
+    }
+    if path.as_os_str().len() > PATH_MAX {
+        return Err(bad(format!(
+            "the path is {} bytes long; at most {PATH_MAX} are allowed",
+            path.as_os_str().len()
+        )));
+    }
+    let mut replace = false;
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if md.file_type().is_symlink() => {
+            return Err(bad(if path.exists() {
+                "is a symbolic link; give the directory it points to".into()
+            } else {
+                "is a symbolic link to nothing (dangling); remove it or choose another --out"
+                    .into()
+            }));
+        }
+        Ok(md) if !md.is_dir() => {
+            return Err(bad(
+                "is a file, not a directory; --out names a run directory to create".into(),
+            ));
+        }
+        Ok(_) => {
+            let manifest = Manifest::read(path);
+            match (&manifest, force) {
+                (Some(m), _) if m.maybe_running() => {
+                    return Err(bad(format!(
+                        "is a run in progress (process {} on {}); wait for it or choose another --out",
+                        m.pid, m.host
+                    )));
+                }
+                (Some(m), false) if matches!(m.status, Status::Interrupted | Status::Running) => {
+                    return Err(bad(format!(
+                        "holds an unfinished run (status {}); continue it with `emergence run --resume {shown}`, or pass --force to replace it",
+                        m.status.name()
+                    )));
+                }
+                (_, false) => {
+                    return Err(bad(
+                        "already exists; choose another --out, or pass --force to replace a run directory"
+                            .into(),
+                    ));
+                }
+                (None, true) => {
+                    return Err(bad(format!(
+                        "is not a run directory of emergence (it has no {MANIFEST} of ours); --force replaces only run directories, and nothing was removed"
+                    )));
+                }
+                (Some(_), true) => replace = true,
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(bad(format!("cannot be inspected ({e})"))),
+    }
+    // The nearest folder that exists must be a directory this process can create in.
+    let mut ancestor = path.parent();
+    while let Some(a) = ancestor {
+        let dir = if a.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            a
+        };
+        match std::fs::metadata(dir) {
+            Ok(md) if md.is_dir() => {
+                probe_writable(dir).map_err(|e| {
+                    bad(format!("cannot create a directory in {} ({e})", dir.display()))
+                })?;
+                break;
+            }
+            Ok(_) => return Err(bad(format!("{} is not a directory", dir.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ancestor = a.parent(),
+            Err(e) => return Err(bad(format!("{} cannot be inspected ({e})", dir.display()))),
+        }
+    }
+    Ok(Claim {
+        path: path.to_path_buf(),
+        replace,
+    })
+}
+
+/// Create and remove a folder in `dir`: the only sure test that a directory can be made
+/// there (permissions, read-only mounts, quotas on inodes).
+fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".emergence-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe)?;
+    std::fs::remove_dir(&probe)
+}
+
+impl Claim {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Create the run directory (replacing the run directory of ours that was there) and
+    /// write its manifest.
+    pub fn create(self, manifest: Manifest) -> Result<RunDir> {
+        if self.replace {
+            // Checked by `claim`: a run directory of ours, not running.
+            std::fs::remove_dir_all(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        }
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::create_dir(&self.path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::bad_input(format!(
+                    "--out {}: another process created it meanwhile",
+                    self.path.display()
+                ))
+            } else {
+                Error::io(&self.path, e)
+            }
+        })?;
+        let dir = RunDir {
+            path: self.path,
+            manifest,
+        };
+        dir.write_manifest()?;
+        Ok(dir)
+    }
+}
+
+/// An open run directory, written by this process.
 pub struct RunDir {
-    final_path: PathBuf,
-    staging: PathBuf,
-    force: bool,
+    path: PathBuf,
+    manifest: Manifest,
 }
 
 impl RunDir {
-    /// Check that `path` may be written (before any work starts) and open a staging
-    /// directory beside it.
-    pub fn create(path: &Path, force: bool) -> Result<RunDir> {
-        if path.exists() && !force {
-            return Err(Error::bad_input(format!(
-                "--out {}: the directory already exists; choose another --out or pass --force to replace it",
-                path.display()
-            )));
-        }
-        let name = path.file_name().ok_or_else(|| {
-            Error::bad_input(format!("--out {}: not a directory name", path.display()))
-        })?;
-        let staging = path.with_file_name(format!(
-            ".{}.partial-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        }
-        std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        Ok(RunDir {
-            final_path: path.to_path_buf(),
-            staging,
-            force,
-        })
+    /// Go on writing the run directory of an interrupted run (`run --resume`): this
+    /// process takes it over.
+    pub fn reopen(path: &Path, mut manifest: Manifest) -> Result<RunDir> {
+        manifest.status = Status::Running;
+        manifest.pid = std::process::id();
+        manifest.host = hostname();
+        manifest.error = None;
+        manifest.resumed += 1;
+        let dir = RunDir {
+            path: path.to_path_buf(),
+            manifest,
+        };
+        dir.write_manifest()?;
+        Ok(dir)
     }
 
-    /// The staging folder files are written into until [`RunDir::finish`].
-    pub fn staging_path(&self) -> &Path {
-        &self.staging
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Change the manifest and write it.
+    pub fn update(&mut self, f: impl FnOnce(&mut Manifest)) -> Result<()> {
+        f(&mut self.manifest);
+        self.write_manifest()
+    }
+
+    fn write_manifest(&self) -> Result<()> {
+        let mut m = self.manifest.clone();
+        m.updated = utc_now();
+        let text = serde_json::to_string_pretty(&m).expect("a manifest serialises") + "\n";
+        self.write(MANIFEST, text)
+    }
+
+    /// Write `file` atomically: a temporary name in the run directory, synced, renamed.
     pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
-        let p = self.staging.join(file);
-        std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))
+        write_atomic(&self.path.join(file), contents.as_ref())
     }
 
-    /// Move the finished directory into place; returns its path.
-    pub fn finish(mut self) -> Result<PathBuf> {
-        if self.final_path.exists() && self.force {
-            std::fs::remove_dir_all(&self.final_path)
-                .map_err(|e| Error::io(&self.final_path, e))?;
-        }
-        std::fs::rename(&self.staging, &self.final_path)
-            .map_err(|e| Error::io(&self.final_path, e))?;
-        // Nothing is left to clean up once the staging directory has become the run.
-        self.staging = PathBuf::new();
-        Ok(self.final_path.clone())
+    /// Mark the run finished with `status` (an error's message for a failed run).
+    pub fn close(mut self, status: Status, error: Option<String>) -> Result<PathBuf> {
+        self.update(|m| {
+            m.status = status;
+            m.error = error;
+        })?;
+        Ok(std::mem::take(&mut self.path))
     }
 }
 
 impl Drop for RunDir {
-    /// A run that fails leaves nothing behind.
+    /// A run directory left without [`RunDir::close`] (an error on the way out) says it
+    /// failed rather than that it is still running.
     fn drop(&mut self) {
-        if !self.staging.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.staging);
+        if !self.path.as_os_str().is_empty() && self.manifest.status == Status::Running {
+            self.manifest.status = Status::Failed;
+            self.manifest
+                .error
+                .get_or_insert_with(|| "the run stopped before it finished".into());
+            let _ = self.write_manifest();
         }
     }
 }
 
-/// The default run directory of a model: `runs/<model>-<UTC time>`.
-pub fn default_out(model: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    PathBuf::from("runs").join(format!("{model}-{}", utc_stamp(secs)))
+/// Write `path` under a temporary name beside it (in the same directory, so the rename
+/// is atomic), sync it and rename it into place; the temporary is removed on failure.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(contents))
 }
 
-/// `YYYYmmdd-HHMMSS` in UTC (civil-from-days, Howard Hinnant's algorithm).
-fn utc_stamp(secs: u64) -> String {
+/// [`write_atomic`] of what `fill` writes (large files, written as they are made).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let f = std::fs::File::create(&temp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        // The rename itself is durable once the directory is synced.
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, e)
+    })
+}
+
+/// The default run directory of a model: `runs/<model>-<UTC time to the millisecond>`,
+/// with `-2`, `-3`, ... when runs start within the same millisecond.
+pub fn default_out(model: &str) -> PathBuf {
+    let base = format!("{model}-{}", utc_stamp(now_ms(), false));
+    let mut path = PathBuf::from("runs").join(&base);
+    let mut k = 2;
+    while std::fs::symlink_metadata(&path).is_ok() {
+        path = PathBuf::from("runs").join(format!("{base}-{k}"));
+        k += 1;
+    }
+    path
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Now, as ISO 8601 in UTC.
+pub fn utc_now() -> String {
+    utc_stamp(now_ms(), true)
+}
+
+/// `YYYYmmdd-HHMMSS.mmm` (or ISO 8601 with `iso`) in UTC (civil-from-days, Howard
+/// Hinnant's algorithm).
+fn utc_stamp(ms: u64, iso: bool) -> String {
+    let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -95,10 +446,46 @@ fn utc_stamp(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let (h, min, s, milli) = (rem / 3600, rem / 60 % 60, rem % 60, ms % 1000);
+    if iso {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    } else {
+        format!("{y:04}{m:02}{d:02}-{h:02}{min:02}{s:02}.{milli:03}")
+    }
+}
+
+/// This machine's name (Linux; empty elsewhere).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// SHA-256 of some bytes, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SHA-256 of a file, read in blocks, and its length.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, total))
 }

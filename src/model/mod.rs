@@ -300,9 +300,21 @@ pub fn find(name: &str) -> Result<&'static dyn Model> {
 /// A run's results as the commands need them.
 pub struct Simulated {
     pub table: MetricsTable,
+    /// Ticks from tick 0 to the last state (a resumed run counts the ticks before its
+    /// checkpoint too).
     pub ticks_run: u64,
+    /// The ticks run by this process (`ticks_run` less the checkpoint's tick).
+    pub ticks_here: u64,
     pub outcome: Outcome,
     pub agents: u32,
+    /// Stopped by a signal after a checkpoint at this tick: the outcome is empty.
+    pub interrupted: Option<u64>,
+}
+
+/// A state to go on from, and the metrics rows up to it (a checkpoint's).
+pub struct Resume {
+    pub state: crate::engine::State,
+    pub table: MetricsTable,
 }
 
 /// Start the scenario's model on `backend` from `start`, drive it through the one tick
@@ -314,26 +326,53 @@ pub fn simulate<'o>(
     progress: &'o Progress,
     observers: Vec<&'o mut dyn Observer>,
 ) -> Result<Simulated> {
-    let ticks = start.ticks() as u64;
+    simulate_with(model, start, backend, progress, observers, None, None)
+}
+
+/// [`simulate`] with checkpoints (and a stop flag), going on from `resume` when given.
+pub fn simulate_with<'o>(
+    model: &dyn Model,
+    start: Start<'_>,
+    backend: &Backend,
+    progress: &'o Progress,
+    observers: Vec<&'o mut dyn Observer>,
+    checkpoints: Option<engine::Checkpoints<'o>>,
+    resume: Option<Resume>,
+) -> Result<Simulated> {
+    let total = start.ticks() as u64;
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
     check_fits(model, &start.size(), backend)?;
     let mut sim = model.start(start, backend)?;
-    let driven = engine::drive(
-        sim.as_mut(),
-        Drive {
-            ticks,
-            frame_every,
-            progress,
-            observers,
-            fresh: true,
-        },
-    )?;
-    let outcome = sim.finish(&driven.table)?;
+    let from = resume.as_ref().map_or(0, |r| r.state.tick);
+    let drive = Drive {
+        ticks: total.saturating_sub(from),
+        frame_every,
+        progress,
+        observers,
+        fresh: true,
+        prior: None,
+        checkpoints,
+    };
+    let drive = match resume {
+        Some(r) => {
+            sim.set_state(&r.state)?;
+            drive.resumed_from(r.table)
+        }
+        None => drive,
+    };
+    let driven = engine::drive(sim.as_mut(), drive)?;
+    let outcome = if driven.interrupted.is_some() {
+        Outcome::default()
+    } else {
+        sim.finish(&driven.table)?
+    };
     Ok(Simulated {
         table: driven.table,
-        ticks_run: driven.ticks_run,
+        ticks_run: from + driven.ticks_run,
+        ticks_here: driven.ticks_run,
         outcome,
         agents,
+        interrupted: driven.interrupted,
     })
 }

@@ -51,16 +51,16 @@ pub struct FrameObserver {
 
 impl FrameObserver {
     /// Start writing the frames of `plan` for a run of `agents` from tick `start` to
-    /// `end` (into `run_staging`, or beside the movie's destination).
+    /// `end` (into `run_dir`, or beside the movie's destination).
     pub fn start(
         plan: &RenderPlan,
-        run_staging: &Path,
+        run_dir: &Path,
         agents: u32,
         start: u64,
         end: u64,
     ) -> Result<Self> {
         Ok(FrameObserver {
-            writer: FrameWriter::start(plan, run_staging)?,
+            writer: FrameWriter::start(plan, run_dir)?,
             agents,
             start,
             end,

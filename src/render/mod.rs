@@ -138,7 +138,7 @@ impl RenderParams {
 }
 
 /// What the command line asked for, before it is checked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RenderRequest {
     /// `--frames`: PNGs into RUN_DIR/frames/.
     pub frames: bool,

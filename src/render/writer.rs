@@ -184,10 +184,10 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     /// Open the outputs of `plan` (starting ffmpeg for an MP4) and the writer thread.
-    /// `run_staging` is the run directory's staging folder.
-    pub fn start(plan: &RenderPlan, run_staging: &Path) -> Result<FrameWriter> {
+    /// `run_dir` is the run directory.
+    pub fn start(plan: &RenderPlan, run_dir: &Path) -> Result<FrameWriter> {
         let frames_dir = if plan.frames {
-            let d = run_staging.join("frames");
+            let d = run_dir.join("frames");
             std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
             Some(d)
         } else {
@@ -197,23 +197,22 @@ impl FrameWriter {
         let movie = match &plan.movie {
             None => None,
             Some(m) => {
-                let path = match &m.dest {
-                    MovieDest::RunDir(name) => run_staging.join(name),
-                    MovieDest::Path(dest) => {
-                        let name = dest
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| "movie".into());
-                        let temp =
-                            dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-                        pending = Some(PendingMovie {
-                            temp: temp.clone(),
-                            dest: dest.clone(),
-                            done: false,
-                        });
-                        temp
-                    }
+                // Written under a temporary name beside its destination (in the run
+                // directory or the user's folder), renamed once the run has succeeded.
+                let dest = match &m.dest {
+                    MovieDest::RunDir(name) => run_dir.join(name),
+                    MovieDest::Path(dest) => dest.clone(),
                 };
+                let name = dest
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "movie".into());
+                let path = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+                pending = Some(PendingMovie {
+                    temp: path.clone(),
+                    dest,
+                    done: false,
+                });
                 Some((MovieSink::open(m.kind, &path, plan)?, path))
             }
         };
@@ -248,7 +247,7 @@ impl FrameWriter {
                 }
                 Ok(stats)
             })
-            .map_err(|e| other(run_staging, format!("starting the frame writer: {e}")))?;
+            .map_err(|e| other(run_dir, format!("starting the frame writer: {e}")))?;
         Ok(FrameWriter {
             tx: Some(tx),
             thread: Some(thread),
