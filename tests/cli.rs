@@ -311,7 +311,8 @@ fn bad_input_is_refused_cleanly() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    // An existing run is never overwritten without --force.
+    // An existing directory is never overwritten without --force, and with --force only
+    // if it is a run directory of ours.
     std::fs::create_dir_all(dir.join("done")).unwrap();
     std::fs::write(dir.join("done/keep.txt"), "precious").unwrap();
     refused(
@@ -319,26 +320,49 @@ fn bad_input_is_refused_cleanly() {
         &["run", &config_path(), "--agents", "1000", "--out", "done"],
         &["done", "--force"],
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("done/keep.txt")).unwrap(),
-        "precious"
-    );
-    let out = emergence(
+    refused(
+        &dir,
         &[
             "run",
             &config_path(),
             "--agents",
             "1000",
-            "--backend",
-            "cpu",
             "--out",
             "done",
             "--force",
         ],
-        &dir,
+        &["done", "not a run directory", "nothing was removed"],
     );
-    assert!(out.status.success());
-    assert!(dir.join("done/summary.json").exists() && !dir.join("done/keep.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("done/keep.txt")).unwrap(),
+        "precious"
+    );
+    let run = |force: bool| {
+        let mut args = vec![
+            "run",
+            config_path_static(),
+            "--agents",
+            "1000",
+            "--backend",
+            "cpu",
+            "--out",
+            "ours",
+        ];
+        if force {
+            args.push("--force");
+        }
+        emergence(&args, &dir)
+    };
+    assert!(run(false).status.success());
+    std::fs::write(dir.join("ours/note.txt"), "ours").unwrap();
+    assert_eq!(run(false).status.code(), Some(2), "exists, no --force");
+    assert!(run(true).status.success());
+    assert!(dir.join("ours/summary.json").exists() && !dir.join("ours/note.txt").exists());
+}
+
+fn config_path_static() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(config_path)
 }
 
 #[test]

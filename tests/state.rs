@@ -92,7 +92,7 @@ fn resume_equals_straight(backend: &Backend) {
         // The state names its arrays and types, and a state of another model is refused.
         assert!(!end.fields.is_empty());
         let mut other = middle.clone();
-        other.model = "not-this-model";
+        other.model = "not-this-model".into();
         let mut fresh = started(&loaded, &graph, &edges, &csr, backend);
         assert!(
             fresh.set_state(&other).is_err(),

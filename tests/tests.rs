@@ -1,6 +1,7 @@
 //! The one integration-test binary (each test binary links wgpu again, so there is one).
 //! Each module covers one part of the pipeline.
 
+mod checkpoint;
 mod cli;
 mod common;
 mod components;
@@ -12,6 +13,7 @@ mod lifecycle;
 mod lifecycle_gpu;
 mod models;
 mod reference;
+mod reliability;
 mod render;
 mod report;
 mod rng;

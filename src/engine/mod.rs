@@ -153,9 +153,9 @@ impl<'a> Drive<'a> {
     }
 }
 
-impl Drive<'static> {
+impl Drive<'_> {
     /// A drive with no progress and no observers (the runs of `validate`, the tests).
-    pub fn quiet(ticks: u64) -> Drive<'static> {
+    pub fn quiet<'a>(ticks: u64) -> Drive<'a> {
         static HIDDEN: std::sync::OnceLock<Progress> = std::sync::OnceLock::new();
         Drive {
             ticks,

@@ -102,10 +102,14 @@ impl Write for Crc<'_> {
     }
 }
 
-/// Write a checkpoint of `state` and `table` to `path`, atomically.
+/// Write a checkpoint of `state` and `table` to `path`, atomically (its tick is the
+/// state's).
 pub fn write(path: &Path, identity: &Identity, state: &State, table: &MetricsTable) -> Result<()> {
     let header = Header {
-        identity: identity.clone(),
+        identity: Identity {
+            tick: state.tick,
+            ..identity.clone()
+        },
         fields: state
             .fields
             .iter()
@@ -311,12 +315,8 @@ impl CheckpointSink for Checkpointer<'_> {
         if let Ok(f) = std::fs::OpenOptions::new().append(true).open(&metrics) {
             f.sync_data().map_err(|e| Error::io(&metrics, e))?;
         }
-        let identity = Identity {
-            tick: state.tick,
-            ..self.identity.clone()
-        };
         let path = file_of(&self.run_dir, state.tick);
-        write(&path, &identity, state, table)?;
+        write(&path, &self.identity, state, table)?;
         let all = list(&self.run_dir);
         for old in all.iter().take(all.len().saturating_sub(KEEP)) {
             std::fs::remove_file(old).map_err(|e| Error::io(old, e))?;

@@ -226,7 +226,12 @@ pub fn claim(path: &Path, force: bool, flag: &str) -> Result<Claim> {
                 (Some(_), true) => replace = true,
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Absent, or under something that is not a directory (said below).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) => {}
         Err(e) => return Err(bad(format!("cannot be inspected ({e})"))),
     }
     // The nearest folder that exists must be a directory this process can create in.
