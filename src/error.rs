@@ -39,6 +39,15 @@ impl Error {
         }
     }
 
+    /// A GPU error with the pass it happened in (`during the tick passes of ticks
+    /// 10..20`); other errors are left as they are.
+    pub fn during(self, what: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Gpu(m) => Error::Gpu(format!("during {what}: {m}")),
+            other => other,
+        }
+    }
+
     /// Exit code the binary uses for this error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -385,10 +385,9 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         m.checkpoint_every_s = p.schedule.every_s;
         m.rendered |= p.render.is_some();
     })?;
-    let prior = from.as_ref().map_or_else(
-        || MetricsTable::new(model.columns()),
-        |c| c.table.clone(),
-    );
+    let prior = from
+        .as_ref()
+        .map_or_else(|| MetricsTable::new(model.columns()), |c| c.table.clone());
     let mut metrics_file = MetricsFile::create(dir.path(), &prior)?;
     let mut frames = p
         .render

@@ -90,12 +90,18 @@ fn resume_from_file_equals_straight(backend: &Backend, name: &str) {
         });
         let checkpointed = drive(with.as_mut(), drive_with).unwrap();
         drop(with);
-        assert!(checkpointed.table == whole, "{config}: checkpoints changed the rows");
+        assert!(
+            checkpointed.table == whole,
+            "{config}: checkpoints changed the rows"
+        );
         assert_eq!(kept.0.len(), 2, "{config}: checkpoints at T and at the end");
         let (middle, rows_so_far) = &kept.0[0];
         assert_eq!(middle.tick, t, "{config}: the checkpoint's tick");
         // (assert! rather than assert_eq!: a state is too long to print.)
-        assert!(kept.0[1].0 == end, "{config}: the final checkpoint is the final state");
+        assert!(
+            kept.0[1].0 == end,
+            "{config}: the final checkpoint is the final state"
+        );
         // Through the file: written, read back, loaded into a fresh simulation.
         let file = dir.join(format!("{config}.ckpt"));
         let id = identity(config, backend);
@@ -111,7 +117,10 @@ fn resume_from_file_equals_straight(backend: &Backend, name: &str) {
             "{config}: the resumed half made no rows, so it tests nothing"
         );
         assert!(rest.table == whole, "{config}: resumed rows");
-        assert!(second.state().unwrap() == end, "{config}: resumed final state");
+        assert!(
+            second.state().unwrap() == end,
+            "{config}: resumed final state"
+        );
     }
 }
 
@@ -164,7 +173,10 @@ fn a_stop_checkpoints_the_state_reached_and_stops() {
     });
     let driven = drive(sim.as_mut(), d).unwrap();
     let stopped_at = driven.interrupted.expect("the run stopped");
-    assert!(stopped_at < 400, "it stopped before the end, at {stopped_at}");
+    assert!(
+        stopped_at < 400,
+        "it stopped before the end, at {stopped_at}"
+    );
     assert_eq!(kept.0.len(), 1, "one checkpoint, no final one");
     assert_eq!(kept.0[0].0.tick, stopped_at);
     assert_eq!(driven.table.rows.last().unwrap()[0] as u64, stopped_at);
@@ -188,14 +200,21 @@ fn a_corrupt_truncated_or_foreign_checkpoint_is_refused() {
         std::fs::write(&p, contents).unwrap();
         let e = checkpoint::read(&p).unwrap_err().to_string();
         assert!(e.contains(says), "{name}: `{e}` should say `{says}`");
-        assert!(e.contains(&p.display().to_string()), "{name}: names the file");
+        assert!(
+            e.contains(&p.display().to_string()),
+            "{name}: names the file"
+        );
     };
     let mut flipped = bytes.clone();
     let k = bytes.len() - 10;
     flipped[k] ^= 0x40;
     refused("flipped.ckpt", &flipped, "corrupt");
     refused("short.ckpt", &bytes[..bytes.len() - 7], "truncated");
-    refused("foreign.ckpt", b"tick,x\n7,0.5\n", "not a checkpoint of emergence");
+    refused(
+        "foreign.ckpt",
+        b"tick,x\n7,0.5\n",
+        "not a checkpoint of emergence",
+    );
     let mut future = bytes.clone();
     future[8] = 99;
     refused("future.ckpt", &future, "format version 99");

@@ -105,7 +105,11 @@ fn sigterm_checkpoints_and_stops_and_kill_9_keeps_the_rows_and_both_resume_to_th
     let m = manifest(&term);
     assert_eq!(m["status"], "interrupted");
     let at = newest_checkpoint(&term);
-    assert!(at.identity.tick > 0 && at.identity.tick < 2000, "{}", at.identity.tick);
+    assert!(
+        at.identity.tick > 0 && at.identity.tick < 2000,
+        "{}",
+        at.identity.tick
+    );
     assert_eq!(m["tick"], at.identity.tick);
     assert_eq!(
         at.table.rows.last().unwrap()[0] as u64 / 10,
@@ -122,7 +126,10 @@ fn sigterm_checkpoints_and_stops_and_kill_9_keeps_the_rows_and_both_resume_to_th
     assert!(resumed_end.state == end.state, "the final state");
     assert!(resumed_end.table == end.table, "the final rows");
     let m = manifest(&term);
-    assert_eq!((m["status"].as_str(), m["resumed"].as_u64()), (Some("complete"), Some(1)));
+    assert_eq!(
+        (m["status"].as_str(), m["resumed"].as_u64()),
+        (Some("complete"), Some(1))
+    );
 
     // kill -9: no chance to write anything, yet every row so far is readable, and the
     // run resumes from its last checkpoint.
@@ -142,8 +149,15 @@ fn sigterm_checkpoints_and_stops_and_kill_9_keeps_the_rows_and_both_resume_to_th
         rows += 1;
     }
     assert!(rows >= 35, "{rows} rows");
-    assert!(expected.starts_with(partial.as_bytes()), "the rows are those of the run");
-    assert_eq!(manifest(&nine)["status"], "running", "it had no chance to say more");
+    assert!(
+        expected.starts_with(partial.as_bytes()),
+        "the rows are those of the run"
+    );
+    assert_eq!(
+        manifest(&nine)["status"],
+        "running",
+        "it had no chance to say more"
+    );
     resume("nine", &dir);
     assert_eq!(std::fs::read(nine.join("metrics.csv")).unwrap(), expected);
     // Nothing hidden is left anywhere.
@@ -184,7 +198,11 @@ fn refused_with(dir: &Path, args: &[&str], says: &[&str]) {
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
     for s in says {
-        assert!(errors[0].contains(s), "{args:?}: `{}` lacks `{s}`", errors[0]);
+        assert!(
+            errors[0].contains(s),
+            "{args:?}: `{}` lacks `{s}`",
+            errors[0]
+        );
     }
 }
 
@@ -205,10 +223,20 @@ fn out_problems_are_refused_before_any_work() {
     let under_file = "a-file/run".to_string();
     let before = listing(&dir);
     let quick = |out: &str| -> Vec<String> {
-        ["run", "--agents", "500", "--ticks", "5", "--backend", "cpu", "--out", out]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "run",
+            "--agents",
+            "500",
+            "--ticks",
+            "5",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     for (out, says) in [
         ("a-file", "is a file"),
@@ -246,7 +274,14 @@ fn out_problems_are_refused_before_any_work() {
 fn bad_resumes_are_refused() {
     let dir = scratch("bad-resume");
     let base = [
-        "run", "--agents", "800", "--ticks", "60", "--backend", "cpu", "-q",
+        "run",
+        "--agents",
+        "800",
+        "--ticks",
+        "60",
+        "--backend",
+        "cpu",
+        "-q",
     ];
     let run = |out: &str, extra: &[&str]| {
         let mut args = base.to_vec();
@@ -255,7 +290,11 @@ fn bad_resumes_are_refused() {
         emergence(&args, &dir)
     };
     assert!(run("done", &["--checkpoint-every", "20"]).status.success());
-    refused_with(&dir, &["run", "--resume", "done"], &["--resume done", "complete"]);
+    refused_with(
+        &dir,
+        &["run", "--resume", "done"],
+        &["--resume done", "complete"],
+    );
     refused_with(
         &dir,
         &["run", "--resume", "nothing-here"],
@@ -294,7 +333,11 @@ fn bad_resumes_are_refused() {
     refused_with(
         &dir,
         &["run", "--resume", "done"],
-        &["corrupt", "tick-000000000060.ckpt", "tick-000000000040.ckpt"],
+        &[
+            "corrupt",
+            "tick-000000000060.ckpt",
+            "tick-000000000040.ckpt",
+        ],
     );
     std::fs::remove_file(&all[1]).unwrap();
     resume("done", &dir);
@@ -321,10 +364,22 @@ fn a_run_record_with_a_graph_file_reruns_from_another_folder() {
     )
     .unwrap();
     let first = emergence(
-        &["run", "scenario.toml", "--backend", "cpu", "--out", "../first", "-q"],
+        &[
+            "run",
+            "scenario.toml",
+            "--backend",
+            "cpu",
+            "--out",
+            "../first",
+            "-q",
+        ],
         &dir.join("project"),
     );
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let m = manifest(&dir.join("first"));
     let recorded = PathBuf::from(m["graph_file"]["path"].as_str().unwrap());
     assert!(recorded.is_absolute(), "{recorded:?}");
@@ -335,12 +390,65 @@ fn a_run_record_with_a_graph_file_reruns_from_another_folder() {
     let config = std::fs::read_to_string(dir.join("first/config.toml")).unwrap();
     assert!(config.contains(&recorded.display().to_string()), "{config}");
     let again = emergence(
-        &["run", "../first/config.toml", "--backend", "cpu", "--out", "second", "-q"],
+        &[
+            "run",
+            "../first/config.toml",
+            "--backend",
+            "cpu",
+            "--out",
+            "second",
+            "-q",
+        ],
         &dir.join("elsewhere"),
     );
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert_eq!(
         std::fs::read(dir.join("first/metrics.csv")).unwrap(),
         std::fs::read(dir.join("elsewhere/second/metrics.csv")).unwrap()
     );
+}
+
+#[test]
+fn a_gpu_fault_is_reported_with_its_pass() {
+    // A device whose storage bindings hold 1 MiB, and a fit check told they hold 1 GiB:
+    // the run's tie arrays (20,000 agents × 24 slots × 4 bytes) are bound anyway, and
+    // the device refuses them.
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let mut ctx = emergence::gpu::GpuContext::with_limits(None, |l| {
+        l.max_storage_buffer_binding_size = 1 << 20;
+    })
+    .unwrap();
+    ctx.binding_cap = 1 << 30;
+    let backend = emergence::backend::Backend::Gpu(ctx);
+    let path = format!("{}/configs/lifecycle.toml", env!("CARGO_MANIFEST_DIR"));
+    let loaded = emergence::config::load(
+        Some(path.as_ref()),
+        &["agents=20000".into(), "ticks=20".into()],
+    )
+    .unwrap();
+    let (edges, graph, csr) = emergence::graph::build_graph(&loaded).unwrap();
+    let model = emergence::model::find("lifecycle").unwrap();
+    let start = emergence::model::Start {
+        loaded: &loaded,
+        graph: &graph,
+        edges,
+        csr,
+        render: None,
+    };
+    let progress = emergence::progress::Progress::hidden();
+    let err = match emergence::model::simulate(model, start, &backend, &progress, Vec::new()) {
+        Ok(_) => panic!("an oversized binding was accepted"),
+        Err(e) => e,
+    };
+    let m = err.to_string();
+    assert!(matches!(err, emergence::error::Error::Gpu(_)), "{m}");
+    assert!(m.contains("validation error"), "{m}");
+    assert!(m.contains("during the "), "names the pass: {m}");
+    assert_eq!(m.lines().count(), 1, "{m}");
 }

@@ -282,7 +282,9 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         while !holding && in_flight.len() < depth && planned < end && !sim.finished() {
             let (next, interval) =
                 next_stop(planned, start, end, rows, frame_every, checkpoint_every);
-            sim.submit(interval)?;
+            sim.submit(interval).map_err(|e| {
+                e.during(format_args!("the tick passes of ticks {planned}..{next}"))
+            })?;
             in_flight.push_back(next);
             planned = next;
             if checkpoint_every.is_some_and(|c| next % c == 0) && next < end {
@@ -292,8 +294,13 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         let Some(tick) = in_flight.pop_front() else {
             if holding && !sim.finished() {
                 // Everything submitted is collected: the state is that of `reached`.
-                let c = drive.checkpoints.as_mut().expect("holding needs checkpoints");
-                let state = sim.state()?;
+                let c = drive
+                    .checkpoints
+                    .as_mut()
+                    .expect("holding needs checkpoints");
+                let state = sim.state().map_err(|e| {
+                    e.during(format_args!("the download of the state at tick {reached}"))
+                })?;
                 c.sink.save(&state, &table)?;
                 last_checkpoint = Instant::now();
                 holding = false;
@@ -305,7 +312,11 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             }
             break;
         };
-        let collected = sim.collect()?;
+        let collected = sim.collect().map_err(|e| {
+            e.during(format_args!(
+                "the tick passes and metrics ending at tick {tick}"
+            ))
+        })?;
         let had_rows = !collected.rows.is_empty();
         for row in collected.rows {
             check_finite(columns, &row)?;

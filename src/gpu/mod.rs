@@ -184,6 +184,15 @@ pub struct GpuContext {
 impl GpuContext {
     /// Open the adapter chosen by `selector` (see [`choose`]) with its own limits.
     pub fn new(selector: Option<&str>) -> Result<Self> {
+        Self::with_limits(selector, |_| {})
+    }
+
+    /// [`GpuContext::new`] with the device's limits lowered by `lower` (tests that
+    /// rehearse a smaller device, or a fault on one).
+    pub fn with_limits(
+        selector: Option<&str>,
+        lower: impl FnOnce(&mut wgpu::Limits),
+    ) -> Result<Self> {
         let instance = new_instance(selector.is_some());
         // GL is enumerated only when an adapter is named, so it is never picked silently.
         let adapters = enumerate(&instance, selector.is_some());
@@ -201,7 +210,8 @@ impl GpuContext {
                 summary.name
             );
         }
-        let limits = adapter.limits();
+        let mut limits = adapter.limits();
+        lower(&mut limits);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("emergence"),
             // Timestamps let `bench` time each pass on the device, where offered.
@@ -216,11 +226,24 @@ impl GpuContext {
         let errors = Arc::new(Mutex::new(None));
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let kind = match &e {
+                wgpu::Error::OutOfMemory { .. } => "out of device memory",
+                wgpu::Error::Validation { .. } => "validation error",
+                wgpu::Error::Internal { .. } => "internal error",
+            };
             let mut first = sink.lock().unwrap_or_else(|p| p.into_inner());
             if first.is_none() {
-                *first = Some(e.to_string());
+                *first = Some(format!("{kind}: {}", one_line(&e.to_string())));
             }
         }));
+        let lost = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            // Dropping the device at the end of a run is not a loss.
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                let mut first = lost.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| format!("device lost: {}", one_line(&message)));
+            }
+        });
         Ok(GpuContext {
             errors,
             device,
@@ -252,6 +275,11 @@ impl GpuContext {
             None => Ok(()),
         }
     }
+}
+
+/// wgpu's multi-line reports as one line, so an error stays one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Workgroup grid for `n` threads: `(x, y)` with `x ≤ max_per_dim`.

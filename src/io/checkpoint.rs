@@ -192,7 +192,7 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
     let stored = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("4 bytes"));
     if crc32fast::hash(body) != stored {
         return Err(bad(
-            "is corrupt: its checksum does not match its contents".into(),
+            "is corrupt: its checksum does not match its contents".into()
         ));
     }
     let mut at = header_end as usize;

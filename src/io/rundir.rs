@@ -188,8 +188,7 @@ pub fn claim(path: &Path, force: bool, flag: &str) -> Result<Claim> {
             return Err(bad(if path.exists() {
                 "is a symbolic link; give the directory it points to".into()
             } else {
-                "is a symbolic link to nothing (dangling); remove it or choose another --out"
-                    .into()
+                "is a symbolic link to nothing (dangling); remove it or choose another --out".into()
             }));
         }
         Ok(md) if !md.is_dir() => {
@@ -245,7 +244,10 @@ pub fn claim(path: &Path, force: bool, flag: &str) -> Result<Claim> {
         match std::fs::metadata(dir) {
             Ok(md) if md.is_dir() => {
                 probe_writable(dir).map_err(|e| {
-                    bad(format!("cannot create a directory in {} ({e})", dir.display()))
+                    bad(format!(
+                        "cannot create a directory in {} ({e})",
+                        dir.display()
+                    ))
                 })?;
                 break;
             }
@@ -491,6 +493,10 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
         total += n as u64;
         hasher.update(&buf[..n]);
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok((hex, total))
 }

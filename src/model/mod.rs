@@ -343,7 +343,12 @@ pub fn simulate_with<'o>(
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
     check_fits(model, &start.size(), backend)?;
-    let mut sim = model.start(start, backend)?;
+    let mut sim = model.start(start, backend).map_err(|e| {
+        e.during(format_args!(
+            "the start of model {} (allocating its buffers, building its pipelines)",
+            model.name()
+        ))
+    })?;
     let from = resume.as_ref().map_or(0, |r| r.state.tick);
     let drive = Drive {
         ticks: total.saturating_sub(from),
@@ -356,7 +361,8 @@ pub fn simulate_with<'o>(
     };
     let drive = match resume {
         Some(r) => {
-            sim.set_state(&r.state)?;
+            sim.set_state(&r.state)
+                .map_err(|e| e.during("the upload of the checkpoint's state"))?;
             drive.resumed_from(r.table)
         }
         None => drive,
