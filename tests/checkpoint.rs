@@ -220,3 +220,52 @@ fn a_corrupt_truncated_or_foreign_checkpoint_is_refused() {
     refused("future.ckpt", &future, "format version 99");
     assert_eq!(checkpoint::read(&good).unwrap().state, state);
 }
+
+/// A simulation whose column `x` turns NaN at tick 5.
+struct GoesNan {
+    tick: u64,
+}
+
+impl emergence::engine::Simulation for GoesNan {
+    fn columns(&self) -> &'static [&'static str] {
+        &["tick", "x"]
+    }
+    fn start_tick(&self) -> u64 {
+        0
+    }
+    fn rows(&self) -> emergence::engine::Rows {
+        emergence::engine::Rows::Every(1)
+    }
+    fn initial_rows(&mut self) -> emergence::error::Result<Vec<Vec<f64>>> {
+        Ok(vec![vec![0.0, 1.0]])
+    }
+    fn submit(&mut self, interval: emergence::engine::Interval) -> emergence::error::Result<()> {
+        self.tick += interval.ticks as u64;
+        Ok(())
+    }
+    fn collect(&mut self) -> emergence::error::Result<emergence::engine::Collected> {
+        let x = if self.tick >= 5 { f64::NAN } else { 1.0 };
+        Ok(emergence::engine::Collected {
+            rows: vec![vec![self.tick as f64, x]],
+            frame: None,
+        })
+    }
+    fn state(&mut self) -> emergence::error::Result<State> {
+        Ok(State::new("goes-nan", self.tick))
+    }
+    fn set_state(&mut self, state: &State) -> emergence::error::Result<()> {
+        self.tick = state.tick;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_row_that_is_not_finite_stops_the_run_naming_tick_and_column() {
+    let err = match drive(&mut GoesNan { tick: 0 }, Drive::quiet(10)) {
+        Ok(_) => panic!("a NaN row was accepted"),
+        Err(e) => e,
+    };
+    let m = err.to_string();
+    assert!(matches!(err, emergence::error::Error::Failed(_)), "{m}");
+    assert!(m.contains("tick 5") && m.contains("`x`") && m.contains("NaN"), "{m}");
+}
