@@ -108,7 +108,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         stop: opts.stop.clone(),
         wall,
     };
-    execute(&mut dir, parts, None).or_else(|e| Err(failed(dir, e)))
+    execute(&mut dir, parts, None).map_err(|e| failed(dir, e))
 }
 
 /// `emergence run --resume RUN_DIR`.
@@ -227,7 +227,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         stop: opts.stop.clone(),
         wall,
     };
-    execute(&mut dir, parts, Some(ck)).or_else(|e| Err(failed(dir, e)))
+    execute(&mut dir, parts, Some(ck)).map_err(|e| failed(dir, e))
 }
 
 /// When checkpoints are due.

@@ -267,5 +267,8 @@ fn a_row_that_is_not_finite_stops_the_run_naming_tick_and_column() {
     };
     let m = err.to_string();
     assert!(matches!(err, emergence::error::Error::Failed(_)), "{m}");
-    assert!(m.contains("tick 5") && m.contains("`x`") && m.contains("NaN"), "{m}");
+    assert!(
+        m.contains("tick 5") && m.contains("`x`") && m.contains("NaN"),
+        "{m}"
+    );
 }

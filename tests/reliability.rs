@@ -35,7 +35,7 @@ fn spawn(args: &[&str], cwd: &Path) -> Child {
         .expect("binary starts")
 }
 
-fn with_out<'a>(out: &'a str) -> Vec<&'a str> {
+fn with_out(out: &str) -> Vec<&str> {
     let mut args = RUN.to_vec();
     args.extend(["--out", out]);
     args

@@ -293,6 +293,9 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     None
 }
 
+/// Told of each checkpoint written: its path relative to the run directory, its tick.
+pub type OnSaved<'a> = Box<dyn FnMut(&str, u64) -> Result<()> + 'a>;
+
 /// The checkpoints of a run as it goes: each saved state becomes the newest file, the
 /// oldest beyond [`KEEP`] is removed, the metrics rows on disk are synced, and the
 /// manifest is told (through `saved`).
@@ -300,7 +303,7 @@ pub struct Checkpointer<'a> {
     pub run_dir: PathBuf,
     pub identity: Identity,
     /// Called with the new checkpoint's path (relative to the run directory) and tick.
-    pub saved: Box<dyn FnMut(&str, u64) -> Result<()> + 'a>,
+    pub saved: OnSaved<'a>,
     /// Wall time spent writing checkpoints.
     pub seconds: f64,
     pub written: u32,
