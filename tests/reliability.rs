@@ -452,3 +452,79 @@ fn a_gpu_fault_is_reported_with_its_pass() {
     assert!(m.contains("during the "), "names the pass: {m}");
     assert_eq!(m.lines().count(), 1, "{m}");
 }
+
+#[test]
+fn runs_in_a_quick_loop_without_out_each_get_their_own_directory() {
+    let dir = scratch("default-names");
+    for _ in 0..3 {
+        let out = emergence(
+            &[
+                "run",
+                "--agents",
+                "200",
+                "--ticks",
+                "3",
+                "--backend",
+                "cpu",
+                "-q",
+            ],
+            &dir,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().collect();
+    assert_eq!(runs.len(), 3, "three runs, three directories");
+}
+
+#[test]
+fn scaling_replaces_only_its_own_output_directory() {
+    let dir = scratch("scaling-force");
+    std::fs::create_dir(dir.join("mine")).unwrap();
+    std::fs::write(dir.join("mine/notes.txt"), "precious").unwrap();
+    let config = format!("{}/configs/threshold.toml", env!("CARGO_MANIFEST_DIR"));
+    let scaling = |out: &str| {
+        emergence(
+            &[
+                "scaling",
+                &config,
+                "--param",
+                "model.seed_fraction",
+                "--range",
+                "0.01:0.02:2",
+                "--agents",
+                "500",
+                "--seeds",
+                "2",
+                "--backend",
+                "cpu",
+                "--out",
+                out,
+                "--force",
+                "-q",
+            ],
+            &dir,
+        )
+    };
+    let out = scaling("mine");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a run directory"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine/notes.txt")).unwrap(),
+        "precious"
+    );
+    assert!(scaling("ours").status.success());
+    assert_eq!(manifest(&dir.join("ours"))["kind"], "scaling");
+    assert!(
+        scaling("ours").status.success(),
+        "--force replaces its own output"
+    );
+}

@@ -452,9 +452,7 @@ pub fn write_loaded(data: &RunData) -> Result<Written> {
     let page = html::page(data, &figures);
     let html_path = data.dir.join("report.html");
     // Written beside and renamed, so a browser never sees half a page.
-    let tmp = data.dir.join(".report.html.partial");
-    std::fs::write(&tmp, page).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &html_path).map_err(|e| Error::io(&html_path, e))?;
+    crate::io::rundir::write_atomic(&html_path, page.as_bytes())?;
     Ok(Written {
         html: html_path,
         plots,

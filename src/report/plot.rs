@@ -4,6 +4,7 @@
 //! optional log axes) so other commands (e.g. `emergence scaling`) can reuse it.
 
 use crate::error::{Error, Result};
+use crate::io::rundir::write_atomic;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -98,26 +99,43 @@ impl LinePlot {
     }
 }
 
-/// Write `<dir>/<stem>.png` and `<dir>/<stem>.svg`; returns the PNG's bytes (for
-/// embedding) so the caller need not read the file back.
+/// Write `<dir>/<stem>.png` and `<dir>/<stem>.svg` (drawn in memory, each written under
+/// a temporary name and renamed); returns the PNG's bytes (for embedding).
 pub fn render(plot: &LinePlot, dir: &Path, stem: &str) -> Result<Vec<u8>> {
     ensure_font();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let png = dir.join(format!("{stem}.png"));
     let svg = dir.join(format!("{stem}.svg"));
+    let (w, h) = plot.size;
+    let mut rgb = vec![0u8; 3 * w as usize * h as usize];
     {
-        let root = BitMapBackend::new(&png, plot.size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, plot.size).into_drawing_area();
         draw(&root, plot).map_err(|e| plot_error(&png, e))?;
         root.present()
             .map_err(|e| plot_error(&png, e.to_string()))?;
     }
+    let mut encoded = Vec::new();
     {
-        let root = SVGBackend::new(&svg, plot.size).into_drawing_area();
+        let mut encoder = png::Encoder::new(&mut encoded, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| plot_error(&png, e.to_string()))?;
+        writer
+            .write_image_data(&rgb)
+            .map_err(|e| plot_error(&png, e.to_string()))?;
+    }
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, plot.size).into_drawing_area();
         draw(&root, plot).map_err(|e| plot_error(&svg, e))?;
         root.present()
             .map_err(|e| plot_error(&svg, e.to_string()))?;
     }
-    std::fs::read(&png).map_err(|e| Error::io(&png, e))
+    write_atomic(&png, &encoded)?;
+    write_atomic(&svg, text.as_bytes())?;
+    Ok(encoded)
 }
 
 fn plot_error(path: &Path, msg: String) -> Error {
