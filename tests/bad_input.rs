@@ -551,3 +551,62 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn bad_input_memory_plan_in_info_and_sizes() {
+    use emergence::model::{self, Size};
+    let dir = scratch("bad-input-info-memory");
+    let limit = 1_000_000_000u64;
+    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
+        .args(["info", "--json"])
+        .current_dir(&dir)
+        .env("EMERGENCE_MEMORY_LIMIT", limit.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["memory"]["bytes"], limit);
+    assert_eq!(info["memory"]["source"], "EMERGENCE_MEMORY_LIMIT");
+    for m in info["models"].as_array().unwrap() {
+        let name = m["model"].as_str().unwrap();
+        let model = model::find(name).unwrap();
+        let shape = |agents: u64| Size {
+            agents,
+            ties: (m["mean_degree"].as_f64().unwrap() * agents as f64 / 2.0).ceil() as u64,
+            slots: m["slots"].as_u64().unwrap(),
+            complete: m["complete"].as_bool().unwrap(),
+        };
+        let host = model::host_plan(model, &shape(1_000_000)).total();
+        assert_eq!(m["host_bytes_cpu"].as_u64().unwrap(), host, "{name}");
+        // The host builds the same state before it uploads it.
+        assert_eq!(m["host_bytes_gpu"].as_u64().unwrap(), host, "{name}");
+        // The largest N on the CPU fits the limit, one more does not.
+        let largest = m["largest_agents_cpu"].as_u64().unwrap();
+        assert!(largest > 1000, "{name}: {largest}");
+        assert!(
+            model::host_plan(model, &shape(largest)).total() <= limit,
+            "{name}"
+        );
+        assert!(
+            model::host_plan(model, &shape(largest + 1)).total() > limit,
+            "{name}"
+        );
+    }
+    // A generated graph is sized from the config: ties = agents · mean degree / 2.
+    let path = dir.join("er.toml");
+    std::fs::write(
+        &path,
+        "agents = 1000\n[graph]\nkind = \"er\"\nmean_degree = 6.0\nslots = 8\n",
+    )
+    .unwrap();
+    let loaded = emergence::config::load(Some(&path), &[]).unwrap();
+    assert_eq!(
+        Size::from_config(&loaded),
+        Size {
+            agents: 1000,
+            ties: 3000,
+            slots: 8,
+            complete: false
+        }
+    );
+}
