@@ -72,8 +72,20 @@ pub fn bench(
     adapter: Option<&str>,
     repeats: u32,
 ) -> Result<BenchReport> {
+    if repeats == 0 {
+        return Err(crate::error::Error::bad_input(
+            "--repeats 0: the best of no timings is nothing; allowed: --repeats ≥ 1",
+        ));
+    }
     let loaded = config::load(config.as_deref(), sets)?;
     let model = model::find(loaded.scenario.model.kind())?;
+    let backends = backends(choice, adapter)?;
+    // Every backend's plan before the graph is built; bench keeps one more copy of the
+    // graph per start, which the margin of the plan's per-tie bytes covers.
+    let planned = Size::from_config(&loaded);
+    for backend in &backends {
+        model::check_memory(model, &planned, backend)?;
+    }
     let (edges, graph, csr) = build_graph(&loaded)?;
     let size = Size {
         agents: csr.n() as u64,
@@ -82,7 +94,6 @@ pub fn bench(
         complete: loaded.scenario.graph.kind == config::GraphKind::Complete,
     };
     let device_bytes = model.buffers(&size).iter().map(|b| b.bytes).sum();
-    let backends = backends(choice, adapter)?;
     for backend in &backends {
         model::check_fits(model, &size, backend)?;
     }
@@ -90,7 +101,7 @@ pub fn bench(
     let mut figures = Vec::new();
     for backend in backends {
         let mut best: Option<BackendFigures> = None;
-        for _ in 0..repeats.max(1) {
+        for _ in 0..repeats {
             let start = Start {
                 loaded: &loaded,
                 graph: &graph,

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use emergence::backend::BackendChoice;
 use emergence::error::Error;
 use emergence::run::{self, RunOptions};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -98,7 +99,21 @@ pub struct DeviceArgs {
     pub adapter: Option<String>,
 }
 
+impl DeviceArgs {
+    /// A flag that would do nothing is refused rather than ignored.
+    fn check(&self) -> Result<(), Error> {
+        if self.adapter.is_some() && self.backend == BackendChoice::Cpu {
+            return Err(Error::bad_input(
+                "--adapter selects a GPU adapter; it has no effect with --backend cpu",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl ScenarioArgs {
+    /// The overrides, shorthand flags as typed (`--agents 5`) so that an error quotes the
+    /// flag the user gave.
     fn all_sets(&self) -> Vec<String> {
         let mut sets = Vec::new();
         for (key, v) in [
@@ -107,7 +122,7 @@ impl ScenarioArgs {
             ("seed", &self.seed),
         ] {
             if let Some(v) = v {
-                sets.push(format!("{key}={v}"));
+                sets.push(format!("--{key} {v}"));
             }
         }
         sets.extend(self.sets.iter().cloned());
@@ -213,9 +228,11 @@ pub fn main() -> ExitCode {
     let level = if cli.quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // A log that cannot be written (stderr closed or on a full disk) must not stop a run.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Unfailing(std::io::stderr()))
+        .log_internal_errors(false)
         .with_target(false)
         .init();
     match dispatch(cli.command) {
@@ -223,7 +240,7 @@ pub fn main() -> ExitCode {
         Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
             let code = e.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(1);
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(code)
         }
     }
@@ -247,9 +264,37 @@ fn install_stop_handlers() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// A writer whose failures are dropped: the log's, whose loss must not end a run.
+struct Unfailing<W>(W);
+
+impl<W: Write> Write for Unfailing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}
+
+/// Print to stdout. A reader that went away (`| head`) ends the output quietly, as Unix
+/// tools do; any other failure to write (a full disk) is an error.
+fn say(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
+            args.scenario.device.check()?;
             let opts = RunOptions {
                 config: args.scenario.config.clone(),
                 sets: args.scenario.all_sets(),
@@ -287,27 +332,26 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            println!(
-                "{}: {} ticks in {:.3} s on {} [{}]; final {}",
+            say(&format!(
+                "{}: {} ticks in {:.3} s on {} [{}]; final {}\n",
                 report.dir.display(),
                 s.ticks_run,
                 s.wall_s,
                 s.backend,
                 s.adapter,
                 final_text.join(" ")
-            );
-            Ok(())
+            ))
         }
         Command::Info { config, json } => {
             let info = emergence::info::info(config.as_deref())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                say(&format!("{}\n", serde_json::to_string_pretty(&info)?))
             } else {
-                print!("{}", emergence::info::text(&info));
+                say(&emergence::info::text(&info))
             }
-            Ok(())
         }
         Command::Scaling(args) => {
+            args.device.check()?;
             let (dir, report) = emergence::scaling::scaling(&emergence::scaling::ScalingOptions {
                 config: args.config,
                 sets: args.sets,
@@ -322,14 +366,17 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 force: args.force,
             })?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say(&format!("{}\n", serde_json::to_string_pretty(&report)?))
             } else {
-                print!("{}", report.to_text());
-                println!("written to {}", dir.display());
+                say(&format!(
+                    "{}written to {}\n",
+                    report.to_text(),
+                    dir.display()
+                ))
             }
-            Ok(())
         }
         Command::Bench(args) => {
+            args.scenario.device.check()?;
             let mut sets = args.scenario.all_sets();
             if args.scenario.ticks.is_none() {
                 // A measurement, not a run: 100 ticks unless asked otherwise.
@@ -343,11 +390,10 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 args.repeats,
             )?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say(&format!("{}\n", serde_json::to_string_pretty(&report)?))
             } else {
-                print!("{}", report.to_text());
+                say(&report.to_text())
             }
-            Ok(())
         }
         Command::Validate {
             quick,
@@ -355,6 +401,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             device,
         } => {
             use emergence::validate;
+            device.check()?;
             let backend =
                 emergence::backend::Backend::open(device.backend, device.adapter.as_deref())?;
             tracing::info!(
@@ -364,25 +411,27 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 if quick { " (quick)" } else { "" }
             );
             if !json {
-                print!("{}", validate::header());
+                say(validate::header().as_ref())?;
             }
+            let mut said = Ok(());
             let cases = validate::validate(&backend, validate::Plan { quick }, |c| {
-                if !json {
-                    print!("{}", validate::row(c));
+                if !json && said.is_ok() {
+                    said = say(validate::row(c).as_ref());
                 }
             })?;
+            said?;
             let failed = cases.iter().filter(|c| !c.pass).count();
             if json {
-                println!("{}", serde_json::to_string_pretty(&cases)?);
+                say(&format!("{}\n", serde_json::to_string_pretty(&cases)?))?;
             } else {
-                println!(
-                    "{} cases on {} [{}]: {} passed, {} failed",
+                say(&format!(
+                    "{} cases on {} [{}]: {} passed, {} failed\n",
                     cases.len(),
                     backend.name(),
                     backend.adapter_name(),
                     cases.len() - failed,
                     failed
-                );
+                ))?;
             }
             if failed > 0 {
                 return Err(Error::Failed(format!(
@@ -395,13 +444,12 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Report { run_dir } => {
             let written = emergence::report::write(&run_dir)?;
-            println!(
-                "{} ({} plots in {})",
+            say(&format!(
+                "{} ({} plots in {})\n",
                 written.html.display(),
                 written.plots.len(),
                 run_dir.join("plots").display()
-            );
-            Ok(())
+            ))
         }
     }
 }

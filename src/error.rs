@@ -27,6 +27,19 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `text` cut to at most `max` bytes (at a character boundary) with `…` where it was cut:
+/// a message quotes what the user gave, never megabytes of it.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 impl Error {
     pub fn bad_input(msg: impl Into<String>) -> Self {
         Error::BadInput(msg.into())

@@ -1,6 +1,7 @@
 //! `emergence info`: the adapters and backends this machine has, each model's device
 //! buffers (summed from what the model declares, not typed in) and the largest N that
-//! fits each adapter.
+//! fits each adapter; and the host memory plan: the bytes a run needs in host memory on
+//! each backend, the memory available and the largest N the CPU backend fits.
 
 use crate::error::Result;
 use crate::gpu;
@@ -16,6 +17,16 @@ pub struct ModelInfo {
     /// Device buffers of a run of 10^6 agents of that shape.
     pub buffers_at_1e6: Vec<crate::model::DeviceBuffer>,
     pub bytes_at_1e6: u64,
+    /// The N the host figures are for: the scenario's `agents` (10^6 without a config).
+    pub agents: u64,
+    /// Host memory a run of `agents` needs on each backend (`model::host_plan`).
+    pub host_bytes_cpu: u64,
+    pub host_bytes_gpu: u64,
+    /// The largest N whose host plan fits the memory available (the CPU backend).
+    pub largest_agents_cpu: u64,
+    /// One checkpoint of a run of `agents` (an upper bound; three must fit the disk
+    /// under `--out`: the two kept and the one being written).
+    pub checkpoint_bytes: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -34,6 +45,8 @@ pub struct Info {
     pub adapters: Vec<AdapterInfo>,
     /// What `--backend auto` would use here.
     pub auto_backend: String,
+    /// The memory a run may use and where the figure comes from.
+    pub memory: crate::model::memory::Available,
 }
 
 /// The shape each model is sized at without a config: mean degree 4 and K = 24, well
@@ -49,12 +62,22 @@ fn default_size(model: &dyn crate::model::Model) -> crate::model::Size {
 }
 
 pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
+    let memory = crate::model::memory::available_memory()?;
+    // The host plan is for the scenario's own size (10^6 agents without a config).
+    let mut plan_agents = 1_000_000u64;
+    // Metrics rows a checkpoint holds at the end of the run (the embedded default's 3000
+    // ticks, a row every 10, without a config).
+    let mut rows = 302u64;
     let sizes: Vec<(&'static dyn crate::model::Model, crate::model::Size)> = match config {
         Some(path) => {
             let loaded = crate::config::load(Some(path), &[])?;
             let s = &loaded.scenario;
             let model = crate::model::find(s.model.kind())?;
             let complete = s.graph.kind == crate::config::GraphKind::Complete;
+            if s.graph.kind != crate::config::GraphKind::File {
+                plan_agents = s.agents as u64;
+            }
+            rows = s.ticks as u64 / s.metrics_every.max(1) as u64 + 2;
             let size = crate::model::Size {
                 agents: 1_000_000,
                 ties: if complete {
@@ -76,7 +99,23 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
         .iter()
         .map(|(m, size)| {
             let buffers = m.buffers(size);
+            let ties_per_agent = size.ties as f64 / size.agents.max(1) as f64;
+            let planned = crate::model::Size {
+                agents: plan_agents,
+                ties: (ties_per_agent * plan_agents as f64).ceil() as u64,
+                ..*size
+            };
+            let host = crate::model::host_plan(*m, &planned).total();
             ModelInfo {
+                checkpoint_bytes: crate::io::checkpoint::estimate_bytes(*m, &planned, rows),
+                agents: plan_agents,
+                host_bytes_cpu: host,
+                host_bytes_gpu: host,
+                largest_agents_cpu: crate::model::memory::largest_agents_host(
+                    *m,
+                    size,
+                    memory.bytes,
+                ),
                 model: m.name(),
                 mean_degree: 2.0 * size.ties as f64 / size.agents as f64,
                 slots: size.slots,
@@ -117,13 +156,18 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
         models,
         adapters,
         auto_backend,
+        memory,
     })
 }
 
 pub fn text(info: &Info) -> String {
     let mut out = format!(
-        "emergence {}\nCPU backend: {} threads\n--backend auto uses: {}\n",
-        info.version, info.cpu_threads, info.auto_backend
+        "emergence {}\nCPU backend: {} threads\n--backend auto uses: {}\nmemory available: {:.1} GiB ({})\n",
+        info.version,
+        info.cpu_threads,
+        info.auto_backend,
+        info.memory.bytes as f64 / (1u64 << 30) as f64,
+        info.memory.source
     );
     for m in &info.models {
         out += &format!(
@@ -133,6 +177,19 @@ pub fn text(info: &Info) -> String {
             m.mean_degree,
             m.slots,
             if m.complete { ", well mixed" } else { "" }
+        );
+        out += &format!(
+            "  host memory at N = {}: {:.1} MiB on the CPU backend, {:.1} MiB on the GPU backend; largest N on the CPU: {}\n",
+            m.agents,
+            m.host_bytes_cpu as f64 / (1 << 20) as f64,
+            m.host_bytes_gpu as f64 / (1 << 20) as f64,
+            m.largest_agents_cpu
+        );
+        out += &format!(
+            "  a checkpoint at N = {}: up to {:.1} MiB (the last two are kept, and one more is written: {:.1} MiB of disk)\n",
+            m.agents,
+            m.checkpoint_bytes as f64 / (1 << 20) as f64,
+            3.0 * m.checkpoint_bytes as f64 / (1 << 20) as f64
         );
     }
     if info.adapters.is_empty() {

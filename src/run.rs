@@ -76,10 +76,11 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let ticks = loaded.scenario.ticks as u64;
     let render_plan = crate::render::plan(&opts.render, model.renders(), ticks, opts.force)?;
     let graph_file = graph_file_of(&loaded)?;
-    // The graph (and a graph file's errors) comes before the backend, so bad input is
-    // refused before anything else is said.
-    let (edges, graph, csr) = build_graph(&loaded)?;
+    // The memory plan (the device's limits, the host's memory) before the graph is built
+    // or anything large allocated.
     let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    model::check_memory(model, &model::Size::from_config(&loaded), &backend)?;
+    let (edges, graph, csr) = build_graph(&loaded)?;
     let size = start_size(&loaded, &graph, &csr);
     model::check_fits(model, &size, &backend)?;
     if schedule.any() {
@@ -193,8 +194,9 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
             )));
         }
     }
-    let (edges, graph, csr) = build_graph(&loaded)?;
     let backend = Backend::open(backend_choice, opts.adapter.as_deref())?;
+    model::check_memory(model, &model::Size::from_config(&loaded), &backend)?;
+    let (edges, graph, csr) = build_graph(&loaded)?;
     let size = start_size(&loaded, &graph, &csr);
     model::check_fits(model, &size, &backend)?;
     // The schedule of checkpoints goes on as it was asked for when the run started.
@@ -304,12 +306,10 @@ fn graph_file_of(loaded: &Loaded) -> Result<Option<GraphFile>> {
     }))
 }
 
-/// Bytes of one checkpoint of a run of this size (an upper bound: the model's device
-/// buffers, which hold its state and some scratch, and the metrics rows).
-pub fn checkpoint_bytes(model: &dyn Model, size: &model::Size, loaded: &Loaded) -> u64 {
-    let state: u64 = model.buffers(size).iter().map(|b| b.bytes).sum();
+/// Bytes of one checkpoint of this run.
+fn checkpoint_bytes(model: &dyn Model, size: &model::Size, loaded: &Loaded) -> u64 {
     let rows = loaded.scenario.ticks as u64 / loaded.scenario.metrics_every.max(1) as u64 + 2;
-    state + rows * model.columns().len() as u64 * 8 + 4096
+    checkpoint::estimate_bytes(model, size, rows)
 }
 
 /// Refuse checkpoints the disk cannot hold: the last two and the one being written.

@@ -75,11 +75,17 @@ pub struct ScalingReport {
     pub theory_critical: Option<f64>,
 }
 
-/// Parse `a:b:n` into n evenly spaced values from a to b.
+/// The most values a `--range` may have.
+pub const MAX_POINTS: usize = 10_000;
+/// The most runs (values × sizes × seeds) one `scaling` may ask for.
+pub const MAX_RUNS: u64 = 100_000;
+
+/// Parse `a:b:n` into n evenly spaced values from a to b (2 ≤ n ≤ [`MAX_POINTS`]).
 pub fn parse_range(text: &str) -> Result<Vec<f64>> {
     let bad = || {
         Error::bad_input(format!(
-            "--range {text}: expected a:b:n, e.g. 0.004:0.009:11 (n ≥ 2 values from a to b)"
+            "--range {}: expected a:b:n, e.g. 0.004:0.009:11 (n ≥ 2 values from a to b)",
+            crate::error::shorten(text, 60)
         ))
     };
     let parts: Vec<&str> = text.split(':').collect();
@@ -91,6 +97,12 @@ pub fn parse_range(text: &str) -> Result<Vec<f64>> {
     let n: usize = parts[2].trim().parse().map_err(|_| bad())?;
     if n < 2 || !a.is_finite() || !b.is_finite() || a == b {
         return Err(bad());
+    }
+    if n > MAX_POINTS {
+        return Err(Error::bad_input(format!(
+            "--range {}: {n} values; allowed: 2 ≤ n ≤ {MAX_POINTS}",
+            crate::error::shorten(text, 60)
+        )));
     }
     Ok((0..n)
         .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
@@ -163,6 +175,21 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
             opts.seeds
         )));
     }
+    if let Some(n) = opts.agents.iter().find(|&&n| n == 0) {
+        return Err(Error::bad_input(format!(
+            "--agents {n}: a size of no agents; allowed: 1 ≤ N ≤ {}",
+            config::MAX_AGENTS
+        )));
+    }
+    let runs = (values.len() * opts.agents.len()) as u64 * opts.seeds as u64;
+    if runs > MAX_RUNS {
+        return Err(Error::bad_input(format!(
+            "--range, --agents, --seeds: {} values × {} sizes × {} seeds = {runs} runs; allowed: at most {MAX_RUNS} runs",
+            values.len(),
+            opts.agents.len(),
+            opts.seeds
+        )));
+    }
     // Validate the whole grid's configs up front (a bad --param fails here, before any run).
     let base = config::load(opts.config.as_deref(), &opts.sets)?;
     let model = model::find(base.scenario.model.kind())?;
@@ -184,18 +211,24 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
             load(n, v, 1)?;
         }
     }
+    let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
+    // The largest size decides whether the sweep fits, before any run.
+    let largest = *opts.agents.iter().max().expect("at least one size");
+    model::check_memory(
+        model,
+        &model::Size::from_config(&load(largest, values[0], 1)?),
+        &backend,
+    )?;
     let out = opts.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(format!("scaling-{}", opts.param.replace('.', "-")))
     });
     let claim = rundir::claim(&out, opts.force, "--out")?;
-    let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
     let mut manifest = rundir::Manifest::new("scaling", model.name());
     manifest.backend = backend.name().into();
     manifest.adapter = backend.adapter_name();
     manifest.config_sha256 = rundir::sha256_hex(base.resolved_toml().as_bytes());
     let dir = claim.create(manifest)?;
-    let total = (opts.agents.len() * values.len()) as u64 * opts.seeds as u64;
-    let progress = Progress::new(total, "runs");
+    let progress = Progress::new(runs, "runs");
     let mut done = 0u64;
     let mut points = Vec::new();
     let mut sizes = Vec::new();

@@ -240,7 +240,11 @@ fn bad_input_is_refused_cleanly() {
     refused(
         &dir,
         &["run", "typed.toml", "--out", "r"],
-        &["typed.toml:4", "model.initial_infected = \"many\"", "u32"],
+        &[
+            "typed.toml:4",
+            "model.initial_infected = \"many\"",
+            "non-negative integer",
+        ],
     );
     std::fs::write(dir.join("negative.toml"), "agents = -5\n").unwrap();
     refused(
@@ -251,7 +255,7 @@ fn bad_input_is_refused_cleanly() {
     refused(
         &dir,
         &["run", &config_path(), "--agents", "-5", "--out", "r"],
-        &["--set", "agents = -5"],
+        &["--agents -5:", "agents = -5"],
     );
     refused(
         &dir,

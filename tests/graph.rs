@@ -501,15 +501,57 @@ fn import_reports_bad_line_with_its_number() {
         assert!(m.contains(":1: expected"), "{tag}: {m}");
     }
 
-    let m = bad_input_message(import("big", "0 1\n4294967295 2\n", IdBase::Zero));
-    assert!(m.contains(":2:") && m.contains("too large"), "{m}");
-    let m = bad_input_message(import("huge", "1 99999999999\n", IdBase::One));
-    assert!(m.contains(":1:") && m.contains("too large"), "{m}");
-    // 1-based, the largest raw id still fits after the shift.
-    let (g, _) = import("max1", "1 4294967295\n", IdBase::One).unwrap();
-    assert_eq!(g.n, u32::MAX);
-    let m = bad_input_message(import("max0", "0 4294967295\n", IdBase::Auto));
-    assert!(m.contains(":1:") && m.contains("too large"), "{m}");
+    // Agents are the distinct ids in ascending order: large or sparse ids cost nothing,
+    // and the user's id of each agent is kept.
+    let (g, r) = import("big", "0 1\n4294967295 2\n", IdBase::Zero).unwrap();
+    assert_eq!((g.n, g.edges), (4, vec![(0, 1), (3, 2)]));
+    assert_eq!(r.ids, vec![0, 1, 2, 4294967295]);
+    let (g, r) = import("huge", "0 100000000\n", IdBase::Auto).unwrap();
+    assert_eq!((g.n, g.edges, r.ids), (2, vec![(0, 1)], vec![0, 100000000]));
+    let (g, r) = import("max", "7 18446744073709551615\n", IdBase::One).unwrap();
+    assert_eq!((g.n, r.ids), (2, vec![7, u64::MAX]));
+    let m = bad_input_message(import("over", "1 18446744073709551616\n", IdBase::Auto));
+    assert!(m.contains(":1: expected"), "{m}");
+}
+
+#[test]
+fn import_refuses_what_is_not_an_edge_list() {
+    for (tag, bytes, expected) in [
+        (
+            "nul",
+            b"0 1\n2 \x003\n".to_vec(),
+            ":2: not a text edge list (a NUL byte)",
+        ),
+        (
+            "latin1",
+            b"0 1\n\xe9 2\n".to_vec(),
+            ":2: not a text edge list (not UTF-8)",
+        ),
+        ("empty", Vec::new(), ": no ties"),
+        ("comments", b"# only\n% this\n\n".to_vec(), ": no ties"),
+    ] {
+        let path = std::env::temp_dir().join(format!(
+            "emergence-graph-test-{tag}-{}.txt",
+            std::process::id()
+        ));
+        std::fs::write(&path, &bytes).unwrap();
+        let m = bad_input_message(read_edge_list(&path, IdBase::Auto));
+        let _ = std::fs::remove_file(&path);
+        assert!(m.contains(expected), "{tag}: {m}");
+    }
+    // An endless line is refused at the bound, without reading the rest.
+    let long = "1".repeat(emergence::graph::import::MAX_LINE_BYTES + 10);
+    let m = bad_input_message(import("long", &format!("0 1\n{long}"), IdBase::Auto));
+    assert!(
+        m.contains(":2: not a text edge list (a line longer than 65536 bytes)"),
+        "{m}"
+    );
+    // A malformed line is quoted, but never more than 200 bytes of it.
+    let wide = format!("0 {}", "x".repeat(5000));
+    let m = bad_input_message(import("wide", &wide, IdBase::Auto));
+    assert!(m.len() < 400 && m.contains('…'), "{} bytes: {m}", m.len());
+    let m = bad_input_message(read_edge_list(&std::env::temp_dir(), IdBase::Auto));
+    assert!(m.contains("is a directory"), "{m}");
 }
 
 #[test]

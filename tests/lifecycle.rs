@@ -312,7 +312,7 @@ fn config_refuses_unstable_and_ill_fitting_lifecycles() {
         unstable.contains("--set") && unstable.contains("unstable") && !unstable.contains('\n'),
         "{unstable}"
     );
-    assert!(err(&["model.dt=0"]).contains("0 < model.dt ≤ 1"));
+    assert!(err(&["model.dt=0"]).contains("1e-6 ≤ model.dt ≤ 1"));
     assert!(err(&["model.closure=1.5"]).contains("0 ≤ model.closure ≤ 1"));
     assert!(err(&["graph.kind=complete"]).contains("complete"));
     // The embedded default is the lifecycle scenario.

@@ -528,3 +528,41 @@ fn scaling_replaces_only_its_own_output_directory() {
         "--force replaces its own output"
     );
 }
+
+#[test]
+fn info_sizes_a_checkpoint_from_above_and_not_far_off() {
+    let dir = scratch("checkpoint-size");
+    let out = emergence(
+        &[
+            "run",
+            "--agents",
+            "4000",
+            "--ticks",
+            "40",
+            "--backend",
+            "cpu",
+            "--checkpoint-every",
+            "20",
+            "--out",
+            "r",
+            "-q",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::metadata(checkpoint::list(&dir.join("r")).last().unwrap())
+        .unwrap()
+        .len();
+    let info = emergence(&["info", "r/config.toml", "--json"], &dir);
+    assert!(info.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let estimate = info["models"][0]["checkpoint_bytes"].as_u64().unwrap();
+    assert!(
+        estimate >= written && (estimate as f64) < 1.5 * written as f64,
+        "estimate {estimate} for a checkpoint of {written} bytes"
+    );
+}

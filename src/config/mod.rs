@@ -12,7 +12,7 @@ pub use models::{
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The scenario `emergence run` uses when no config is given.
@@ -132,6 +132,9 @@ pub struct Loaded {
     pub base_dir: PathBuf,
     /// Keys given with `--set` (or `--agents`, ...), to name the flag in errors.
     pub overridden: BTreeSet<String>,
+    /// The flag each overridden key was given with, as typed (`--agents 5`,
+    /// `--set model.theta=0.2`).
+    pub flags: BTreeMap<String, String>,
 }
 
 /// The `[model]` key a message about it starts with ("model.X is not a key ...",
@@ -188,7 +191,12 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
             .and_then(|key| line_of_key(&text, "model", key))
             .or_else(|| e.span().map(|s| line_of(&text, s.start)));
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
-        Error::bad_input(format!("{source}{at}: {message}"))
+        let key = e.span().and_then(|s| key_at(&text, s.start));
+        let given = key.as_deref().and_then(|k| value_in(&text, k));
+        Error::bad_input(format!(
+            "{source}{at}: {}",
+            plain(message, key.as_deref(), given.as_deref())
+        ))
     })?;
     let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
     if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
@@ -196,35 +204,59 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
         // contract names, so `--set` with either name replaces the same value.
         models::rename_aliases(model).map_err(|e| Error::bad_input(format!("{source}: {e}")))?;
     }
+    let file_table = table.clone();
     let mut overridden = BTreeSet::new();
+    let mut flags = BTreeMap::new();
+    let mut parsed: Vec<(String, String, toml::Value)> = Vec::new();
     for set in sets {
-        let (key, value) = set.split_once('=').ok_or_else(|| {
-            Error::bad_input(format!(
-                "--set {set}: expected path.key=value, e.g. --set model.theta=0.2"
-            ))
-        })?;
-        let key = canonical_key(key.trim());
-        let value = parse_value(value.trim());
-        insert(&mut table, key, value)
-            .map_err(|why| Error::bad_input(format!("--set {set}: {why}")))?;
-        overridden.insert(key.to_string());
+        let (flag, key, value) = parse_set(set)?;
+        let key = canonical_key(&key).to_string();
+        insert(&mut table, &key, value.clone())
+            .map_err(|why| Error::bad_input(format!("{flag}: {why}")))?;
+        overridden.insert(key.clone());
+        flags.insert(key.clone(), flag.clone());
+        parsed.push((flag, key, value));
     }
     model_defaults(&mut table);
     let scenario: Scenario =
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| {
-                Error::bad_input(format!(
-                    "--set {}: {}",
-                    sets.join(" --set "),
-                    e.message().trim()
-                ))
+                // The flag to quote is the one that fails on the file alone (with its
+                // own message); a failure of several together is said with all of them.
+                let culprit = parsed.iter().find_map(|(flag, key, value)| {
+                    let mut alone = file_table.clone();
+                    if let Err(why) = insert(&mut alone, key, value.clone()) {
+                        return Some((flag, key, value, why));
+                    }
+                    model_defaults(&mut alone);
+                    toml::Value::Table(alone)
+                        .try_into::<Scenario>()
+                        .err()
+                        .map(|e| (flag, key, value, e.message().trim().to_string()))
+                });
+                match culprit {
+                    Some((flag, key, value, message)) => Error::bad_input(format!(
+                        "{flag}: {}",
+                        plain(&message, Some(key), Some(&value.to_string()))
+                    )),
+                    None => Error::bad_input(format!(
+                        "{}: {}",
+                        parsed
+                            .iter()
+                            .map(|(f, _, _)| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        plain(e.message().trim(), None, None)
+                    )),
+                }
             })?;
     let loaded = Loaded {
         scenario,
         source,
         base_dir,
         overridden,
+        flags,
     };
     loaded.validate()?;
     Ok(loaded)
@@ -258,6 +290,170 @@ fn model_defaults(table: &mut toml::Table) {
     }
 }
 
+/// One override: `path.key=value` (quoted as `--set path.key=value`) or a shorthand flag
+/// as the user typed it, `--agents 5` (quoted so): the flag, the key path and the value.
+fn parse_set(set: &str) -> Result<(String, String, toml::Value)> {
+    let shown = crate::error::shorten(set, 120);
+    if let Some(rest) = set.strip_prefix("--") {
+        let (name, value) = rest
+            .split_once([' ', '='])
+            .ok_or_else(|| Error::bad_input(format!("--{shown}: expected a value")))?;
+        return Ok((shown, name.trim().to_string(), parse_value(value.trim())));
+    }
+    let (key, value) = set.split_once('=').ok_or_else(|| {
+        Error::bad_input(format!(
+            "--set {shown}: expected path.key=value, e.g. --set model.theta=0.2"
+        ))
+    })?;
+    Ok((
+        format!("--set {shown}"),
+        key.trim().to_string(),
+        parse_value(value.trim()),
+    ))
+}
+
+/// The key path (`graph.mean_degree`, `agents`) of the line at `offset` of a TOML text:
+/// the line's own `key =`, inside the last `[section]` above it, or the section itself
+/// on a header line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let header = |l: &str| -> Option<String> {
+        let l = l.trim();
+        l.starts_with('[')
+            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    };
+    if let Some(section) = header(line) {
+        return Some(section);
+    }
+    let key = line.split_once('=')?.0.trim().trim_matches('"').to_string();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return None;
+    }
+    let section = text[..line_start].lines().rev().find_map(header);
+    Some(match section {
+        Some(sec) if !sec.is_empty() => format!("{sec}.{key}"),
+        _ => key,
+    })
+}
+
+/// The value written for `key` (a path from [`key_at`]) in a TOML text, as written.
+fn value_in(text: &str, key: &str) -> Option<String> {
+    let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut inside = section.is_empty();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t.trim_matches(|c| c == '[' || c == ']').trim() == section;
+        } else if inside {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == name {
+                    return Some(crate::error::shorten(v.trim(), 60));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// What a serde type name asks for, in words.
+fn wanted(expected: &str) -> String {
+    let e = expected.trim();
+    match e {
+        "i64" | "i32" => "an integer".into(),
+        "u32" | "u64" => "a non-negative integer".into(),
+        "f64" | "f32" => "a number".into(),
+        "a map" | "struct ModelConfig" => "a table".into(),
+        "struct GraphConfig" => "a table ([graph])".into(),
+        "struct Scenario" => "a table".into(),
+        "a string" | "string" => "a string in quotes".into(),
+        _ => e.trim_start_matches("struct ").to_string(),
+    }
+}
+
+/// Serde's and TOML's messages said for a person: the key (when known), what was given
+/// and what is allowed, e.g. `invalid type: string "many", expected i64` for `agents` →
+/// `agents = "many": expected an integer, found a string`.
+fn plain(message: &str, key: Option<&str>, given: Option<&str>) -> String {
+    let quoted = |v: &str| crate::error::shorten(v, 60);
+    let given = given.filter(|v| !v.is_empty() && message != "duplicate key");
+    let lead = match (key, given) {
+        (Some(k), Some(v)) => format!("{k} = {}: ", quoted(v)),
+        (Some(k), None) => format!("{k}: "),
+        _ => String::new(),
+    };
+    // A message that names its key already (the `[model]` tables') is said as it is.
+    if message.starts_with("model.") {
+        if let Some(at) = message
+            .find("invalid type: ")
+            .or_else(|| message.find("invalid value: "))
+        {
+            return format!("{}{}", &message[..at], plain(&message[at..], None, None));
+        }
+        return message.to_string();
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+            // The value is in the lead when it is known; here only its kind.
+            let kind = match found.split_whitespace().next().unwrap_or("") {
+                "string" => "a string",
+                "integer" => "an integer",
+                "floating" => "a fractional number",
+                "boolean" => "a boolean",
+                "sequence" => "an array",
+                "map" => "a table",
+                _ => "another type",
+            };
+            let found = match found.split_once(' ') {
+                _ if given.is_some() => kind.to_string(),
+                Some((_, value)) => format!("{} {}", kind, value.replace('`', "")),
+                None => kind.to_string(),
+            };
+            return format!("{lead}expected {}, not {found}", wanted(expected));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+            return format!(
+                "{lead}expected {}, not {}",
+                wanted(expected),
+                found.replace('`', "")
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        if let Some((found, allowed)) = rest.split_once(", expected one of ") {
+            return format!(
+                "{lead}{} is not allowed; allowed: {}",
+                found.replace('`', "\""),
+                allowed.replace('`', "")
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        if let Some((found, allowed)) = rest.split_once(", expected one of ") {
+            let found = found.trim_matches('`');
+            // The key path up to the segment that is not a key.
+            let path = key
+                .and_then(|k| {
+                    let parts: Vec<&str> = k.split('.').collect();
+                    let at = parts.iter().position(|p| *p == found)?;
+                    Some(parts[..=at].join("."))
+                })
+                .unwrap_or_else(|| found.to_string());
+            return format!("{path} is not a key; allowed: {}", allowed.replace('`', ""));
+        }
+    }
+    if message == "duplicate key" {
+        return format!("{lead}duplicate key; give each key once");
+    }
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("{lead}missing key {}", field.replace('`', ""));
+    }
+    format!("{lead}{message}")
+}
+
 fn parse_value(text: &str) -> toml::Value {
     match toml::from_str::<toml::Table>(&format!("v = {text}")) {
         Ok(mut t) => t.remove("v").expect("one key"),
@@ -286,17 +482,43 @@ fn insert(
     Ok(())
 }
 
+/// A number as a message shows it: short, in exponent form when it is very large or
+/// small (never the 300 digits of 1e308).
+trait Number {
+    fn shown(&self) -> String;
+}
+
+impl Number for f64 {
+    fn shown(&self) -> String {
+        let a = self.abs();
+        if a != 0.0 && a.is_finite() && !(1e-4..1e6).contains(&a) {
+            format!("{self:e}")
+        } else {
+            format!("{self}")
+        }
+    }
+}
+
+impl Number for i64 {
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl Loaded {
     /// Where a key's value came from, for error messages.
     fn origin(&self, key: &str) -> String {
-        if self.overridden.contains(key) {
+        if let Some(flag) = self.flags.get(key) {
+            flag.clone()
+        } else if self.overridden.contains(key) {
             "--set".to_string()
         } else {
             self.source.clone()
         }
     }
 
-    fn out_of_range(&self, key: &str, value: impl std::fmt::Display, allowed: &str) -> Error {
+    fn out_of_range(&self, key: &str, value: impl Number, allowed: &str) -> Error {
+        let value = value.shown();
         Error::bad_input(format!(
             "{}: {key} = {value} is out of range; allowed: {allowed}",
             self.origin(key)
@@ -312,7 +534,23 @@ impl Loaded {
 
     fn real(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
         if !v.is_finite() || v < lo || v > hi {
-            return Err(self.out_of_range(key, v, &format!("{lo} ≤ {key} ≤ {hi}")));
+            return Err(self.out_of_range(
+                key,
+                v,
+                &format!("{} ≤ {key} ≤ {}", lo.shown(), hi.shown()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `lo < key ≤ hi` (and finite).
+    fn above(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+        if !v.is_finite() || v <= lo || v > hi {
+            return Err(self.out_of_range(
+                key,
+                v,
+                &format!("{} < {key} ≤ {}", lo.shown(), hi.shown()),
+            ));
         }
         Ok(())
     }
@@ -395,11 +633,10 @@ impl Loaded {
                 self.static_graph("voter")?;
             }
             ModelConfig::Kuramoto(m) => {
-                self.non_negative("model.coupling", m.coupling)?;
-                if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 0.1 {
-                    return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 0.1"));
-                }
-                self.positive("model.freq_width", m.freq_width)?;
+                // Past these the f32 phases overflow (NaN order parameters).
+                self.real("model.coupling", m.coupling, 0.0, 1000.0)?;
+                self.real("model.dt", m.dt, 1e-6, 0.1)?;
+                self.above("model.freq_width", m.freq_width, 0.0, 1000.0)?;
                 self.int("model.average_ticks", m.average_ticks as i64, 0, s.ticks)?;
             }
         }
@@ -417,48 +654,41 @@ impl Loaded {
         Ok(())
     }
 
-    /// `key ≥ 0` (and finite).
-    fn non_negative(&self, key: &str, v: f64) -> Result<()> {
-        if !v.is_finite() || v < 0.0 {
-            return Err(self.out_of_range(key, v, &format!("{key} ≥ 0")));
-        }
-        Ok(())
-    }
-
-    /// `key > 0` (and finite).
-    fn positive(&self, key: &str, v: f64) -> Result<()> {
-        if !v.is_finite() || v <= 0.0 {
-            return Err(self.out_of_range(key, v, &format!("{key} > 0")));
-        }
-        Ok(())
-    }
-
     fn validate_lifecycle(&self, m: &LifecycleConfig) -> Result<()> {
         let s = &self.scenario;
-        for (key, v) in [
-            ("model.coupling", m.coupling),
-            ("model.noise", m.noise),
-            ("model.field", m.field),
-            ("model.drift_sd", m.drift_sd),
-            ("model.learning_rate", m.learning_rate),
-            ("model.forgetting", m.forgetting),
-            ("model.mastery", m.mastery),
-            ("model.tie_gain", m.tie_gain),
-            ("model.tie_cost", m.tie_cost),
-            ("model.search_rate", m.search_rate),
+        // Each bound keeps the f32 state finite (past them phases, knowledge or weights
+        // overflow to inf and the metrics to NaN); they are far past any meaningful value.
+        for (key, v, hi) in [
+            ("model.coupling", m.coupling, 100.0),
+            ("model.noise", m.noise, 100.0),
+            ("model.field", m.field, 100.0),
+            ("model.drift_sd", m.drift_sd, 100.0),
+            ("model.learning_rate", m.learning_rate, 1000.0),
+            ("model.forgetting", m.forgetting, 1000.0),
+            ("model.mastery", m.mastery, 1e6),
+            ("model.tie_gain", m.tie_gain, 1000.0),
+            ("model.tie_cost", m.tie_cost, 1000.0),
+            ("model.search_rate", m.search_rate, 1000.0),
         ] {
-            self.non_negative(key, v)?;
+            self.real(key, v, 0.0, hi)?;
         }
-        self.positive("model.knowledge_norm", m.knowledge_norm)?;
+        self.real("model.knowledge_norm", m.knowledge_norm, 1e-3, 1e6)?;
         self.real("model.theta", m.theta, 0.0, 1.0)?;
         self.real("model.closure", m.closure, 0.0, 1.0)?;
         self.real("model.strong_tie", m.strong_tie, 0.0, 1.0)?;
         // A tie at weight 0 would be removed in the tick it formed.
-        if !m.new_tie.is_finite() || m.new_tie <= 0.0 || m.new_tie > 1.0 {
-            return Err(self.out_of_range("model.new_tie", m.new_tie, "0 < model.new_tie ≤ 1"));
-        }
-        if !m.dt.is_finite() || m.dt <= 0.0 || m.dt > 1.0 {
-            return Err(self.out_of_range("model.dt", m.dt, "0 < model.dt ≤ 1"));
+        self.above("model.new_tie", m.new_tie, 0.0, 1.0)?;
+        self.real("model.dt", m.dt, 1e-6, 1.0)?;
+        // Knowledge decays by κ·dt of itself per tick; past 1 it turns negative.
+        let decay = m.forgetting * m.dt;
+        if decay > 1.0 {
+            return Err(Error::bad_input(format!(
+                "{}: model.forgetting·model.dt = {}·{} = {} is the share of knowledge lost per tick; allowed: model.forgetting·model.dt ≤ 1",
+                self.origin_of(&["model.forgetting", "model.dt"]),
+                m.forgetting.shown(),
+                m.dt.shown(),
+                decay.shown()
+            )));
         }
         self.int("model.lpa_rounds", m.lpa_rounds as i64, 0, 1000)?;
         let search = m.search_rate * m.dt;
@@ -466,8 +696,9 @@ impl Loaded {
             return Err(Error::bad_input(format!(
                 "{}: model.search_rate·model.dt = {}·{} = {search} is a probability per tick; allowed: model.search_rate·model.dt ≤ 1",
                 self.origin_of(&["model.search_rate", "model.dt"]),
-                m.search_rate,
-                m.dt
+                m.search_rate.shown(),
+                m.dt.shown(),
+                search = search.shown()
             )));
         }
         // Explicit Euler: the largest phase step the coupling and the field can ask for in
@@ -477,10 +708,10 @@ impl Loaded {
             return Err(Error::bad_input(format!(
                 "{}: model.dt·(model.coupling·(1 + model.mastery) + model.field) = {}·({}·(1 + {}) + {}) = {step:.4} makes the phase update unstable; allowed: ≤ 1 (lower dt, coupling, mastery or field)",
                 self.origin_of(&["model.dt", "model.coupling", "model.mastery", "model.field"]),
-                m.dt,
-                m.coupling,
-                m.mastery,
-                m.field
+                m.dt.shown(),
+                m.coupling.shown(),
+                m.mastery.shown(),
+                m.field.shown()
             )));
         }
         if s.graph.kind == GraphKind::Complete {

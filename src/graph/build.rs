@@ -16,6 +16,9 @@ pub struct GraphSummary {
     pub mean_degree: f64,
     pub max_degree: u32,
     pub build_s: f64,
+    /// A graph file's ids: agent `i` is `ids[i]` in the file (None for a generated graph).
+    #[serde(skip)]
+    pub ids: Option<Vec<u64>>,
 }
 
 /// Build the scenario's initial graph (on the host; deterministic in the seed).
@@ -24,7 +27,15 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
     let g = &s.graph;
     let n = s.agents as u32;
     let seed = s.seed as u32;
+    if g.kind != GraphKind::File {
+        // Refused before the graph's arrays exist: the run's whole host plan. (A model
+        // not found is reported by whoever starts it.)
+        if let Ok(model) = crate::model::find(s.model.kind()) {
+            crate::model::memory::check_host(model, &crate::model::Size::from_config(loaded))?;
+        }
+    }
     let start = Instant::now();
+    let mut ids = None;
     let edges = match g.kind {
         GraphKind::Er => generators::erdos_renyi(n, g.mean_degree, seed)?,
         GraphKind::Ws => {
@@ -70,6 +81,7 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
                     n
                 );
             }
+            ids = Some(report.ids);
             edges
         }
         GraphKind::Empty => EdgeList {
@@ -93,6 +105,7 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
             mean_degree: n.saturating_sub(1) as f64,
             max_degree: n.saturating_sub(1),
             build_s: start.elapsed().as_secs_f64(),
+            ids: None,
         };
         return Ok((edges, summary, csr));
     }
@@ -103,6 +116,7 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
         mean_degree: edges.mean_degree(),
         max_degree: csr.max_degree(),
         build_s: start.elapsed().as_secs_f64(),
+        ids,
     };
     Ok((edges, summary, csr))
 }

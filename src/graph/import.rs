@@ -1,11 +1,13 @@
 //! Reads a user's edge-list file into an [`EdgeList`]: one tie per line, `u v [weight]`,
-//! separated by spaces, tabs or commas, ids 0- or 1-based. This is where outside data
-//! enters the run, so every problem is reported as bad input naming the file and line,
-//! and what the simulator cannot represent (self-loops, repeated pairs) is dropped and
-//! counted rather than silently kept.
+//! separated by spaces, tabs or commas, ids any non-negative integers (the agents are
+//! the distinct ids in ascending order). This is where outside data enters the run, so
+//! every problem is reported as bad input naming the file and line, what is not an edge
+//! list (binary data, endless lines, nothing but comments) is stopped early, and what the
+//! simulator cannot represent (self-loops, repeated pairs) is dropped and counted rather
+//! than silently kept.
 
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -14,13 +16,14 @@ use serde::{Deserialize, Serialize};
 use super::EdgeList;
 use crate::error::{Error, Result};
 
-/// How the ids in a file are numbered.
+/// How the ids in a file are numbered. Agents are the distinct ids in ascending order
+/// whatever the base, so the base is a check: a file declared 1-based may not hold id 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IdBase {
     /// Ids start at 0 (most code, SNAP files).
     #[serde(rename = "0")]
     Zero,
-    /// Ids start at 1 (Matrix Market, R, Pajek): id 1 becomes agent 0.
+    /// Ids start at 1 (Matrix Market, R, Pajek): id 0 is refused.
     #[serde(rename = "1")]
     One,
     /// 1-based if no id 0 appears in the file, else 0-based.
@@ -54,52 +57,86 @@ impl fmt::Display for IdBase {
     }
 }
 
-/// What the import dropped or decided, for the run's log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the import dropped or decided, for the run's log, and the user's ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     /// Lines tying an agent to itself.
     pub self_loops: usize,
     /// Lines repeating a pair already read (in either direction); the first one is kept.
     pub duplicates: usize,
-    /// The base actually used: `Zero` or `One`, never `Auto`.
+    /// The base the ids were checked against: `Zero` or `One`, never `Auto`.
     pub resolved_base: IdBase,
+    /// The user's id of each agent: agent `i` is `ids[i]` in the file (sorted ascending).
+    pub ids: Vec<u64>,
 }
+
+/// The longest line read; past it the file is refused without reading the rest.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Bytes of the user's input a message quotes at most.
+const QUOTE_BYTES: usize = 120;
+
+/// Host bytes the importer holds per edge line at its peak: the raw ids (two u64), their
+/// copy that is sorted into the distinct ids, the remapped pair and the (pair, position)
+/// list repeats are found with.
+pub const IMPORT_BYTES_PER_LINE: u64 = 64;
 
 /// Reads an undirected edge list. Blank lines, lines starting with `#` or `%` and
 /// anything after a `#` are ignored. Either every edge line has a weight (finite, > 0) or
-/// none does. `n` is the largest id plus one, after the base shift.
+/// none does. Ids are any non-negative integers below 2^64; the agents are the distinct
+/// ids, numbered in ascending order of id (so `0 100000000` is two agents, 0 and 1), and
+/// [`ImportReport::ids`] keeps the user's id of each. A file that is not text (a NUL
+/// byte, not UTF-8), has a line over [`MAX_LINE_BYTES`], holds no tie line, or would
+/// not fit the memory available is refused, naming the file.
 pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportReport)> {
     let shown = path.display();
     let cannot_read =
         |e: std::io::Error| Error::bad_input(format!("{shown}: cannot read graph file: {e}"));
+    if std::fs::metadata(path).map_err(cannot_read)?.is_dir() {
+        return Err(Error::bad_input(format!(
+            "{shown}: is a directory; graph.path names an edge-list file (`u v [weight]` per line)"
+        )));
+    }
     let file = std::fs::File::open(path).map_err(cannot_read)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
+    // The importer's arrays grow with the file; past what the memory available holds the
+    // file is refused while it is read, not by the allocator.
+    let available = crate::model::memory::available_memory()?;
+    let max_lines = available.bytes / IMPORT_BYTES_PER_LINE;
 
-    // Raw ids are kept as read; the shift waits until the end because `Auto` only knows
-    // the base once it has seen every id.
-    let mut raw: Vec<(u32, u32)> = Vec::new();
+    let mut raw: Vec<(u64, u64)> = Vec::new();
     let mut weights: Vec<f32> = Vec::new();
     // Line of the first edge, and whether it had a weight: all others must match it.
     let mut first: Option<(usize, bool)> = None;
     let mut saw_zero = false;
-    // Raw id u32::MAX is only valid 1-based; remember where it was for `Auto`.
-    let mut first_max_id_line: Option<usize> = None;
 
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(cannot_read)? == 0 {
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(cannot_read)?;
+        if read == 0 {
             break;
         }
         line_no += 1;
-        let line = match std::str::from_utf8(&buf) {
-            Ok(s) => s,
-            Err(_) => {
-                return Err(Error::bad_input(format!(
-                    "{shown}:{line_no}: the line is not valid UTF-8 text"
-                )))
-            }
+        let not_text = |why: &str| {
+            Error::bad_input(format!(
+                "{shown}:{line_no}: not a text edge list ({why}); expected `u v [weight]` per line"
+            ))
+        };
+        if buf.contains(&0) {
+            return Err(not_text("a NUL byte"));
+        }
+        if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            return Err(not_text(&format!(
+                "a line longer than {MAX_LINE_BYTES} bytes"
+            )));
+        }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            return Err(not_text("not UTF-8"));
         };
         let content = line.split('#').next().unwrap_or("").trim();
         if content.is_empty() || content.starts_with('%') {
@@ -107,7 +144,8 @@ pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportRepo
         }
         let malformed = || {
             Error::bad_input(format!(
-                "{shown}:{line_no}: expected `u v [weight]` with non-negative integer ids and a finite positive weight, found `{content}`"
+                "{shown}:{line_no}: expected `u v [weight]` with non-negative integer ids and a finite positive weight, found `{}`",
+                crate::error::shorten(content, QUOTE_BYTES)
             ))
         };
         let mut fields = content
@@ -120,23 +158,17 @@ pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportRepo
         if fields.next().is_some() {
             return Err(malformed());
         }
-        let id = |s: &str| -> Result<u32> {
+        let id = |s: &str| -> Result<u64> {
             let value: u64 = s.parse().map_err(|_| malformed())?;
-            if value > u32::MAX as u64 || (base == IdBase::Zero && value == u32::MAX as u64) {
-                return Err(too_large(&shown, line_no, value));
-            }
             if base == IdBase::One && value == 0 {
                 return Err(Error::bad_input(format!(
                     "{shown}:{line_no}: id 0 in a file read as 1-based (graph.id_base = \"1\"); use \"0\" or \"auto\""
                 )));
             }
-            Ok(value as u32)
+            Ok(value)
         };
         let (u, v) = (id(u)?, id(v)?);
         saw_zero |= u == 0 || v == 0;
-        if (u == u32::MAX || v == u32::MAX) && first_max_id_line.is_none() {
-            first_max_id_line = Some(line_no);
-        }
 
         match first {
             None => first = Some((line_no, weight.is_some())),
@@ -159,7 +191,18 @@ pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportRepo
             }
             weights.push(w);
         }
+        if raw.len() as u64 >= max_lines {
+            return Err(Error::bad_input(format!(
+                "{shown}:{line_no}: more than {max_lines} ties need more than the {} bytes of memory available ({}), at {IMPORT_BYTES_PER_LINE} bytes per tie while the file is read",
+                available.bytes, available.source
+            )));
+        }
         raw.push((u, v));
+    }
+    if raw.is_empty() {
+        return Err(Error::bad_input(format!(
+            "{shown}: no ties: the file is empty or holds only comments; an edge list has one `u v [weight]` per line"
+        )));
     }
 
     let resolved_base = match base {
@@ -167,21 +210,27 @@ pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportRepo
         IdBase::Auto => IdBase::One,
         other => other,
     };
-    let shift = (resolved_base == IdBase::One) as u32;
-    if resolved_base == IdBase::Zero {
-        if let Some(line) = first_max_id_line {
-            return Err(too_large(&shown, line, u32::MAX as u64));
-        }
+    // Agents are the distinct ids in ascending order: a large or sparse id costs nothing.
+    let mut ids: Vec<u64> = raw.iter().flat_map(|&(u, v)| [u, v]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.shrink_to_fit();
+    if ids.len() as u64 > crate::config::MAX_AGENTS as u64 {
+        return Err(Error::bad_input(format!(
+            "{shown}: {} distinct ids are more agents than the {} a run holds",
+            ids.len(),
+            crate::config::MAX_AGENTS
+        )));
     }
+    let agent = |id: u64| ids.binary_search(&id).expect("every id is listed") as u32;
+    let n = ids.len() as u32;
 
     let weighted = first.is_some_and(|(_, w)| w);
-    let mut n = 0u32;
     let mut self_loops = 0usize;
     let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(raw.len());
     let mut kept_weights: Vec<f32> = Vec::with_capacity(weights.len());
     for (k, &(u, v)) in raw.iter().enumerate() {
-        let (u, v) = (u - shift, v - shift);
-        n = n.max(u + 1).max(v + 1);
+        let (u, v) = (agent(u), agent(v));
         if u == v {
             self_loops += 1;
             continue;
@@ -228,13 +277,7 @@ pub fn read_edge_list(path: &Path, base: IdBase) -> Result<(EdgeList, ImportRepo
             self_loops,
             duplicates,
             resolved_base,
+            ids,
         },
-    ))
-}
-
-fn too_large(shown: &impl fmt::Display, line: usize, value: u64) -> Error {
-    Error::bad_input(format!(
-        "{shown}:{line}: id {value} is too large: after the base shift ids must be at most {}",
-        u32::MAX - 1
     ))
 }

@@ -274,6 +274,18 @@ pub fn list(run_dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Bytes of one checkpoint of a run of this size with `rows` metrics rows (an upper
+/// bound: the model's device buffers, which hold its state and some scratch, and the
+/// rows).
+pub fn estimate_bytes(
+    model: &dyn crate::model::Model,
+    size: &crate::model::Size,
+    rows: u64,
+) -> u64 {
+    let state: u64 = model.buffers(size).iter().map(|b| b.bytes).sum();
+    state + rows * model.columns().len() as u64 * 8 + 4096
+}
+
 /// Free bytes for an unprivileged writer on the file system that holds `path` (or its
 /// nearest existing ancestor).
 pub fn free_bytes(path: &Path) -> Option<u64> {

@@ -7,6 +7,7 @@
 pub mod deffuant;
 pub mod kuramoto;
 pub mod lifecycle;
+pub mod memory;
 pub mod sir;
 pub mod threshold;
 pub mod voter;
@@ -22,6 +23,8 @@ use crate::progress::Progress;
 use crate::render::RenderPlan;
 use serde::Serialize;
 use std::sync::RwLock;
+
+pub use memory::{check_memory, host_plan, HostPlan};
 
 /// One device buffer a run allocates: what `info` and the memory refusal are computed
 /// from.
@@ -139,6 +142,32 @@ pub struct Size {
     pub slots: u64,
     /// Whether the run is well mixed (no ties stored).
     pub complete: bool,
+}
+
+impl Size {
+    /// The size a scenario asks for, known before its graph is built: `agents`, the ties
+    /// a generator makes on average (agents · mean degree / 2; `ws` its even lattice
+    /// degree, `ba` its ties per new agent), K, and whether it is well mixed. A graph file
+    /// is sized once read: its size here is 0 agents.
+    pub fn from_config(loaded: &Loaded) -> Size {
+        let s = &loaded.scenario;
+        let g = &s.graph;
+        let n = s.agents.max(0) as u64;
+        let half_degree = match g.kind {
+            GraphKind::Ws => (g.mean_degree / 2.0).round(),
+            GraphKind::Ba if g.attach > 0 => g.attach as f64,
+            GraphKind::Ba => (g.mean_degree / 2.0).round().max(1.0),
+            GraphKind::Empty | GraphKind::Complete | GraphKind::File => 0.0,
+            _ => g.mean_degree / 2.0,
+        };
+        let agents = if g.kind == GraphKind::File { 0 } else { n };
+        Size {
+            agents,
+            ties: (agents as f64 * half_degree).ceil() as u64,
+            slots: g.slots.max(0) as u64,
+            complete: g.kind == GraphKind::Complete,
+        }
+    }
 }
 
 /// What a model is started from: the scenario and the graph built from it.
@@ -343,6 +372,13 @@ pub fn simulate_with<'o>(
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
     check_fits(model, &start.size(), backend)?;
+    let what = match start.loaded.graph_path() {
+        Some(path) if start.loaded.scenario.graph.kind == GraphKind::File => {
+            format!("{} (graph file)", path.display())
+        }
+        _ => "agents".to_string(),
+    };
+    memory::check_state_memory(model, &start.size(), backend, &what)?;
     let mut sim = model.start(start, backend).map_err(|e| {
         e.during(format_args!(
             "the start of model {} (allocating its buffers, building its pipelines)",
