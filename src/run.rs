@@ -95,6 +95,17 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     manifest.ticks = ticks;
     manifest.config_sha256 = rundir::sha256_hex(config_toml.as_bytes());
     manifest.graph_file = graph_file;
+    if render_plan.is_some() {
+        let mut request = opts.render.clone();
+        // By absolute path, so a resume from another folder finds the movie.
+        if let Some(movie) = request.movie.as_mut().filter(|m| !m.is_empty()) {
+            *movie = std::path::absolute(&*movie)
+                .map_err(|e| Error::io(Path::new(movie.as_str()), e))?
+                .display()
+                .to_string();
+        }
+        manifest.render = Some(request);
+    }
     let mut dir = claim.create(manifest)?;
     dir.write("config.toml", &config_toml)?;
     let parts = Parts {
@@ -204,12 +215,13 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         every_ticks: manifest.checkpoint_every,
         every_s: manifest.checkpoint_every_s,
     };
-    if manifest.rendered {
-        tracing::warn!(
-            "the run rendered frames; a resumed run does not continue its movie (the frames up to tick {} are kept)",
-            ck.identity.tick
-        );
-    }
+    // Its frames and movie go on where they stopped (the movie's file is there).
+    let render_plan = match &manifest.render {
+        Some(request) => {
+            crate::render::plan(request, model.renders(), loaded.scenario.ticks as u64, true)?
+        }
+        None => None,
+    };
     let mut dir = RunDir::reopen(run_dir, manifest)?;
     tracing::info!(
         "resuming {} from tick {} ({})",
@@ -224,7 +236,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         edges,
         graph,
         csr,
-        render: None,
+        render: render_plan.as_ref(),
         schedule,
         stop: opts.stop.clone(),
         wall,
@@ -383,15 +395,15 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     dir.update(|m| {
         m.checkpoint_every = p.schedule.every_ticks;
         m.checkpoint_every_s = p.schedule.every_s;
-        m.rendered |= p.render.is_some();
     })?;
     let prior = from
         .as_ref()
         .map_or_else(|| MetricsTable::new(model.columns()), |c| c.table.clone());
     let mut metrics_file = MetricsFile::create(dir.path(), &prior)?;
+    let continues = from.is_some();
     let mut frames = p
         .render
-        .map(|plan| FrameObserver::start(plan, dir.path(), agents, 0, ticks))
+        .map(|plan| FrameObserver::start(plan, dir.path(), agents, 0, ticks, continues))
         .transpose()?;
     let start_tick = from.as_ref().map_or(0, |c| c.identity.tick);
     let progress = Progress::new(ticks, model.unit());

@@ -566,3 +566,80 @@ fn info_sizes_a_checkpoint_from_above_and_not_far_off() {
         "estimate {estimate} for a checkpoint of {written} bytes"
     );
 }
+
+#[test]
+fn a_movie_in_progress_goes_on_after_a_resume_frame_for_frame() {
+    let dir = scratch("movie-resume");
+    let mut backends = vec!["cpu"];
+    if crate::common::gpu().is_some() {
+        backends.push("gpu");
+    }
+    for backend in backends {
+        let args = |out: &str, movie: &str| -> Vec<String> {
+            [
+                "run",
+                "--agents",
+                "2500",
+                "--ticks",
+                "1500",
+                "--backend",
+                backend,
+                "-q",
+                "--frames",
+                "--frame-every",
+                "100",
+                "--size",
+                "160x96",
+                "--movie",
+                movie,
+                "--out",
+                out,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        };
+        let straight = args(&format!("{backend}-a"), &format!("{backend}-a.gif"));
+        let straight: Vec<&str> = straight.iter().map(String::as_str).collect();
+        let out = emergence(&straight, &dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let name = format!("{backend}-b");
+        let interrupted = args(&name, &format!("{backend}-b.gif"));
+        let interrupted: Vec<&str> = interrupted.iter().map(String::as_str).collect();
+        let run = dir.join(&name);
+        let mut child = spawn(&interrupted, &dir);
+        wait_for_rows(&run, 20, &mut child);
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let code = child.wait().unwrap().code();
+        assert_eq!(code, Some(3), "{backend}");
+        let frames_then = std::fs::read_dir(run.join("frames")).unwrap().count();
+        assert!(frames_then < 16, "{backend}: stopped before the last frame");
+        resume(&name, &dir);
+        let a = dir.join(format!("{backend}-a"));
+        let mut names: Vec<_> = std::fs::read_dir(a.join("frames"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 16, "{backend}: frames at 0, 100, ..., 1500");
+        for n in &names {
+            assert!(
+                std::fs::read(a.join("frames").join(n)).unwrap()
+                    == std::fs::read(run.join("frames").join(n)).unwrap(),
+                "{backend}: frame {n:?} differs after the resume"
+            );
+        }
+        assert!(
+            std::fs::read(dir.join(format!("{backend}-a.gif"))).unwrap()
+                == std::fs::read(dir.join(format!("{backend}-b.gif"))).unwrap(),
+            "{backend}: the GIF differs after the resume"
+        );
+    }
+}

@@ -119,8 +119,8 @@ pub struct Checkpoints<'a> {
 pub struct Drive<'a> {
     /// Ticks to run past the starting state (an upper bound for models that stop early).
     pub ticks: u64,
-    /// Ticks between frames (`None`: no frames). Frames fall at the start, every
-    /// `frame_every` ticks after it and at the last tick.
+    /// Ticks between frames (`None`: no frames). Frames fall at tick 0 (of a run that
+    /// starts there), at every multiple of `frame_every` and at the last tick.
     pub frame_every: Option<u32>,
     pub progress: &'a Progress,
     pub observers: Vec<&'a mut dyn Observer>,
@@ -196,7 +196,6 @@ fn check_finite(columns: &[&str], row: &[f64]) -> Result<()> {
 /// end, whichever comes first, and what is due there.
 fn next_stop(
     tick: u64,
-    start: u64,
     end: u64,
     rows: Rows,
     frame_every: Option<u32>,
@@ -209,8 +208,9 @@ fn next_stop(
         }
         Rows::EachTick { batch } => (tick + batch.max(1) as u64).min(end),
     };
-    let frame_at =
-        frame_every.map(|f| (start + ((tick - start) / f as u64 + 1) * f as u64).min(end));
+    // Frames fall at multiples of `frame_every` from tick 0, so a resumed run draws the
+    // frames the uninterrupted one would have.
+    let frame_at = frame_every.map(|f| ((tick / f as u64 + 1) * f as u64).min(end));
     let checkpoint_at = checkpoint_every.map(|c| ((tick / c + 1) * c).min(end));
     let next = [frame_at, checkpoint_at]
         .into_iter()
@@ -259,7 +259,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     // state at `planned` has been saved.
     let mut holding = false;
     let mut interrupted = None;
-    if frame_every.is_some() {
+    if frame_every.is_some() && drive.fresh {
         // The frame of the starting state (its row is the initial row).
         sim.submit(Interval {
             ticks: 0,
@@ -280,8 +280,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             }
         }
         while !holding && in_flight.len() < depth && planned < end && !sim.finished() {
-            let (next, interval) =
-                next_stop(planned, start, end, rows, frame_every, checkpoint_every);
+            let (next, interval) = next_stop(planned, end, rows, frame_every, checkpoint_every);
             sim.submit(interval).map_err(|e| {
                 e.during(format_args!("the tick passes of ticks {planned}..{next}"))
             })?;

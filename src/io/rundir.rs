@@ -87,9 +87,10 @@ pub struct Manifest {
     pub checkpoint_every: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub checkpoint_every_s: Option<f64>,
-    /// Whether the run renders frames or a movie.
-    #[serde(default)]
-    pub rendered: bool,
+    /// The frames and movie the run renders (a movie by absolute path), which a resume
+    /// continues.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub render: Option<crate::render::RenderRequest>,
     /// How many times the run was resumed.
     #[serde(default)]
     pub resumed: u32,
@@ -126,7 +127,7 @@ impl Manifest {
             checkpoint: None,
             checkpoint_every: None,
             checkpoint_every_s: None,
-            rendered: false,
+            render: None,
             resumed: 0,
             created: now.clone(),
             updated: now,

@@ -51,16 +51,18 @@ pub struct FrameObserver {
 
 impl FrameObserver {
     /// Start writing the frames of `plan` for a run of `agents` from tick `start` to
-    /// `end` (into `run_dir`, or beside the movie's destination).
+    /// `end` (into `run_dir`, or beside the movie's destination); with `continues`, the
+    /// movie of the interrupted run it resumes goes on.
     pub fn start(
         plan: &RenderPlan,
         run_dir: &Path,
         agents: u32,
         start: u64,
         end: u64,
+        continues: bool,
     ) -> Result<Self> {
         Ok(FrameObserver {
-            writer: FrameWriter::start(plan, run_dir)?,
+            writer: FrameWriter::start(plan, run_dir, continues)?,
             agents,
             start,
             end,

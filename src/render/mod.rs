@@ -138,7 +138,7 @@ impl RenderParams {
 }
 
 /// What the command line asked for, before it is checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RenderRequest {
     /// `--frames`: PNGs into RUN_DIR/frames/.
     pub frames: bool,

@@ -67,7 +67,14 @@ fn other(context: &Path, msg: String) -> Error {
 }
 
 impl MovieSink {
-    fn open(kind: MovieKind, path: &Path, plan: &RenderPlan) -> Result<MovieSink> {
+    /// Open the movie at `path`; a GIF starts with the frames of `prior` (the movie of an
+    /// interrupted run, continued by its resumption).
+    fn open(
+        kind: MovieKind,
+        path: &Path,
+        plan: &RenderPlan,
+        prior: Option<&Path>,
+    ) -> Result<MovieSink> {
         match kind {
             MovieKind::Mp4 => {
                 let mut child = Command::new("ffmpeg")
@@ -97,6 +104,19 @@ impl MovieSink {
                 .map_err(|e| other(path, format!("gif: {e}")))?;
                 enc.set_repeat(gif::Repeat::Infinite)
                     .map_err(|e| other(path, format!("gif: {e}")))?;
+                if let Some(prior) = prior {
+                    let bad = |e: gif::DecodingError| other(prior, format!("gif: {e}"));
+                    let mut options = gif::DecodeOptions::new();
+                    options.set_color_output(gif::ColorOutput::Indexed);
+                    let file = File::open(prior).map_err(|e| Error::io(prior, e))?;
+                    let mut decoder = options
+                        .read_info(std::io::BufReader::new(file))
+                        .map_err(bad)?;
+                    while let Some(frame) = decoder.read_next_frame().map_err(bad)? {
+                        enc.write_frame(frame)
+                            .map_err(|e| other(path, format!("gif: {e}")))?;
+                    }
+                }
                 Ok(MovieSink::Gif(Box::new(enc)))
             }
         }
@@ -146,6 +166,42 @@ impl MovieSink {
     }
 }
 
+/// Make `second` the MP4 of `first` followed by `second` (ffmpeg's concat demuxer, the
+/// streams copied).
+fn join_mp4(first: &Path, second: &Path) -> Result<()> {
+    let joined = second.with_extension("joined");
+    let list = second.with_extension("list");
+    let quote = |p: &Path| -> Result<String> {
+        let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+        Ok(format!(
+            "file '{}'\n",
+            abs.display().to_string().replace('\'', "'\\''")
+        ))
+    };
+    std::fs::write(&list, quote(first)? + &quote(second)?).map_err(|e| Error::io(&list, e))?;
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "concat", "-safe", "0", "-i"])
+        .arg(&list)
+        .args(["-c", "copy", "-movflags", "+faststart", "-f", "mp4"])
+        .arg(&joined)
+        .output();
+    let _ = std::fs::remove_file(&list);
+    let out = out.map_err(|e| other(second, format!("starting ffmpeg to join the movie: {e}")))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&joined);
+        return Err(other(
+            second,
+            format!(
+                "ffmpeg could not join the movie to the interrupted run's ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    std::fs::rename(&joined, second).map_err(|e| Error::io(second, e))
+}
+
 /// Write one frame as an RGB PNG.
 pub fn write_png(path: &Path, rgba: &[u8], width: u32, height: u32) -> Result<()> {
     let rgb: Vec<u8> = rgba
@@ -184,8 +240,9 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     /// Open the outputs of `plan` (starting ffmpeg for an MP4) and the writer thread.
-    /// `run_dir` is the run directory.
-    pub fn start(plan: &RenderPlan, run_dir: &Path) -> Result<FrameWriter> {
+    /// `run_dir` is the run directory. With `continues`, the movie already at its
+    /// destination (an interrupted run's) is continued: the new frames follow its own.
+    pub fn start(plan: &RenderPlan, run_dir: &Path, continues: bool) -> Result<FrameWriter> {
         let frames_dir = if plan.frames {
             let d = run_dir.join("frames");
             std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
@@ -194,6 +251,7 @@ impl FrameWriter {
             None
         };
         let mut pending = None;
+        let mut mp4_prior = None;
         let movie = match &plan.movie {
             None => None,
             Some(m) => {
@@ -208,12 +266,19 @@ impl FrameWriter {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "movie".into());
                 let path = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+                let prior = (continues && dest.is_file()).then(|| dest.clone());
+                let sink = MovieSink::open(m.kind, &path, plan, prior.as_deref())?;
+                // An MP4 is continued by joining the two at the end (same codec and
+                // size, so the streams are copied, not encoded again).
+                if m.kind == MovieKind::Mp4 {
+                    mp4_prior = prior;
+                }
                 pending = Some(PendingMovie {
                     temp: path.clone(),
                     dest,
                     done: false,
                 });
-                Some((MovieSink::open(m.kind, &path, plan)?, path))
+                Some((sink, path))
             }
         };
         let (tx, rx) = sync_channel::<Frame>(2);
@@ -243,6 +308,9 @@ impl FrameWriter {
                 if let Some((sink, path)) = movie {
                     let start = Instant::now();
                     sink.finish(&path)?;
+                    if let Some(prior) = &mp4_prior {
+                        join_mp4(prior, &path)?;
+                    }
                     stats.encode_s += start.elapsed().as_secs_f64();
                 }
                 Ok(stats)

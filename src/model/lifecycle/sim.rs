@@ -252,7 +252,9 @@ impl Simulation for LifecycleSim<'_> {
     }
 
     fn submit(&mut self, iv: Interval) -> Result<()> {
-        let first_frame = self.frames == 0;
+        // The frame of the starting state is the only interval of no ticks (a resumed run
+        // has none: its first frame follows ticks, and the layout steps before it).
+        let first_frame = iv.ticks == 0;
         if iv.frame {
             self.frames += 1;
         }
@@ -376,10 +378,33 @@ impl Simulation for LifecycleSim<'_> {
     fn state(&mut self) -> Result<State> {
         self.download()?;
         let last_row = self.last_row as u64;
+        // The layout of a movie in progress, so that a resumed run draws the same frames.
+        let layout = match &self.inner {
+            Inner::Cpu(c) => c.layout.as_ref().map(|l| l.pos.clone()),
+            Inner::Gpu(g) => g
+                .renderer
+                .as_ref()
+                .map(|r| r.positions(g.ctx))
+                .transpose()?,
+        };
         let life = self.life();
         let t = &life.ties;
         let counter = |v: u64| Values::U64(vec![v]);
-        Ok(State::new("lifecycle", life.tick as u64)
+        let mut state = State::new("lifecycle", life.tick as u64);
+        if let Some(pos) = layout {
+            state = state
+                .with(
+                    "layout_x",
+                    Per::Agent,
+                    Values::F32(pos.iter().map(|p| p[0]).collect()),
+                )
+                .with(
+                    "layout_y",
+                    Per::Agent,
+                    Values::F32(pos.iter().map(|p| p[1]).collect()),
+                );
+        }
+        Ok(state
             .with("phi", Per::Agent, Values::F32(life.phi.clone()))
             .with("omega", Per::Agent, Values::F32(life.omega.clone()))
             .with("knowledge", Per::Agent, Values::F32(life.knowledge.clone()))
@@ -429,11 +454,32 @@ impl Simulation for LifecycleSim<'_> {
             removed_total: state.counter("removed_total")?,
         };
         self.last_row = state.counter("last_row")? as u32;
+        // A state without a layout (a run without frames) leaves the renderer's own.
+        let layout: Option<Vec<[f32; 2]>> = match (state.field("layout_x"), state.field("layout_y"))
+        {
+            (Ok(_), Ok(_)) => Some(
+                state
+                    .f32s("layout_x")?
+                    .iter()
+                    .zip(state.f32s("layout_y")?)
+                    .map(|(&x, &y)| [x, y])
+                    .collect(),
+            ),
+            _ => None,
+        };
         match &mut self.inner {
-            Inner::Cpu(c) => c.life = life,
+            Inner::Cpu(c) => {
+                c.life = life;
+                if let (Some(l), Some(pos)) = (c.layout.as_mut(), layout) {
+                    l.pos = pos;
+                }
+            }
             Inner::Gpu(g) => {
                 let render = g.renderer.as_ref().map(|r| r.params);
                 **g = GpuSim::new(g.ctx, life, &self.params, render)?;
+                if let (Some(r), Some(pos)) = (g.renderer.as_ref(), layout) {
+                    r.set_positions(g.ctx, &pos);
+                }
             }
         }
         Ok(())
