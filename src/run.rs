@@ -133,9 +133,11 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         || opts.out.is_some()
         || opts.force
         || opts.render != crate::render::RenderRequest::default()
+        || opts.checkpoint_every.is_some()
+        || opts.checkpoint_every_s.is_some()
     {
         return Err(bad(
-            "a resume goes on with the run's own config.toml; CONFIG, --set, --agents, --ticks, --seed, --out, --force and render flags cannot be given with it".into(),
+            "a resume goes on with the run's own config.toml, render flags and checkpoint schedule; CONFIG, --set, --agents, --ticks, --seed, --out, --force, render flags and --checkpoint-every(-s) cannot be given with it".into(),
         ));
     }
     let manifest = Manifest::read(run_dir).ok_or_else(|| {

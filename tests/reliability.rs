@@ -319,6 +319,11 @@ fn bad_resumes_are_refused() {
         &["run", "--resume", "done", "--set", "seed=2"],
         &["--resume done", "--set"],
     );
+    refused_with(
+        &dir,
+        &["run", "--resume", "done", "--checkpoint-every", "5"],
+        &["--resume done", "--checkpoint-every"],
+    );
     let config = dir.join("done/config.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, original.replace("seed = 1", "seed = 2")).unwrap();
