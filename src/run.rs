@@ -131,13 +131,12 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
     if opts.config.is_some()
         || !opts.sets.is_empty()
         || opts.out.is_some()
-        || opts.force
         || opts.render != crate::render::RenderRequest::default()
         || opts.checkpoint_every.is_some()
         || opts.checkpoint_every_s.is_some()
     {
         return Err(bad(
-            "a resume goes on with the run's own config.toml, render flags and checkpoint schedule; CONFIG, --set, --agents, --ticks, --seed, --out, --force, render flags and --checkpoint-every(-s) cannot be given with it".into(),
+            "a resume goes on with the run's own config.toml, render flags and checkpoint schedule; CONFIG, --set, --agents, --ticks, --seed, --out, render flags and --checkpoint-every(-s) cannot be given with it".into(),
         ));
     }
     let manifest = Manifest::read(run_dir).ok_or_else(|| {
@@ -149,10 +148,26 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
     match manifest.status {
         Status::Complete => return Err(bad("the run is complete; nothing to resume".into())),
         Status::Running if manifest.maybe_running() => {
-            return Err(bad(format!(
-                "the run is still running (process {} on {})",
-                manifest.pid, manifest.host
-            )))
+            let here = Manifest::new("run", "").host;
+            if opts.force && manifest.host != here {
+                // A job killed with its node (and requeued on another) cannot say so;
+                // the user who knows may take the run over.
+                tracing::warn!(
+                    "taking over the run of process {} on {}, which --force says is gone",
+                    manifest.pid,
+                    manifest.host
+                );
+            } else {
+                let hint = if manifest.host != here {
+                    "; if that process is gone (its node failed), --force takes the run over"
+                } else {
+                    ""
+                };
+                return Err(bad(format!(
+                    "the run is still running (process {} on {}){hint}",
+                    manifest.pid, manifest.host
+                )));
+            }
         }
         _ => {}
     }

@@ -345,7 +345,23 @@ fn bad_resumes_are_refused() {
         ],
     );
     std::fs::remove_file(&all[1]).unwrap();
-    resume("done", &dir);
+    // A run that says it is running on another host (its node failed under a requeued
+    // job) is taken over only with --force.
+    edit("done", &|m| {
+        m["status"] = "running".into();
+        m["host"] = "a-node-that-failed".into();
+    });
+    refused_with(
+        &dir,
+        &["run", "--resume", "done"],
+        &["still running", "a-node-that-failed", "--force"],
+    );
+    let out = emergence(&["run", "--resume", "done", "--force", "-q"], &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(manifest(&dir.join("done"))["status"], "complete");
     // A run without checkpoints has nothing to resume from.
     assert!(run("plain", &[]).status.success());

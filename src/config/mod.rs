@@ -389,7 +389,12 @@ fn plain(message: &str, key: Option<&str>, given: Option<&str>) -> String {
             .find("invalid type: ")
             .or_else(|| message.find("invalid value: "))
         {
-            return format!("{}{}", &message[..at], plain(&message[at..], None, None));
+            // The value is in the message's lead already: say only its kind after it.
+            return format!(
+                "{}{}",
+                &message[..at],
+                plain(&message[at..], None, Some("(in the lead)"))
+            );
         }
         return message.to_string();
     }
@@ -407,7 +412,12 @@ fn plain(message: &str, key: Option<&str>, given: Option<&str>) -> String {
             };
             let found = match found.split_once(' ') {
                 _ if given.is_some() => kind.to_string(),
-                Some((_, value)) => format!("{} {}", kind, value.replace('`', "")),
+                // serde says `floating point `1e308``, the number in all its digits.
+                Some((_, value)) => format!(
+                    "{} {}",
+                    kind,
+                    quoted(&value.trim_start_matches("point ").replace('`', ""))
+                ),
                 None => kind.to_string(),
             };
             return format!("{lead}expected {}, not {found}", wanted(expected));

@@ -369,7 +369,16 @@ fn typed<'de, T: Deserialize<'de>>(kind: &str, table: toml::Table) -> Result<T, 
         let msg = e.message().trim();
         match culprit {
             Some((k, v)) => {
-                let given: String = v.to_string().chars().take(60).collect();
+                // A float in TOML's own form, not its 300 digits.
+                let given: String = match v {
+                    toml::Value::Float(f) if f.abs() >= 1e15 || (*f != 0.0 && f.abs() < 1e-6) => {
+                        format!("{f:e}")
+                    }
+                    _ => v.to_string(),
+                }
+                .chars()
+                .take(60)
+                .collect();
                 format!("model.{k} = {given}: {msg}")
             }
             None => format!("[model] of model.kind = \"{kind}\": {msg}"),
