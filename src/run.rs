@@ -81,8 +81,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let backend = Backend::open(opts.backend, opts.adapter.as_deref())?;
     model::check_memory(model, &model::Size::from_config(&loaded), &backend)?;
     let (edges, graph, csr) = build_graph(&loaded)?;
-    let size = start_size(&loaded, &graph, &csr);
-    model::check_fits(model, &size, &backend)?;
+    // The real size (a graph file's is known only now), before the run directory exists.
+    let size = model::Size::of_graph(&loaded, &graph, csr.n() as u64);
+    model::check_built(model, &size, &loaded, &backend)?;
     if schedule.any() {
         check_disk(model, &size, &loaded, claim.path())?;
     }
@@ -148,7 +149,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
     match manifest.status {
         Status::Complete => return Err(bad("the run is complete; nothing to resume".into())),
         Status::Running if manifest.maybe_running() => {
-            let here = Manifest::new("run", "").host;
+            let here = rundir::hostname();
             if opts.force && manifest.host != here {
                 // A job killed with its node (and requeued on another) cannot say so;
                 // the user who knows may take the run over.
@@ -225,8 +226,8 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
     let backend = Backend::open(backend_choice, opts.adapter.as_deref())?;
     model::check_memory(model, &model::Size::from_config(&loaded), &backend)?;
     let (edges, graph, csr) = build_graph(&loaded)?;
-    let size = start_size(&loaded, &graph, &csr);
-    model::check_fits(model, &size, &backend)?;
+    let size = model::Size::of_graph(&loaded, &graph, csr.n() as u64);
+    model::check_built(model, &size, &loaded, &backend)?;
     // The schedule of checkpoints goes on as it was asked for when the run started.
     let schedule = Schedule {
         every_ticks: manifest.checkpoint_every,
@@ -305,16 +306,6 @@ struct Parts<'a> {
     schedule: Schedule,
     stop: Option<Arc<AtomicBool>>,
     wall: Instant,
-}
-
-/// The size a run's buffers depend on.
-fn start_size(loaded: &Loaded, graph: &GraphSummary, csr: &Csr) -> model::Size {
-    model::Size {
-        agents: csr.n() as u64,
-        ties: graph.ties,
-        slots: loaded.scenario.graph.slots as u64,
-        complete: loaded.scenario.graph.kind == config::GraphKind::Complete,
-    }
 }
 
 /// A graph file, by absolute path and hash, for the manifest.

@@ -4,14 +4,13 @@
 //! on each backend; checkpoint stops do not change a run; a stop flag checkpoints and
 //! stops; a corrupt, truncated or foreign file is refused.
 
-use crate::common::{gpu, scratch};
+use crate::common::{gpu, scenario, scratch, started};
 use emergence::backend::Backend;
 use emergence::config;
 use emergence::engine::{drive, CheckpointSink, Checkpoints, Drive, State};
 use emergence::graph::build_graph;
 use emergence::io::checkpoint::{self, Identity};
 use emergence::io::MetricsTable;
-use emergence::model::{self, Run, Start};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// (config, agents, T): the lifecycle (rows every `metrics_every`), the voter model (a
@@ -23,27 +22,7 @@ const CASES: [(&str, u32, u64); 3] = [
 ];
 
 fn loaded(config: &str, agents: u32) -> config::Loaded {
-    let path = format!("{}/configs/{config}.toml", env!("CARGO_MANIFEST_DIR"));
-    let sets = vec![format!("agents={agents}"), "seed=9".to_string()];
-    config::load(Some(path.as_ref()), &sets).unwrap()
-}
-
-fn started<'a>(
-    loaded: &'a config::Loaded,
-    graph: &'a emergence::graph::GraphSummary,
-    edges: &emergence::graph::EdgeList,
-    csr: &emergence::graph::Csr,
-    backend: &'a Backend,
-) -> Box<dyn Run + 'a> {
-    let model = model::find(loaded.scenario.model.kind()).unwrap();
-    let start = Start {
-        loaded,
-        graph,
-        edges: edges.clone(),
-        csr: csr.clone(),
-        render: None,
-    };
-    model.start(start, backend).unwrap()
+    scenario(config, agents, 9)
 }
 
 /// Keeps what the driver hands it.

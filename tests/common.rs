@@ -46,3 +46,29 @@ pub fn emergence(args: &[&str], cwd: &Path) -> Output {
         .output()
         .expect("binary runs")
 }
+
+/// `configs/<config>.toml` at `agents` agents and `seed`.
+pub fn scenario(config: &str, agents: u32, seed: u32) -> emergence::config::Loaded {
+    let path = format!("{}/configs/{config}.toml", env!("CARGO_MANIFEST_DIR"));
+    let sets = vec![format!("agents={agents}"), format!("seed={seed}")];
+    emergence::config::load(Some(path.as_ref()), &sets).unwrap()
+}
+
+/// The scenario's model started on `backend` from a copy of the graph (no frames).
+pub fn started<'a>(
+    loaded: &'a emergence::config::Loaded,
+    graph: &'a emergence::graph::GraphSummary,
+    edges: &emergence::graph::EdgeList,
+    csr: &emergence::graph::Csr,
+    backend: &'a emergence::backend::Backend,
+) -> Box<dyn emergence::model::Run + 'a> {
+    let model = emergence::model::find(loaded.scenario.model.kind()).unwrap();
+    let start = emergence::model::Start {
+        loaded,
+        graph,
+        edges: edges.clone(),
+        csr: csr.clone(),
+        render: None,
+    };
+    model.start(start, backend).unwrap()
+}

@@ -2,13 +2,12 @@
 //! ticks whose state is taken, put into a fresh simulation of the same scenario, and run
 //! for T more, row for row and array for array, for every model on each backend.
 
-use crate::common::gpu;
+use crate::common::{gpu, scenario, started};
 use emergence::backend::Backend;
 use emergence::config;
 use emergence::engine::{drive, Drive, State};
 use emergence::graph::build_graph;
 use emergence::io::MetricsTable;
-use emergence::model::{self, Run, Start};
 
 /// (config, agents, T): T ticks before the state is taken and T after; the models that
 /// stop at a fixed point are sized so that they are still going at T.
@@ -22,27 +21,7 @@ const CASES: [(&str, u32, u64); 6] = [
 ];
 
 fn loaded(config: &str, agents: u32) -> config::Loaded {
-    let path = format!("{}/configs/{config}.toml", env!("CARGO_MANIFEST_DIR"));
-    let sets = vec![format!("agents={agents}"), "seed=5".to_string()];
-    config::load(Some(path.as_ref()), &sets).unwrap()
-}
-
-fn started<'a>(
-    loaded: &'a config::Loaded,
-    graph: &'a emergence::graph::GraphSummary,
-    edges: &emergence::graph::EdgeList,
-    csr: &emergence::graph::Csr,
-    backend: &'a Backend,
-) -> Box<dyn Run + 'a> {
-    let model = model::find(loaded.scenario.model.kind()).unwrap();
-    let start = Start {
-        loaded,
-        graph,
-        edges: edges.clone(),
-        csr: csr.clone(),
-        render: None,
-    };
-    model.start(start, backend).unwrap()
+    scenario(config, agents, 5)
 }
 
 fn rows_after(table: &MetricsTable, tick: u64) -> Vec<Vec<f64>> {

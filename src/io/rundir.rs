@@ -463,7 +463,7 @@ fn utc_stamp(ms: u64, iso: bool) -> String {
 }
 
 /// This machine's name (Linux; empty elsewhere).
-fn hostname() -> String {
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_default()

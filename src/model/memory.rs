@@ -117,22 +117,7 @@ fn mem_available() -> Option<u64> {
 /// The largest N whose host plan fits `bytes`, for a run shaped like `like` (its ties per
 /// agent and K kept as N changes).
 pub fn largest_agents_host(model: &dyn Model, like: &Size, bytes: u64) -> u64 {
-    let ties_per_agent = like.ties as f64 / like.agents.max(1) as f64;
-    let at = |n: u64| Size {
-        agents: n,
-        ties: (ties_per_agent * n as f64).ceil() as u64,
-        ..*like
-    };
-    let (mut lo, mut hi) = (0u64, crate::config::MAX_AGENTS as u64 + 1);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if host_plan(model, &at(mid)).total() <= bytes {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    super::largest_fitting(like, |size| host_plan(model, size).total() <= bytes)
 }
 
 fn gib(bytes: u64) -> String {
@@ -151,26 +136,19 @@ fn gib(bytes: u64) -> String {
 /// with the size the graph has.
 pub fn check_memory(model: &dyn Model, size: &Size, backend: &Backend) -> Result<()> {
     check_fits(model, size, backend)?;
-    let available = available_memory()?;
-    let plan = host_plan(model, size);
-    if plan.total() <= available.bytes {
-        return Ok(());
-    }
-    Err(refusal(
-        "agents",
-        model,
-        size,
-        backend.name(),
-        plan.total(),
-        &available,
-        largest_agents_host(model, size, available.bytes),
-    ))
+    host_fits(model, size, backend.name())
 }
 
 /// The host plan alone (no device): what [`crate::graph::build_graph`] checks before it
 /// builds a generated graph, so that a run too large for the host is refused before
 /// the graph's arrays are allocated on every path, whichever backend it will use.
 pub fn check_host(model: &dyn Model, size: &Size) -> Result<()> {
+    host_fits(model, size, "any")
+}
+
+/// The host plan of `size` against the memory available; `backend` names the backend in
+/// the refusal ("any" before one is chosen).
+fn host_fits(model: &dyn Model, size: &Size, backend: &str) -> Result<()> {
     let available = available_memory()?;
     let plan = host_plan(model, size);
     if plan.total() <= available.bytes {
@@ -180,21 +158,35 @@ pub fn check_host(model: &dyn Model, size: &Size) -> Result<()> {
         "agents",
         model,
         size,
-        "any",
+        backend,
         plan.total(),
         &available,
         largest_agents_host(model, size, available.bytes),
     ))
 }
 
-/// The model's state alone against the memory available now: once the graph is built
-/// (its arrays are in use already), before the model allocates its state.
-pub fn check_state_memory(
+/// Refuse, once the graph is built and before the model allocates anything, a run whose
+/// real size does not fit: the device's bindings ([`check_fits`]), then the model's state
+/// against the memory available now (the graph's arrays are in use already). A graph
+/// file is named in the refusal, since its size was known only once it was read.
+pub fn check_built(
     model: &dyn Model,
     size: &Size,
+    loaded: &crate::config::Loaded,
     backend: &Backend,
-    what: &str,
 ) -> Result<()> {
+    check_fits(model, size, backend)?;
+    let what = match loaded.graph_path() {
+        Some(path) if loaded.scenario.graph.kind == crate::config::GraphKind::File => {
+            format!("{} (graph file)", path.display())
+        }
+        _ => "agents".to_string(),
+    };
+    check_state_memory(model, size, backend, &what)
+}
+
+/// The model's state alone against the memory available now.
+fn check_state_memory(model: &dyn Model, size: &Size, backend: &Backend, what: &str) -> Result<()> {
     let available = available_memory()?;
     let state = host_plan(model, size).state_bytes;
     if state <= available.bytes {

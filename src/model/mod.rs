@@ -24,7 +24,7 @@ use crate::render::RenderPlan;
 use serde::Serialize;
 use std::sync::RwLock;
 
-pub use memory::{check_memory, host_plan, HostPlan};
+pub use memory::{check_built, check_memory, host_plan, HostPlan};
 
 /// One device buffer a run allocates: what `info` and the memory refusal are computed
 /// from.
@@ -72,6 +72,13 @@ pub fn fits(buffers: &[DeviceBuffer], binding_cap: u64) -> bool {
 /// degree `ties / agents · 2` and K kept as N changes): computed from the model's
 /// declared buffers, by bisection.
 pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
+    largest_fitting(like, |size| fits(&model.buffers(size), binding_cap))
+}
+
+/// The largest N for which `fit` holds of a run shaped like `like` (its ties per agent
+/// and K kept as N changes), by bisection up to [`crate::config::MAX_AGENTS`]: the
+/// largest N of the device's bindings and of the host's memory alike.
+pub fn largest_fitting(like: &Size, fit: impl Fn(&Size) -> bool) -> u64 {
     let ties_per_agent = like.ties as f64 / like.agents.max(1) as f64;
     let at = |n: u64| Size {
         agents: n,
@@ -81,7 +88,7 @@ pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
     let (mut lo, mut hi) = (0u64, crate::config::MAX_AGENTS as u64 + 1);
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        if fits(&model.buffers(&at(mid)), binding_cap) {
+        if fit(&at(mid)) {
             lo = mid;
         } else {
             hi = mid;
@@ -170,6 +177,19 @@ impl Size {
     }
 }
 
+impl Size {
+    /// The size of a run of the scenario `loaded` on the graph it built (`agents` of
+    /// them, the graph's ties).
+    pub fn of_graph(loaded: &Loaded, graph: &GraphSummary, agents: u64) -> Size {
+        Size {
+            agents,
+            ties: graph.ties,
+            slots: loaded.scenario.graph.slots as u64,
+            complete: loaded.scenario.graph.kind == GraphKind::Complete,
+        }
+    }
+}
+
 /// What a model is started from: the scenario and the graph built from it.
 pub struct Start<'a> {
     pub loaded: &'a Loaded,
@@ -187,12 +207,7 @@ impl Start<'_> {
 
     /// The run's size, as the model's buffers depend on it.
     pub fn size(&self) -> Size {
-        Size {
-            agents: self.n() as u64,
-            ties: self.graph.ties,
-            slots: self.loaded.scenario.graph.slots as u64,
-            complete: self.complete(),
-        }
+        Size::of_graph(self.loaded, self.graph, self.n() as u64)
     }
 
     pub fn seed(&self) -> u32 {
@@ -371,14 +386,7 @@ pub fn simulate_with<'o>(
     let total = start.ticks() as u64;
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
-    check_fits(model, &start.size(), backend)?;
-    let what = match start.loaded.graph_path() {
-        Some(path) if start.loaded.scenario.graph.kind == GraphKind::File => {
-            format!("{} (graph file)", path.display())
-        }
-        _ => "agents".to_string(),
-    };
-    memory::check_state_memory(model, &start.size(), backend, &what)?;
+    memory::check_built(model, &start.size(), start.loaded, backend)?;
     let mut sim = model.start(start, backend).map_err(|e| {
         e.during(format_args!(
             "the start of model {} (allocating its buffers, building its pipelines)",
