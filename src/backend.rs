@@ -70,6 +70,14 @@ impl Backend {
         }
     }
 
+    /// The adapter's driver and its version (empty for the CPU backend).
+    pub fn adapter_driver(&self) -> String {
+        match self {
+            Backend::Cpu => String::new(),
+            Backend::Gpu(ctx) => ctx.adapter.driver.clone(),
+        }
+    }
+
     /// The adapter's name, or a description of the CPU backend.
     pub fn adapter_name(&self) -> String {
         match self {

@@ -14,8 +14,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// The exit code of a run stopped by SIGINT or SIGTERM after writing its checkpoint.
-const EXIT_INTERRUPTED: u8 = 3;
+use run::EXIT_INTERRUPTED;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,11 +23,21 @@ const EXIT_INTERRUPTED: u8 = 3;
     about = "Simulate how local efforts become networks, communities of practice and a system of influence"
 )]
 pub struct Cli {
-    /// Only warnings and errors on stderr.
+    /// Only warnings and errors on stderr (RUST_LOG cannot raise it above warnings).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log lines as text, or as one JSON object a line (time, level, message, and tick,
+    /// ticks_per_s and stage on progress lines).
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,6 +160,13 @@ pub struct RunArgs {
     /// Continue an interrupted run from its last checkpoint, with its own config.toml.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// Snapshot agents and ties (RUN_DIR/snapshots/*.parquet) at tick 0 and every T
+    /// ticks (a multiple of metrics_every).
+    #[arg(long, value_name = "T")]
+    pub snapshot_every: Option<u64>,
+    /// Snapshot agents and ties at these ticks (metrics rows), e.g. 0,500,3000.
+    #[arg(long, value_name = "T1,T2,...", value_delimiter = ',')]
+    pub snapshot_at: Vec<u64>,
 }
 
 /// Frames and movies of a run (docs/render.md).
@@ -225,24 +241,126 @@ pub struct BenchArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = if cli.quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    // A log that cannot be written (stderr closed or on a full disk) must not stop a run.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| Unfailing(std::io::stderr()))
-        .log_internal_errors(false)
-        .with_target(false)
-        .init();
+    init_log(cli.quiet, cli.log_format);
+    let json = cli.log_format == LogFormat::Json;
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {
             let code = e.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(1);
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let line = if json {
+                json_line("error", format!("{e:#}").into(), serde_json::Map::new())
+            } else {
+                format!("error: {e:#}")
+            };
+            let _ = writeln!(std::io::stderr(), "{line}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// The log on stderr: colour only on a terminal and without `NO_COLOR`; `RUST_LOG`
+/// chooses what is logged, within `--quiet`'s warnings and errors when it is given.
+fn init_log(quiet: bool, format: LogFormat) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::{EnvFilter, FilterExt, LevelFilter};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let level = if quiet { "warn" } else { "info" };
+    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let cap = if quiet {
+        LevelFilter::WARN
+    } else {
+        LevelFilter::TRACE
+    };
+    let filter = env.and(cap);
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // A log that cannot be written (stderr closed or on a full disk) must not stop a run.
+    let writer = || Unfailing(std::io::stderr());
+    let layer = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(colour)
+            .with_target(false)
+            .log_internal_errors(false)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .event_format(JsonLine)
+            .log_internal_errors(false)
+            .with_filter(filter)
+            .boxed(),
+    };
+    tracing_subscriber::registry().with(layer).init();
+}
+
+/// `--log-format json`: one object a line, `{"time", "level", "message", ...fields}`.
+struct JsonLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JsonLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = JsonFields(serde_json::Map::new());
+        event.record(&mut fields);
+        let level = event.metadata().level().as_str().to_ascii_lowercase();
+        let message = fields.0.remove("message").unwrap_or_default();
+        writeln!(writer, "{}", json_line(&level, message, fields.0))
+    }
+}
+
+/// `{"time": .., "level": .., "message": .., <fields>}`, in that order.
+fn json_line(
+    level: &str,
+    message: serde_json::Value,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let mut line = format!(
+        "{{\"time\":{},\"level\":{},\"message\":{}",
+        serde_json::Value::from(emergence::io::rundir::utc_now()),
+        serde_json::Value::from(level),
+        message
+    );
+    for (k, v) in fields {
+        line.push_str(&format!(",{}:{v}", serde_json::Value::from(k)));
+    }
+    line.push('}');
+    line
+}
+
+/// The fields of an event as JSON values (numbers stay numbers).
+struct JsonFields(serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonFields {
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0
+            .insert(field.name().into(), emergence::io::json_number(value));
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
     }
 }
 
@@ -312,6 +430,11 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 checkpoint_every: args.checkpoint_every,
                 checkpoint_every_s: args.checkpoint_every_s,
                 resume: args.resume,
+                snapshot_every: args.snapshot_every,
+                snapshot_at: args.snapshot_at,
+                command: std::env::args_os()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
                 stop: Some(install_stop_handlers()?),
             };
             let report = run::run(&opts)?;
@@ -320,7 +443,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                     .checkpoint
                     .as_deref()
                     .map_or_else(String::new, |c| format!(", checkpoint {c}"));
-                eprintln!(
+                tracing::warn!(
+                    tick,
                     "interrupted at tick {tick}{checkpoint}; continue with `emergence run --resume {}`",
                     report.dir.display()
                 );

@@ -10,15 +10,16 @@
 use crate::analysis::stages::{self, StageParams, StageReport};
 use crate::backend::{Backend, BackendChoice};
 use crate::config::{self, Loaded};
-use crate::engine::{Checkpoints, Observer};
+use crate::engine::{Checkpoints, Observer, SnapshotTicks, Snapshots};
 use crate::error::{Error, Result};
 use crate::graph::{build_graph, Csr, EdgeList, GraphSummary};
 use crate::io::{
     checkpoint::{self, Checkpoint, Checkpointer, Identity},
     metrics_file::MetricsFile,
     rundir::{self, GraphFile, Manifest, RunDir, Status},
+    snapshot::{self, Snapshotter},
     summary::Summary,
-    MetricsTable,
+    table, MetricsTable,
 };
 use crate::model::{self, Model, Resume, Start};
 use crate::progress::Progress;
@@ -44,6 +45,13 @@ pub struct RunOptions {
     pub checkpoint_every_s: Option<f64>,
     /// `--resume RUN_DIR`: go on from the run directory's last checkpoint.
     pub resume: Option<PathBuf>,
+    /// `--snapshot-every T`: snapshots of agents and ties at tick 0 and every multiple
+    /// of T.
+    pub snapshot_every: Option<u64>,
+    /// `--snapshot-at t1,t2,...`: snapshots at these ticks.
+    pub snapshot_at: Vec<u64>,
+    /// The command line, for the manifest.
+    pub command: Vec<String>,
     /// Set by SIGINT/SIGTERM (the binary installs the handlers): the run finishes its
     /// interval, checkpoints and stops as `interrupted`.
     pub stop: Option<Arc<AtomicBool>>,
@@ -74,6 +82,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let claim = rundir::claim(&out, opts.force, "--out")?;
     let schedule = Schedule::of(opts)?;
     let ticks = loaded.scenario.ticks as u64;
+    let snapshots = snapshot_ticks(opts, model, &loaded)?;
     let render_plan = crate::render::plan(&opts.render, model.renders(), ticks, opts.force)?;
     let graph_file = graph_file_of(&loaded)?;
     // The memory plan (the device's limits, the host's memory) before the graph is built
@@ -84,13 +93,24 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     // The real size (a graph file's is known only now), before the run directory exists.
     let size = model::Size::of_graph(&loaded, &graph, csr.n() as u64);
     model::check_built(model, &size, &loaded, &backend)?;
-    if schedule.any() {
-        check_disk(model, &size, &loaded, claim.path())?;
-    }
+    check_disk(
+        model,
+        &size,
+        &loaded,
+        claim.path(),
+        schedule,
+        &snapshots,
+        graph.ties,
+    )?;
     let config_toml = loaded.resolved_toml();
     let mut manifest = Manifest::new("run", model.name());
     manifest.backend = backend.name().into();
     manifest.adapter = backend.adapter_name();
+    manifest.adapter_driver = backend.adapter_driver();
+    manifest.planned_device_bytes = model.buffers(&size).iter().map(|b| b.bytes).sum();
+    manifest.command = opts.command.clone();
+    manifest.snapshot_every = snapshots.every;
+    manifest.snapshot_at = snapshots.at.clone();
     manifest.agents = csr.n() as u64;
     manifest.seed = loaded.scenario.seed as u64;
     manifest.ticks = ticks;
@@ -118,6 +138,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         csr,
         render: render_plan.as_ref(),
         schedule,
+        snapshots,
         stop: opts.stop.clone(),
         wall,
     };
@@ -135,9 +156,11 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         || opts.render != crate::render::RenderRequest::default()
         || opts.checkpoint_every.is_some()
         || opts.checkpoint_every_s.is_some()
+        || opts.snapshot_every.is_some()
+        || !opts.snapshot_at.is_empty()
     {
         return Err(bad(
-            "a resume goes on with the run's own config.toml, render flags and checkpoint schedule; CONFIG, --set, --agents, --ticks, --seed, --out, render flags and --checkpoint-every(-s) cannot be given with it".into(),
+            "a resume goes on with the run's own config.toml, render flags, checkpoint and snapshot schedules; CONFIG, --set, --agents, --ticks, --seed, --out, render flags, --checkpoint-every(-s) and --snapshot-every/--snapshot-at cannot be given with it".into(),
         ));
     }
     let manifest = Manifest::read(run_dir).ok_or_else(|| {
@@ -240,7 +263,9 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         }
         None => None,
     };
+    let snapshots = SnapshotTicks::new(manifest.snapshot_every, manifest.snapshot_at.clone());
     let mut dir = RunDir::reopen(run_dir, manifest)?;
+    dir.update(|m| m.command = opts.command.clone())?;
     tracing::info!(
         "resuming {} from tick {} ({})",
         run_dir.display(),
@@ -256,6 +281,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         csr,
         render: render_plan.as_ref(),
         schedule,
+        snapshots,
         stop: opts.stop.clone(),
         wall,
     };
@@ -304,6 +330,7 @@ struct Parts<'a> {
     csr: Csr,
     render: Option<&'a crate::render::RenderPlan>,
     schedule: Schedule,
+    snapshots: SnapshotTicks,
     stop: Option<Arc<AtomicBool>>,
     wall: Instant,
 }
@@ -332,22 +359,98 @@ fn checkpoint_bytes(model: &dyn Model, size: &model::Size, loaded: &Loaded) -> u
     checkpoint::estimate_bytes(model, size, rows)
 }
 
-/// Refuse checkpoints the disk cannot hold: the last two and the one being written.
-fn check_disk(model: &dyn Model, size: &model::Size, loaded: &Loaded, out: &Path) -> Result<()> {
-    let each = checkpoint_bytes(model, size, loaded);
-    let need = each.saturating_mul(checkpoint::KEEP as u64 + 1);
-    match checkpoint::free_bytes(out) {
-        Some(free) if free < need => Err(Error::bad_input(format!(
-            "--checkpoint-every: a checkpoint of this run takes up to {:.1} MiB and {} are kept while one more is written ({:.1} MiB), but only {:.1} MiB are free under {}",
+/// Refuse checkpoints and snapshots the disk cannot hold: the last two checkpoints and
+/// the one being written, and every snapshot planned (each at its uncompressed size).
+fn check_disk(
+    model: &dyn Model,
+    size: &model::Size,
+    loaded: &Loaded,
+    out: &Path,
+    schedule: Schedule,
+    snapshots: &SnapshotTicks,
+    ties: u64,
+) -> Result<()> {
+    let mut need = 0u64;
+    let mut what = Vec::new();
+    if schedule.any() {
+        let each = checkpoint_bytes(model, size, loaded);
+        let bytes = each.saturating_mul(checkpoint::KEEP as u64 + 1);
+        need = need.saturating_add(bytes);
+        what.push(format!(
+            "checkpoints (up to {:.1} MiB each; {} are kept while one more is written: {:.1} MiB)",
             each as f64 / MIB,
             checkpoint::KEEP,
+            bytes as f64 / MIB
+        ));
+    }
+    let count = snapshots.between(0, loaded.scenario.ticks as u64).len() as u64;
+    if count > 0 {
+        let each = snapshot_bytes(model, size, ties);
+        let bytes = each.saturating_mul(count);
+        need = need.saturating_add(bytes);
+        what.push(format!(
+            "{count} snapshot{} (up to {:.1} MiB each: {:.1} MiB)",
+            if count == 1 { "" } else { "s" },
+            each as f64 / MIB,
+            bytes as f64 / MIB
+        ));
+    }
+    match checkpoint::free_bytes(out) {
+        Some(free) if need > 0 && free < need => Err(Error::bad_input(format!(
+            "--out {}: this run's {} need {:.1} MiB, but only {:.1} MiB are free there",
+            out.display(),
+            what.join(" and "),
             need as f64 / MIB,
             free as f64 / MIB,
-            out.display()
         ))),
         _ => Ok(()),
     }
 }
+
+/// Bytes of one snapshot at most: the model's per-agent state, each tie slot once (a
+/// live tie is stored at both ends) or the scenario's ties for a fixed graph.
+fn snapshot_bytes(model: &dyn Model, size: &model::Size, ties: u64) -> u64 {
+    let state = checkpoint::estimate_bytes(model, size, 0);
+    let agents = size.agents;
+    let slot_ties = agents * size.slots / 2;
+    // The state's bytes per agent bound the per-agent columns; ties add 16 bytes each.
+    snapshot::estimate_bytes(agents, state / agents.max(1), 0)
+        + slot_ties.max(ties).saturating_mul(16)
+}
+
+/// The snapshot ticks asked for, checked: each at a metrics row (where a model's
+/// community labels are current) and within the run.
+fn snapshot_ticks(opts: &RunOptions, model: &dyn Model, loaded: &Loaded) -> Result<SnapshotTicks> {
+    let ticks = loaded.scenario.ticks as u64;
+    let every_row = if model.row_every_tick() {
+        1
+    } else {
+        loaded.scenario.metrics_every.max(1) as u64
+    };
+    if let Some(t) = opts.snapshot_every {
+        if t == 0 || t % every_row != 0 {
+            return Err(Error::bad_input(format!(
+                "--snapshot-every {t}: snapshots are taken at metrics rows; allowed: a positive multiple of metrics_every = {every_row}"
+            )));
+        }
+    }
+    for &t in &opts.snapshot_at {
+        if t > ticks {
+            return Err(Error::bad_input(format!(
+                "--snapshot-at {t}: after the run's last tick; allowed: ticks from 0 to {ticks}"
+            )));
+        }
+        if t % every_row != 0 && t != ticks {
+            return Err(Error::bad_input(format!(
+                "--snapshot-at {t}: snapshots are taken at metrics rows; allowed: multiples of metrics_every = {every_row} and the last tick, {ticks}"
+            )));
+        }
+    }
+    Ok(SnapshotTicks::new(opts.snapshot_every, opts.snapshot_at.clone()))
+}
+
+/// The exit code of a run stopped by a signal after its checkpoint (the binary's too).
+pub const EXIT_INTERRUPTED: u8 = 3;
 
 const MIB: f64 = (1u64 << 20) as f64;
 
@@ -355,10 +458,7 @@ const MIB: f64 = (1u64 << 20) as f64;
 fn failed(mut dir: RunDir, e: Error) -> Error {
     let last = dir.manifest().checkpoint.clone();
     let message = e.to_string();
-    let _ = dir.update(|m| {
-        m.status = Status::Failed;
-        m.error = Some(message.clone());
-    });
+    let _ = dir.end(Status::Failed, e.exit_code(), Some(message));
     let kept = match &last {
         Some(c) => format!(
             "; the partial run is kept in {}, its last checkpoint is {}",
@@ -404,6 +504,18 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         m.checkpoint_every = p.schedule.every_ticks;
         m.checkpoint_every_s = p.schedule.every_s;
     })?;
+    // A model whose state keeps no ties snapshots the scenario's graph (a copy: the
+    // model takes the original).
+    let mut snapshotter = if p.snapshots.is_empty() {
+        None
+    } else {
+        let graph = (p.loaded.scenario.graph.kind != config::GraphKind::Complete).then(|| p.edges.clone());
+        Some(Snapshotter::new(
+            dir.path(),
+            p.loaded.scenario.seed as u32,
+            graph,
+        )?)
+    };
     let prior = from
         .as_ref()
         .map_or_else(|| MetricsTable::new(model.columns()), |c| c.table.clone());
@@ -433,6 +545,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
                 m.tick = tick;
             })
         }),
+        integer_columns: model.integer_columns(),
         seconds: 0.0,
         written: 0,
     };
@@ -454,17 +567,29 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         state: c.state,
         table: c.table,
     });
-    let done = model::simulate_with(
-        model,
-        start,
-        backend,
-        &progress,
-        observers,
-        Some(checkpoints),
-        resume,
-    )?;
+    let snapshots = snapshotter.as_mut().map(|sink| Snapshots {
+        ticks: p.snapshots.clone(),
+        sink,
+    });
+    let saves = model::Saves {
+        checkpoints: Some(checkpoints),
+        snapshots,
+    };
+    let done = model::simulate_with(model, start, backend, &progress, observers, saves, resume)?;
     let (checkpoint_s, checkpoints_written) = (saver.seconds, saver.written);
     drop(saver);
+    if let Some(s) = &snapshotter {
+        if s.written > 0 {
+            tracing::info!(
+                "{} snapshot{} written in {:.3} s ({:.1} MiB) to {}",
+                s.written,
+                if s.written == 1 { "" } else { "s" },
+                s.seconds,
+                s.bytes as f64 / MIB,
+                run_path.join(snapshot::DIR).display()
+            );
+        }
+    }
     progress.finish();
     if checkpoints_written > 0 {
         tracing::info!(
@@ -480,7 +605,8 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             let path = movie.commit()?;
             tracing::warn!("the movie up to tick {tick} is in {}", path.display());
         }
-        dir.update(|m| m.status = Status::Interrupted)?;
+        table::write_metrics(&run_path, &metrics, model.integer_columns())?;
+        dir.end(Status::Interrupted, EXIT_INTERRUPTED, None)?;
         let summary = Summary {
             model: model.name().into(),
             agents,
@@ -552,6 +678,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     // The whole table once more, atomically: the appended file and this one are the
     // same bytes, and a run directory's files are always whole.
     dir.write("metrics.csv", metrics.to_csv())?;
+    table::write_metrics(&run_path, &metrics, model.integer_columns())?;
     dir.write(
         "summary.json",
         serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n",
@@ -567,10 +694,8 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         tracing::info!("movie written to {}", path.display());
     }
     let last_tick = metrics.rows.last().map_or(0, |r| r[0] as u64);
-    dir.update(|m| {
-        m.status = Status::Complete;
-        m.tick = last_tick;
-    })?;
+    dir.update(|m| m.tick = last_tick)?;
+    dir.end(Status::Complete, 0, None)?;
     // The report comes after the run is complete, so a report that fails (a full disk,
     // a plotting error) costs only the report, never the run's data.
     if let Err(e) = crate::report::write(&run_path) {
@@ -579,6 +704,8 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             run_path.display()
         );
     }
+    // The report's files too.
+    dir.record_files()?;
     Ok(RunReport {
         dir: run_path,
         summary,

@@ -227,7 +227,7 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     manifest.backend = backend.name().into();
     manifest.adapter = backend.adapter_name();
     manifest.config_sha256 = rundir::sha256_hex(base.resolved_toml().as_bytes());
-    let dir = claim.create(manifest)?;
+    let mut dir = claim.create(manifest)?;
     let progress = Progress::new(runs, "runs");
     let mut done = 0u64;
     let mut points = Vec::new();
@@ -322,7 +322,8 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     )?;
     dir.write("config.toml", base.resolved_toml())?;
     plot(&report, &dir.path().join("plots"))?;
-    Ok((dir.close(rundir::Status::Complete, None)?, report))
+    dir.end(rundir::Status::Complete, 0, None)?;
+    Ok((dir.path().to_path_buf(), report))
 }
 
 /// `plots/order.{png,svg}` (mean order parameter against the control, one line per N),

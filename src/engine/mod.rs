@@ -3,8 +3,9 @@
 //! so the device computes the next interval while the host reads the last row), progress,
 //! the early stop at a model's fixed point, the observers called at metrics rows and
 //! frames, checkpoints (every T ticks, every S seconds, and when a stop is asked for by a
-//! signal), and the refusal of a metrics row that is not finite. A model only says how to
-//! run an interval and what its row is: see [`Simulation`].
+//! signal), snapshots of the state at chosen metrics rows, and the refusal of a metrics
+//! row that is not finite. A model only says how to run an interval and what its row is:
+//! see [`Simulation`].
 
 pub mod state;
 
@@ -73,6 +74,11 @@ pub trait Simulation {
         let _ = table;
         String::new()
     }
+    /// The stage of the life-cycle the rows so far show (models with stages).
+    fn stage(&self, table: &MetricsTable) -> Option<u32> {
+        let _ = table;
+        None
+    }
     /// The whole state after the last collected interval, as named arrays (downloaded
     /// from the device on the GPU). Nothing may be in flight.
     fn state(&mut self) -> Result<State>;
@@ -100,6 +106,64 @@ pub trait Observer {
 /// metrics rows so far.
 pub trait CheckpointSink {
     fn save(&mut self, state: &State, table: &MetricsTable) -> Result<()>;
+}
+
+/// Where snapshots go: the driver hands it the whole state at a snapshot tick (nothing
+/// in flight) and the metrics rows so far, whose last row is that tick's.
+pub trait SnapshotSink {
+    fn save(&mut self, state: &State, table: &MetricsTable) -> Result<()>;
+}
+
+/// The ticks at which the state is snapshot: every multiple of `every` (tick 0 included)
+/// and each tick of `at`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotTicks {
+    pub every: Option<u64>,
+    /// Ascending, without repeats.
+    pub at: Vec<u64>,
+}
+
+impl SnapshotTicks {
+    pub fn new(every: Option<u64>, mut at: Vec<u64>) -> SnapshotTicks {
+        at.sort_unstable();
+        at.dedup();
+        SnapshotTicks {
+            every: every.map(|e| e.max(1)),
+            at,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.every.is_none() && self.at.is_empty()
+    }
+
+    pub fn due(&self, tick: u64) -> bool {
+        self.every.is_some_and(|e| tick % e == 0) || self.at.binary_search(&tick).is_ok()
+    }
+
+    /// The first snapshot tick after `tick`.
+    pub fn next_after(&self, tick: u64) -> Option<u64> {
+        let every = self.every.map(|e| (tick / e + 1) * e);
+        let at = self.at.iter().copied().find(|&t| t > tick);
+        [every, at].into_iter().flatten().min()
+    }
+
+    /// Every snapshot tick from `from` to `to`, both included.
+    pub fn between(&self, from: u64, to: u64) -> Vec<u64> {
+        let mut ticks = Vec::new();
+        let mut t = if self.due(from) { Some(from) } else { self.next_after(from) };
+        while let Some(tick) = t.filter(|&t| t <= to) {
+            ticks.push(tick);
+            t = self.next_after(tick);
+        }
+        ticks
+    }
+}
+
+/// When to snapshot and where to.
+pub struct Snapshots<'a> {
+    pub ticks: SnapshotTicks,
+    pub sink: &'a mut dyn SnapshotSink,
 }
 
 /// When to checkpoint, and the flag that asks the run to stop (set by SIGINT/SIGTERM).
@@ -131,6 +195,7 @@ pub struct Drive<'a> {
     /// from.
     pub prior: Option<MetricsTable>,
     pub checkpoints: Option<Checkpoints<'a>>,
+    pub snapshots: Option<Snapshots<'a>>,
 }
 
 impl<'a> Drive<'a> {
@@ -165,6 +230,7 @@ impl Drive<'_> {
             fresh: true,
             prior: None,
             checkpoints: None,
+            snapshots: None,
         }
     }
 }
@@ -192,14 +258,15 @@ fn check_finite(columns: &[&str], row: &[f64]) -> Result<()> {
     }
 }
 
-/// The next stop after `tick`: the next row, the next frame, the next checkpoint or the
-/// end, whichever comes first, and what is due there.
+/// The next stop after `tick`: the next row, the next frame, the next checkpoint, the
+/// next snapshot or the end, whichever comes first, and what is due there.
 fn next_stop(
     tick: u64,
     end: u64,
     rows: Rows,
     frame_every: Option<u32>,
     checkpoint_every: Option<u64>,
+    snapshot_at: Option<u64>,
 ) -> (u64, Interval) {
     let row_at = match rows {
         Rows::Every(every) => {
@@ -212,7 +279,7 @@ fn next_stop(
     // frames the uninterrupted one would have.
     let frame_at = frame_every.map(|f| ((tick / f as u64 + 1) * f as u64).min(end));
     let checkpoint_at = checkpoint_every.map(|c| ((tick / c + 1) * c).min(end));
-    let next = [frame_at, checkpoint_at]
+    let next = [frame_at, checkpoint_at, snapshot_at.map(|t| t.min(end))]
         .into_iter()
         .flatten()
         .fold(row_at, u64::min);
@@ -250,15 +317,29 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         .as_ref()
         .and_then(|c| c.every_ticks)
         .map(|t| t.max(1));
+    let snapshot_ticks = drive.snapshots.as_ref().map(|s| s.ticks.clone());
     let mut last_checkpoint = Instant::now();
     // Ticks at which the queued intervals end.
     let mut in_flight: VecDeque<u64> = VecDeque::new();
     let mut planned = start;
     let mut reached = start;
-    // Set while the queue drains for a checkpoint: nothing more is submitted until the
-    // state at `planned` has been saved.
+    // Set while the queue drains for a checkpoint or a snapshot: nothing more is
+    // submitted until the state at `planned` has been taken.
     let mut holding = false;
+    // Whether the state taken once drained goes to the checkpoint sink.
+    let mut checkpoint_due = false;
+    // The last tick snapshot (a resumed run took those up to its start before).
+    let mut snapshot_taken = (!drive.fresh).then_some(start);
     let mut interrupted = None;
+    if drive.fresh && snapshot_ticks.as_ref().is_some_and(|t| t.due(start)) {
+        let state = sim
+            .state()
+            .map_err(|e| e.during(format_args!("the download of the state at tick {start}")))?;
+        if let Some(s) = drive.snapshots.as_mut() {
+            s.sink.save(&state, &table)?;
+        }
+        snapshot_taken = Some(start);
+    }
     if frame_every.is_some() && drive.fresh {
         // The frame of the starting state (its row is the initial row).
         sim.submit(Interval {
@@ -277,10 +358,19 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             let due = c.every.is_some_and(|d| last_checkpoint.elapsed() >= d);
             if (asked || due) && planned < end && !sim.finished() {
                 holding = true;
+                checkpoint_due = true;
             }
         }
         while !holding && in_flight.len() < depth && planned < end && !sim.finished() {
-            let (next, interval) = next_stop(planned, end, rows, frame_every, checkpoint_every);
+            let snapshot_at = snapshot_ticks.as_ref().and_then(|t| t.next_after(planned));
+            let (next, interval) = next_stop(
+                planned,
+                end,
+                rows,
+                frame_every,
+                checkpoint_every,
+                snapshot_at,
+            );
             sim.submit(interval).map_err(|e| {
                 e.during(format_args!("the tick passes of ticks {planned}..{next}"))
             })?;
@@ -288,24 +378,43 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             planned = next;
             if checkpoint_every.is_some_and(|c| next % c == 0) && next < end {
                 holding = true;
+                checkpoint_due = true;
+            }
+            if snapshot_ticks.as_ref().is_some_and(|t| t.due(next)) {
+                holding = true;
             }
         }
         let Some(tick) = in_flight.pop_front() else {
-            if holding && !sim.finished() {
+            if holding {
                 // Everything submitted is collected: the state is that of `reached`.
-                let c = drive
-                    .checkpoints
-                    .as_mut()
-                    .expect("holding needs checkpoints");
+                holding = false;
+                let snapshot = snapshot_taken != Some(reached)
+                    && snapshot_ticks.as_ref().is_some_and(|t| t.due(reached));
+                let checkpoint = checkpoint_due && !sim.finished();
+                checkpoint_due = false;
+                if !(snapshot || checkpoint) {
+                    continue;
+                }
                 let state = sim.state().map_err(|e| {
                     e.during(format_args!("the download of the state at tick {reached}"))
                 })?;
-                c.sink.save(&state, &table)?;
-                last_checkpoint = Instant::now();
-                holding = false;
-                if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
-                    interrupted = Some(reached);
-                    break;
+                if snapshot {
+                    if let Some(s) = drive.snapshots.as_mut() {
+                        s.sink.save(&state, &table)?;
+                    }
+                    snapshot_taken = Some(reached);
+                }
+                if checkpoint {
+                    let c = drive
+                        .checkpoints
+                        .as_mut()
+                        .expect("a checkpoint is due only with checkpoints");
+                    c.sink.save(&state, &table)?;
+                    last_checkpoint = Instant::now();
+                    if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                        interrupted = Some(reached);
+                        break;
+                    }
                 }
                 continue;
             }
@@ -330,7 +439,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         if had_rows {
             drive
                 .progress
-                .update(reached - start, &sim.progress(&table));
+                .update_with(reached, &sim.progress(&table), || sim.stage(&table));
             for o in drive.observers.iter_mut() {
                 o.on_rows(&table)?;
             }

@@ -316,6 +316,9 @@ pub struct Checkpointer<'a> {
     pub identity: Identity,
     /// Called with the new checkpoint's path (relative to the run directory) and tick.
     pub saved: OnSaved<'a>,
+    /// The model's count columns: `metrics.parquet` is written with each checkpoint (a
+    /// Parquet file is readable only once closed, so it is not appended as rows come).
+    pub integer_columns: &'static [&'static str],
     /// Wall time spent writing checkpoints.
     pub seconds: f64,
     pub written: u32,
@@ -332,6 +335,7 @@ impl CheckpointSink for Checkpointer<'_> {
         }
         let path = file_of(&self.run_dir, state.tick);
         write(&path, &self.identity, state, table)?;
+        super::table::write_metrics(&self.run_dir, table, self.integer_columns)?;
         let all = list(&self.run_dir);
         for old in all.iter().take(all.len().saturating_sub(KEEP)) {
             std::fs::remove_file(old).map_err(|e| Error::io(old, e))?;

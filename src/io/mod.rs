@@ -6,7 +6,9 @@
 pub mod checkpoint;
 pub mod metrics_file;
 pub mod rundir;
+pub mod snapshot;
 pub mod summary;
+pub mod table;
 
 use std::fmt::Write as _;
 

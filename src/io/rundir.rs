@@ -54,6 +54,13 @@ pub struct GraphFile {
     pub bytes: u64,
 }
 
+/// A file of a finished run directory, relative to it, with its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    pub path: String,
+    pub bytes: u64,
+}
+
 /// `manifest.json`: what the directory is and where its run stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -61,12 +68,30 @@ pub struct Manifest {
     pub tool: String,
     /// "run" or "scaling".
     pub kind: String,
+    /// The crate version, and the git commit the binary was built from (when built from
+    /// a checkout).
     pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub git_commit: Option<String>,
+    /// The command line that started the run (of its last segment, for a resumed run).
+    #[serde(default)]
+    pub command: Vec<String>,
     pub status: Status,
+    /// The process's exit code once the run ended: 0 complete, 1 failed, 2 bad input,
+    /// 3 interrupted (resumable).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exit_code: Option<u8>,
     pub model: String,
     /// The backend the run uses ("cpu", "gpu"); a resume uses the same.
     pub backend: String,
     pub adapter: String,
+    /// The adapter's driver and its version (empty on the CPU backend).
+    #[serde(default)]
+    pub adapter_driver: String,
+    /// Bytes of the model's state buffers as planned before the start (on the device for
+    /// the GPU backend, in host memory for the CPU one).
+    #[serde(default)]
+    pub planned_device_bytes: u64,
     pub agents: u64,
     pub seed: u64,
     /// Ticks asked for (an upper bound for models that stop early).
@@ -87,6 +112,11 @@ pub struct Manifest {
     pub checkpoint_every: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub checkpoint_every_s: Option<f64>,
+    /// `--snapshot-every` and `--snapshot-at` (a resume keeps them).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub snapshot_every: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub snapshot_at: Vec<u64>,
     /// The frames and movie the run renders (a movie by absolute path), which a resume
     /// continues.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -94,9 +124,21 @@ pub struct Manifest {
     /// How many times the run was resumed.
     #[serde(default)]
     pub resumed: u32,
-    /// UTC, `YYYY-mm-ddTHH:MM:SS.mmmZ`.
+    /// UTC, `YYYY-mm-ddTHH:MM:SS.mmmZ`: when the directory was created, when the last
+    /// segment of the run started (a resume starts one), when the manifest was last
+    /// written and when the run ended.
     pub created: String,
+    #[serde(default)]
+    pub started: String,
     pub updated: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ended: Option<String>,
+    /// Wall time of the run's segments so far, in seconds.
+    #[serde(default)]
+    pub wall_s: f64,
+    /// The run directory's files and their sizes, once the run ended.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub files: Vec<OutputFile>,
     /// The process that writes the run, and its host: a `running` run whose process is
     /// gone was killed, and may be resumed.
     pub pid: u32,
@@ -114,10 +156,15 @@ impl Manifest {
             tool: TOOL.into(),
             kind: kind.into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: option_env!("EMERGENCE_GIT_COMMIT").map(str::to_string),
+            command: Vec::new(),
             status: Status::Running,
+            exit_code: None,
             model: model.into(),
             backend: String::new(),
             adapter: String::new(),
+            adapter_driver: String::new(),
+            planned_device_bytes: 0,
             agents: 0,
             seed: 0,
             ticks: 0,
@@ -127,10 +174,16 @@ impl Manifest {
             checkpoint: None,
             checkpoint_every: None,
             checkpoint_every_s: None,
+            snapshot_every: None,
+            snapshot_at: Vec::new(),
             render: None,
             resumed: 0,
             created: now.clone(),
+            started: now.clone(),
             updated: now,
+            ended: None,
+            wall_s: 0.0,
+            files: Vec::new(),
             pid: std::process::id(),
             host: hostname(),
             error: None,
@@ -299,6 +352,8 @@ impl Claim {
         let dir = RunDir {
             path: self.path,
             manifest,
+            since: std::time::Instant::now(),
+            wall_before: 0.0,
         };
         dir.write_manifest()?;
         Ok(dir)
@@ -309,6 +364,9 @@ impl Claim {
 pub struct RunDir {
     path: PathBuf,
     manifest: Manifest,
+    /// When this process took the run, and the wall time of the segments before.
+    since: std::time::Instant,
+    wall_before: f64,
 }
 
 impl RunDir {
@@ -319,10 +377,17 @@ impl RunDir {
         manifest.pid = std::process::id();
         manifest.host = hostname();
         manifest.error = None;
+        manifest.exit_code = None;
+        manifest.ended = None;
+        manifest.files.clear();
+        manifest.started = utc_now();
         manifest.resumed += 1;
+        let wall_before = manifest.wall_s;
         let dir = RunDir {
             path: path.to_path_buf(),
             manifest,
+            since: std::time::Instant::now(),
+            wall_before,
         };
         dir.write_manifest()?;
         Ok(dir)
@@ -354,28 +419,68 @@ impl RunDir {
         write_atomic(&self.path.join(file), contents.as_ref())
     }
 
-    /// Mark the run finished with `status` (an error's message for a failed run).
-    pub fn close(mut self, status: Status, error: Option<String>) -> Result<PathBuf> {
+    /// Mark the run ended with `status` (an error's message for a failed run) and the
+    /// process's exit code: the end time, the wall time and the files are recorded.
+    pub fn end(&mut self, status: Status, exit_code: u8, error: Option<String>) -> Result<()> {
+        let wall = self.wall_before + self.since.elapsed().as_secs_f64();
+        let files = output_files(&self.path);
         self.update(|m| {
             m.status = status;
+            m.exit_code = Some(exit_code);
             m.error = error;
-        })?;
-        Ok(std::mem::take(&mut self.path))
+            m.ended = Some(utc_now());
+            m.wall_s = wall;
+            m.files = files;
+        })
+    }
+}
+
+impl RunDir {
+    /// Record the directory's files again (after the report of a complete run).
+    pub fn record_files(&mut self) -> Result<()> {
+        let files = output_files(&self.path);
+        self.update(|m| m.files = files)
     }
 }
 
 impl Drop for RunDir {
-    /// A run directory left without [`RunDir::close`] (an error on the way out) says it
+    /// A run directory left without [`RunDir::end`] (an error on the way out) says it
     /// failed rather than that it is still running.
     fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() && self.manifest.status == Status::Running {
-            self.manifest.status = Status::Failed;
-            self.manifest
+        if self.manifest.status == Status::Running {
+            let error = self
+                .manifest
                 .error
-                .get_or_insert_with(|| "the run stopped before it finished".into());
-            let _ = self.write_manifest();
+                .clone()
+                .unwrap_or_else(|| "the run stopped before it finished".into());
+            let _ = self.end(Status::Failed, 1, Some(error));
         }
     }
+}
+
+/// Every file under `dir` (but the manifest and temporaries), relative, with its size,
+/// in name order.
+fn output_files(dir: &Path) -> Vec<OutputFile> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if !name.starts_with('.') && path != dir.join(MANIFEST) {
+                let relative = path.strip_prefix(dir).unwrap_or(&path);
+                files.push(OutputFile {
+                    path: relative.to_string_lossy().into_owned(),
+                    bytes: meta.len(),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
 }
 
 /// Write `path` under a temporary name beside it (in the same directory, so the rename
@@ -389,6 +494,19 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_atomic_file(path, |f| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())
+    })
+}
+
+/// [`write_atomic`] of what `fill` writes to the file it is handed and hands back (for
+/// writers that own their file, such as Parquet's).
+pub fn write_atomic_file(
+    path: &Path,
+    fill: impl FnOnce(std::fs::File) -> std::io::Result<std::fs::File>,
+) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let temp = path.with_file_name(format!(
         ".{}.tmp-{}",
@@ -396,10 +514,7 @@ pub fn write_atomic_with(
         std::process::id()
     ));
     let written = (|| {
-        let f = std::fs::File::create(&temp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        fill(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
+        let f = fill(std::fs::File::create(&temp)?)?;
         f.sync_all()?;
         std::fs::rename(&temp, path)?;
         // The rename itself is durable once the directory is synced.

@@ -270,6 +270,16 @@ pub trait Model: Send + Sync {
     fn unit(&self) -> &'static str {
         "ticks"
     }
+    /// The metrics columns that are counts: integers in `metrics.parquet` (the others
+    /// are floats).
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick"]
+    }
+    /// Whether every tick has a metrics row (models that stop at a fixed point), rather
+    /// than every `metrics_every` ticks.
+    fn row_every_tick(&self) -> bool {
+        false
+    }
     /// Start a run on `backend`.
     fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>>;
 }
@@ -370,17 +380,26 @@ pub fn simulate<'o>(
     progress: &'o Progress,
     observers: Vec<&'o mut dyn Observer>,
 ) -> Result<Simulated> {
-    simulate_with(model, start, backend, progress, observers, None, None)
+    simulate_with(model, start, backend, progress, observers, Saves::default(), None)
 }
 
-/// [`simulate`] with checkpoints (and a stop flag), going on from `resume` when given.
+/// What a run saves of its state as it goes: checkpoints (to resume from) and snapshots
+/// (for analysis and `export`).
+#[derive(Default)]
+pub struct Saves<'o> {
+    pub checkpoints: Option<engine::Checkpoints<'o>>,
+    pub snapshots: Option<engine::Snapshots<'o>>,
+}
+
+/// [`simulate`] with checkpoints (and a stop flag) and snapshots, going on from `resume`
+/// when given.
 pub fn simulate_with<'o>(
     model: &dyn Model,
     start: Start<'_>,
     backend: &Backend,
     progress: &'o Progress,
     observers: Vec<&'o mut dyn Observer>,
-    checkpoints: Option<engine::Checkpoints<'o>>,
+    saves: Saves<'o>,
     resume: Option<Resume>,
 ) -> Result<Simulated> {
     let total = start.ticks() as u64;
@@ -401,7 +420,8 @@ pub fn simulate_with<'o>(
         observers,
         fresh: true,
         prior: None,
-        checkpoints,
+        checkpoints: saves.checkpoints,
+        snapshots: saves.snapshots,
     };
     let drive = match resume {
         Some(r) => {

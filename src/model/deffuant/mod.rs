@@ -554,6 +554,10 @@ impl Model for Deffuant {
         "opinion_clusters"
     }
 
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick", "opinion_clusters", "clusters", "updates"]
+    }
+
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
         let mut b = crate::backend::csr_buffers(size);
         b.extend([

@@ -47,6 +47,10 @@ impl Model for LifecycleModel {
         true
     }
 
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick", "communities"]
+    }
+
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
         super::gpu::buffers(size.agents, size.slots)
     }
@@ -373,6 +377,10 @@ impl Simulation for LifecycleSim<'_> {
 
     fn progress(&self, table: &MetricsTable) -> String {
         lifecycle_progress(table, self.life().n)
+    }
+
+    fn stage(&self, table: &MetricsTable) -> Option<u32> {
+        stages::detect(table, &StageParams::new(self.life().n)).map(|s| u32::from(s.stage))
     }
 
     fn state(&mut self) -> Result<State> {

@@ -452,6 +452,14 @@ impl Model for Sir {
         "recovered"
     }
 
+    fn row_every_tick(&self) -> bool {
+        true
+    }
+
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick", "new_infections", "recoveries"]
+    }
+
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
         let mut b = crate::backend::csr_buffers(size);
         b.extend([

@@ -533,6 +533,14 @@ impl Model for Threshold {
         "sweeps"
     }
 
+    fn row_every_tick(&self) -> bool {
+        true
+    }
+
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick", "newly_active"]
+    }
+
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
         let mut b = crate::backend::csr_buffers(size);
         b.extend([

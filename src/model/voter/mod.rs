@@ -710,6 +710,10 @@ impl Model for VoterModel {
         "largest_community"
     }
 
+    fn integer_columns(&self) -> &'static [&'static str] {
+        &["tick", "discordant_ties", "groups", "adoptions", "rewires"]
+    }
+
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer> {
         let (n, k) = (size.agents, size.slots);
         vec![

@@ -1,0 +1,129 @@
+//! Parquet tables for analysts: the metrics table, snapshots of agents and ties, the id
+//! mapping of an imported graph. Columns keep their types (a count stays an integer, an
+//! agent id a `uint32`), an undefined value is a null, and every file is written under a
+//! temporary name and renamed, so a reader never sees a file without its footer.
+//! Compression is zstd (level 1): what polars writes by default, and read by pyarrow,
+//! pandas, DuckDB and Spark alike.
+
+use super::rundir::write_atomic_file;
+use super::MetricsTable;
+use crate::error::{Error, Result};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::{Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Rows per record batch and row group: large enough for fast scans, small enough that
+/// a reader's memory stays bounded on a 10^8-row snapshot.
+pub const ROWS_PER_GROUP: usize = 1 << 20;
+
+/// One named column.
+pub struct Column {
+    pub name: String,
+    pub values: ArrayRef,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, values: ArrayRef) -> Column {
+        Column {
+            name: name.into(),
+            values,
+        }
+    }
+}
+
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+        .set_created_by(format!("emergence {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Write `columns` (all of one length) as the Parquet file `path`, atomically. A column
+/// is nullable when it holds a null.
+pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
+    let rows = columns.first().map_or(0, |c| c.values.len());
+    debug_assert!(columns.iter().all(|c| c.values.len() == rows));
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| {
+                Field::new(
+                    &c.name,
+                    c.values.data_type().clone(),
+                    c.values.null_count() > 0,
+                )
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let parquet_error = |e: parquet::errors::ParquetError| {
+        std::io::Error::other(format!("writing Parquet: {e}"))
+    };
+    write_atomic_file(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties()))
+            .map_err(parquet_error)?;
+        let mut offset = 0;
+        // One batch for an empty table too, so the file has its schema and no rows.
+        loop {
+            let len = ROWS_PER_GROUP.min(rows - offset);
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                columns
+                    .iter()
+                    .map(|c| c.values.slice(offset, len))
+                    .collect(),
+            )
+            .map_err(|e| std::io::Error::other(format!("a Parquet batch: {e}")))?;
+            writer.write(&batch).map_err(parquet_error)?;
+            offset += len;
+            if offset >= rows {
+                break;
+            }
+        }
+        writer.into_inner().map_err(parquet_error)
+    })
+}
+
+/// The metrics table as Parquet: `integer` columns as `int64`, the others as `float64`,
+/// a value that is not finite (undefined) as a null.
+pub fn metrics_columns(table: &MetricsTable, integer: &[&str]) -> Vec<Column> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let values = table.rows.iter().map(|r| r[k]);
+            let array: ArrayRef = if integer.contains(&name.as_str()) {
+                Arc::new(
+                    values
+                        .map(|v| v.is_finite().then_some(v as i64))
+                        .collect::<Int64Array>(),
+                )
+            } else {
+                Arc::new(
+                    values
+                        .map(|v| v.is_finite().then_some(v))
+                        .collect::<Float64Array>(),
+                )
+            };
+            Column::new(name.clone(), array)
+        })
+        .collect()
+}
+
+/// `metrics.parquet`: the same content as `metrics.csv`, typed.
+pub const METRICS_PARQUET: &str = "metrics.parquet";
+
+/// Write `dir/metrics.parquet` from `table`.
+pub fn write_metrics(dir: &Path, table: &MetricsTable, integer: &[&str]) -> Result<()> {
+    write_parquet(&dir.join(METRICS_PARQUET), &metrics_columns(table, integer))
+}
+
+/// A Parquet error while reading `path`, as one line naming the file.
+pub fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::bad_input(format!("{}: not a readable Parquet file: {e}", path.display()))
+}
