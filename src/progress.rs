@@ -82,7 +82,8 @@ impl Progress {
             bar.set_message(message.to_string());
         } else {
             let mut last = self.last_log.lock().expect("not poisoned");
-            if last.elapsed() >= log_every() {
+            // A line says how far the run got: none before its first row.
+            if !message.is_empty() && last.elapsed() >= log_every() {
                 *last = Instant::now();
                 let rate = (rate * 10.0).round() / 10.0;
                 match stage() {

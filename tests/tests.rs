@@ -1,6 +1,7 @@
 //! The one integration-test binary (each test binary links wgpu again, so there is one).
 //! Each module covers one part of the pipeline.
 
+mod analyst_io;
 mod bad_input;
 mod checkpoint;
 mod cli;

@@ -380,7 +380,11 @@ impl Simulation for LifecycleSim<'_> {
     }
 
     fn stage(&self, table: &MetricsTable) -> Option<u32> {
-        stages::detect(table, &StageParams::new(self.life().n)).map(|s| u32::from(s.stage))
+        // Stage 0 (isolated efforts) until the detector sees more.
+        Some(
+            stages::detect(table, &StageParams::new(self.life().n))
+                .map_or(0, |s| u32::from(s.stage)),
+        )
     }
 
     fn state(&mut self) -> Result<State> {
