@@ -446,7 +446,10 @@ fn snapshot_ticks(opts: &RunOptions, model: &dyn Model, loaded: &Loaded) -> Resu
             )));
         }
     }
-    Ok(SnapshotTicks::new(opts.snapshot_every, opts.snapshot_at.clone()))
+    Ok(SnapshotTicks::new(
+        opts.snapshot_every,
+        opts.snapshot_at.clone(),
+    ))
 }
 
 /// The exit code of a run stopped by a signal after its checkpoint (the binary's too).
@@ -509,7 +512,8 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     let mut snapshotter = if p.snapshots.is_empty() {
         None
     } else {
-        let graph = (p.loaded.scenario.graph.kind != config::GraphKind::Complete).then(|| p.edges.clone());
+        let graph =
+            (p.loaded.scenario.graph.kind != config::GraphKind::Complete).then(|| p.edges.clone());
         Some(Snapshotter::new(
             dir.path(),
             p.loaded.scenario.seed as u32,

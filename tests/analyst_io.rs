@@ -125,8 +125,8 @@ fn python_with(modules: &[&str]) -> Option<&'static str> {
 
 /// The Python block of docs/analysis.md that follows the marker the tests look for.
 fn docs_script() -> String {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/analysis.md"))
-        .unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/analysis.md")).unwrap();
     let after = docs
         .split("<!-- tests/analyst_io.rs runs the script below -->")
         .nth(1)
@@ -175,7 +175,11 @@ fn the_docs_script_reads_metrics_parquet_with_the_csv_values_and_integer_types()
         };
         let script = dir.join("load_run.py");
         std::fs::write(&script, docs_script()).unwrap();
-        let out = Command::new(python).arg(&script).arg(&run).output().unwrap();
+        let out = Command::new(python)
+            .arg(&script)
+            .arg(&run)
+            .output()
+            .unwrap();
         ok(&out);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["rows"], rows.len(), "{config}");
@@ -229,8 +233,8 @@ fn every_count_column_holds_integers_in_a_run_of_each_model() {
             render: None,
         };
         let progress = emergence::progress::Progress::hidden();
-        let done = emergence::model::simulate(model, start, &backend, &progress, Vec::new())
-            .unwrap();
+        let done =
+            emergence::model::simulate(model, start, &backend, &progress, Vec::new()).unwrap();
         for name in model.integer_columns() {
             let column = done.table.column(name).unwrap_or_else(|| {
                 panic!("{}: integer column {name} is not a column", model.name())
@@ -313,15 +317,41 @@ fn snapshots_agree_with_the_metrics_rows_of_their_ticks_for_dynamic_and_fixed_ti
     let configs = env!("CARGO_MANIFEST_DIR").to_string() + "/configs";
     let lifecycle = emergence(
         &[
-            "run", "--agents", "3000", "--ticks", "300", "--backend", "cpu", "--out", "life",
-            "--snapshot-every", "100", "--snapshot-at", "250", "-q",
+            "run",
+            "--agents",
+            "3000",
+            "--ticks",
+            "300",
+            "--backend",
+            "cpu",
+            "--out",
+            "life",
+            "--snapshot-every",
+            "100",
+            "--snapshot-at",
+            "250",
+            "-q",
         ],
         &dir,
     );
     ok(&lifecycle);
-    check_snapshots_against_rows(&dir.join("life"), &[0, 100, 200, 250, 300], 3000, true, true);
+    check_snapshots_against_rows(
+        &dir.join("life"),
+        &[0, 100, 200, 250, 300],
+        3000,
+        true,
+        true,
+    );
     let a = read_columns(&dir.join("life/snapshots/agents-300.parquet"));
-    for field in ["phi", "omega", "knowledge", "adopted_at", "degree", "community", "component"] {
+    for field in [
+        "phi",
+        "omega",
+        "knowledge",
+        "adopted_at",
+        "degree",
+        "community",
+        "component",
+    ] {
         assert!(a.contains_key(field), "lifecycle agents have {field}");
     }
     // The degree column is each agent's ties in the ties file.
@@ -337,8 +367,19 @@ fn snapshots_agree_with_the_metrics_rows_of_their_ticks_for_dynamic_and_fixed_ti
     // Voter: ties rewired, no weights; SIR: the scenario's fixed graph, one row a tick.
     let voter = emergence(
         &[
-            "run", &format!("{configs}/voter.toml"), "--agents", "2000", "--ticks", "100",
-            "--backend", "cpu", "--out", "voter", "--snapshot-every", "50", "-q",
+            "run",
+            &format!("{configs}/voter.toml"),
+            "--agents",
+            "2000",
+            "--ticks",
+            "100",
+            "--backend",
+            "cpu",
+            "--out",
+            "voter",
+            "--snapshot-every",
+            "50",
+            "-q",
         ],
         &dir,
     );
@@ -346,8 +387,17 @@ fn snapshots_agree_with_the_metrics_rows_of_their_ticks_for_dynamic_and_fixed_ti
     check_snapshots_against_rows(&dir.join("voter"), &[0, 50, 100], 2000, false, false);
     let sir = emergence(
         &[
-            "run", &format!("{configs}/sir.toml"), "--agents", "2000", "--backend", "cpu",
-            "--out", "sir", "--snapshot-at", "0,3,7", "-q",
+            "run",
+            &format!("{configs}/sir.toml"),
+            "--agents",
+            "2000",
+            "--backend",
+            "cpu",
+            "--out",
+            "sir",
+            "--snapshot-at",
+            "0,3,7",
+            "-q",
         ],
         &dir,
     );
@@ -355,7 +405,10 @@ fn snapshots_agree_with_the_metrics_rows_of_their_ticks_for_dynamic_and_fixed_ti
     check_snapshots_against_rows(&dir.join("sir"), &[0, 3, 7], 2000, false, true);
     let fixed0 = std::fs::read(dir.join("sir/snapshots/ties-0.parquet")).unwrap();
     let fixed7 = std::fs::read(dir.join("sir/snapshots/ties-7.parquet")).unwrap();
-    assert_eq!(fixed0, fixed7, "a fixed graph's ties are the same at every tick");
+    assert_eq!(
+        fixed0, fixed7,
+        "a fixed graph's ties are the same at every tick"
+    );
     // The states differ between ticks (the outbreak spreads).
     let s0 = read_columns(&dir.join("sir/snapshots/agents-0.parquet"));
     let s7 = read_columns(&dir.join("sir/snapshots/agents-7.parquet"));
@@ -373,7 +426,9 @@ fn snapshots_agree_with_the_metrics_rows_of_their_ticks_for_dynamic_and_fixed_ti
                 .iter()
                 .find(|f| f["path"] == path.as_str())
                 .unwrap_or_else(|| panic!("{path} in the manifest's files"));
-            let bytes = std::fs::metadata(dir.join("life").join(&path)).unwrap().len();
+            let bytes = std::fs::metadata(dir.join("life").join(&path))
+                .unwrap()
+                .len();
             assert_eq!(entry["bytes"], bytes);
         }
     }
@@ -452,7 +507,10 @@ fn snapshots_are_byte_identical_between_equal_runs_and_across_a_resume() {
 fn snapshot_flags_that_do_not_fit_the_run_are_refused_before_any_work() {
     let dir = scratch("analyst-bad-snapshots");
     for (args, says) in [
-        (vec!["--snapshot-every", "7"], "multiple of metrics_every = 10"),
+        (
+            vec!["--snapshot-every", "7"],
+            "multiple of metrics_every = 10",
+        ),
         (vec!["--snapshot-every", "0"], "--snapshot-every 0"),
         (vec!["--snapshot-at", "0,15"], "--snapshot-at 15"),
         (vec!["--snapshot-at", "5000"], "from 0 to 300"),
@@ -468,7 +526,18 @@ fn snapshot_flags_that_do_not_fit_the_run_are_refused_before_any_work() {
     }
     // A resume keeps the run's own snapshot schedule.
     ok(&emergence(
-        &["run", "--agents", "500", "--ticks", "100", "--out", "done", "--backend", "cpu", "-q"],
+        &[
+            "run",
+            "--agents",
+            "500",
+            "--ticks",
+            "100",
+            "--out",
+            "done",
+            "--backend",
+            "cpu",
+            "-q",
+        ],
         &dir,
     ));
     let out = emergence(&["run", "--resume", "done", "--snapshot-every", "10"], &dir);
@@ -479,7 +548,18 @@ fn snapshot_flags_that_do_not_fit_the_run_are_refused_before_any_work() {
 #[test]
 fn the_manifest_records_the_build_the_command_the_times_and_the_files() {
     let dir = scratch("analyst-manifest");
-    let args = ["run", "--agents", "1000", "--ticks", "50", "--backend", "cpu", "--out", "m", "-q"];
+    let args = [
+        "run",
+        "--agents",
+        "1000",
+        "--ticks",
+        "50",
+        "--backend",
+        "cpu",
+        "--out",
+        "m",
+        "-q",
+    ];
     let out = emergence(&args, &dir);
     ok(&out);
     let m: serde_json::Value =
@@ -496,18 +576,29 @@ fn the_manifest_records_the_build_the_command_the_times_and_the_files() {
         .collect();
     assert_eq!(&command[1..], &args[..]);
     assert!(command[0].ends_with("emergence"));
-    assert_eq!((m["seed"].as_u64(), m["ticks"].as_u64()), (Some(1), Some(50)));
+    assert_eq!(
+        (m["seed"].as_u64(), m["ticks"].as_u64()),
+        (Some(1), Some(50))
+    );
     assert_eq!(m["backend"], "cpu");
     assert!(m["planned_device_bytes"].as_u64().unwrap() > 1000 * 16);
     let (started, ended) = (m["started"].as_str().unwrap(), m["ended"].as_str().unwrap());
-    assert!(started.ends_with('Z') && started <= ended, "{started} .. {ended}");
+    assert!(
+        started.ends_with('Z') && started <= ended,
+        "{started} .. {ended}"
+    );
     assert!(m["wall_s"].as_f64().unwrap() > 0.0);
     // Every file of the directory but the manifest, with its size.
     let listed: BTreeMap<String, u64> = m["files"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["path"].as_str().unwrap().to_string(), f["bytes"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["bytes"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let mut on_disk = BTreeMap::new();
     let mut stack = vec![dir.join("m")];
@@ -517,7 +608,11 @@ fn the_manifest_records_the_build_the_command_the_times_and_the_files() {
             if p.is_dir() {
                 stack.push(p);
             } else if p.file_name().unwrap() != "manifest.json" {
-                let rel = p.strip_prefix(dir.join("m")).unwrap().to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(dir.join("m"))
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 on_disk.insert(rel, std::fs::metadata(&p).unwrap().len());
             }
         }
@@ -530,7 +625,10 @@ fn the_manifest_records_the_build_the_command_the_times_and_the_files() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output();
     if let Some(head) = head.ok().filter(|h| h.status.success()) {
-        assert_eq!(m["git_commit"], String::from_utf8_lossy(&head.stdout).trim());
+        assert_eq!(
+            m["git_commit"],
+            String::from_utf8_lossy(&head.stdout).trim()
+        );
     }
 }
 
@@ -556,7 +654,15 @@ fn run_logged(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, Strin
 #[test]
 fn logs_to_a_file_have_no_escape_codes_json_is_one_object_a_line_and_quiet_holds() {
     let dir = scratch("analyst-logs");
-    let run = ["run", "--agents", "2000", "--ticks", "200", "--backend", "cpu"];
+    let run = [
+        "run",
+        "--agents",
+        "2000",
+        "--ticks",
+        "200",
+        "--backend",
+        "cpu",
+    ];
     let with = |extra: &[&'static str]| -> Vec<&str> {
         let mut v = run.to_vec();
         v.extend_from_slice(extra);
@@ -565,7 +671,10 @@ fn logs_to_a_file_have_no_escape_codes_json_is_one_object_a_line_and_quiet_holds
     let (out, log) = run_logged(&dir, &with(&["--out", "a"]), &[]);
     ok(&out);
     assert!(log.contains("INFO"), "{log}");
-    assert!(!log.contains('\x1b'), "an escape code in the log file: {log:?}");
+    assert!(
+        !log.contains('\x1b'),
+        "an escape code in the log file: {log:?}"
+    );
 
     // JSON: every line an object with time, level, message; progress lines carry the
     // tick, the rate and the stage.
@@ -581,13 +690,24 @@ fn logs_to_a_file_have_no_escape_codes_json_is_one_object_a_line_and_quiet_holds
         .collect();
     assert!(lines.len() > 5);
     for line in &lines {
-        assert!(line["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
-        assert!(line["level"].is_string() && line["message"].is_string(), "{line}");
+        assert!(
+            line["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+        assert!(
+            line["level"].is_string() && line["message"].is_string(),
+            "{line}"
+        );
     }
     let progress: Vec<&serde_json::Value> = lines.iter().filter(|l| l["tick"].is_u64()).collect();
     assert!(!progress.is_empty(), "progress lines: {log}");
-    assert!(progress.iter().all(|l| l["ticks_per_s"].is_number() && l["stage"].is_u64()));
-    let ticks: Vec<u64> = progress.iter().map(|l| l["tick"].as_u64().unwrap()).collect();
+    assert!(progress
+        .iter()
+        .all(|l| l["ticks_per_s"].is_number() && l["stage"].is_u64()));
+    let ticks: Vec<u64> = progress
+        .iter()
+        .map(|l| l["tick"].as_u64().unwrap())
+        .collect();
     assert!(ticks.windows(2).all(|w| w[0] < w[1]) && *ticks.last().unwrap() <= 200);
     // A failure's last line is an object too.
     let (out, log) = run_logged(&dir, &with(&["--out", "b", "--log-format", "json"]), &[]);
@@ -599,7 +719,18 @@ fn logs_to_a_file_have_no_escape_codes_json_is_one_object_a_line_and_quiet_holds
     // -q: RUST_LOG cannot bring back what it hides.
     let (out, log) = run_logged(
         &dir,
-        &["-q", "run", "--agents", "2000", "--ticks", "50", "--backend", "cpu", "--out", "c"],
+        &[
+            "-q",
+            "run",
+            "--agents",
+            "2000",
+            "--ticks",
+            "50",
+            "--backend",
+            "cpu",
+            "--out",
+            "c",
+        ],
         &[("RUST_LOG", "debug")],
     );
     ok(&out);
@@ -641,7 +772,10 @@ fn a_terminal_gets_colour_unless_no_color_is_set() {
 fn has_colour(text: &str) -> bool {
     text.split('\x1b').skip(1).any(|rest| {
         rest.strip_prefix('[').is_some_and(|r| {
-            let code: String = r.chars().take_while(|c| c.is_ascii_digit() || *c == ';').collect();
+            let code: String = r
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ';')
+                .collect();
             r[code.len()..].starts_with('m')
         })
     })

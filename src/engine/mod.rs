@@ -138,7 +138,7 @@ impl SnapshotTicks {
     }
 
     pub fn due(&self, tick: u64) -> bool {
-        self.every.is_some_and(|e| tick % e == 0) || self.at.binary_search(&tick).is_ok()
+        self.every.is_some_and(|e| tick.is_multiple_of(e)) || self.at.binary_search(&tick).is_ok()
     }
 
     /// The first snapshot tick after `tick`.
@@ -151,7 +151,11 @@ impl SnapshotTicks {
     /// Every snapshot tick from `from` to `to`, both included.
     pub fn between(&self, from: u64, to: u64) -> Vec<u64> {
         let mut ticks = Vec::new();
-        let mut t = if self.due(from) { Some(from) } else { self.next_after(from) };
+        let mut t = if self.due(from) {
+            Some(from)
+        } else {
+            self.next_after(from)
+        };
         while let Some(tick) = t.filter(|&t| t <= to) {
             ticks.push(tick);
             t = self.next_after(tick);

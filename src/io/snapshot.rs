@@ -151,15 +151,24 @@ impl Snapshotter {
             (None, None) => ((0..n).collect(), (0..n).collect(), None),
         };
 
-        let mut columns = vec![Column::new("id", Arc::new(UInt32Array::from_iter_values(0..n)))];
+        let mut columns = vec![Column::new(
+            "id",
+            Arc::new(UInt32Array::from_iter_values(0..n)),
+        )];
         for f in &state.fields {
             if f.per != Per::Agent || f.name == "labels" {
                 continue;
             }
             columns.push(Column::new(f.name.clone(), array_of(&f.values)));
         }
-        columns.push(Column::new("community", Arc::new(UInt32Array::from(community))));
-        columns.push(Column::new("component", Arc::new(UInt32Array::from(component))));
+        columns.push(Column::new(
+            "community",
+            Arc::new(UInt32Array::from(community)),
+        ));
+        columns.push(Column::new(
+            "component",
+            Arc::new(UInt32Array::from(component)),
+        ));
         let agents_path = self.dir.join(agents_file(tick));
         write_parquet(&agents_path, &columns)?;
         self.bytes += file_bytes(&agents_path);
@@ -213,9 +222,12 @@ fn live_ties(state: &State, n: u32) -> Result<Option<TieStore>> {
             state.model
         )));
     };
-    let slots = if n == 0 { 0 } else { neighbor.len() as u32 / n };
+    let slots = (neighbor.len() as u32).checked_div(n).unwrap_or(0);
     let degree = state.u32s("degree")?.to_vec();
-    let weight = state.f32s("weight").map(<[f32]>::to_vec).unwrap_or_default();
+    let weight = state
+        .f32s("weight")
+        .map(<[f32]>::to_vec)
+        .unwrap_or_default();
     let age = state.u32s("age").map(<[u32]>::to_vec).unwrap_or_default();
     Ok(Some(TieStore {
         n,

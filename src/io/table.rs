@@ -37,7 +37,9 @@ impl Column {
 
 fn properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("level 1 is valid"),
+        ))
         .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
         .set_created_by(format!("emergence {}", env!("CARGO_PKG_VERSION")))
         .build()
@@ -60,9 +62,8 @@ pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
             })
             .collect::<Vec<_>>(),
     ));
-    let parquet_error = |e: parquet::errors::ParquetError| {
-        std::io::Error::other(format!("writing Parquet: {e}"))
-    };
+    let parquet_error =
+        |e: parquet::errors::ParquetError| std::io::Error::other(format!("writing Parquet: {e}"));
     write_atomic_file(path, |file| {
         let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties()))
             .map_err(parquet_error)?;
@@ -125,5 +126,8 @@ pub fn write_metrics(dir: &Path, table: &MetricsTable, integer: &[&str]) -> Resu
 
 /// A Parquet error while reading `path`, as one line naming the file.
 pub fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::bad_input(format!("{}: not a readable Parquet file: {e}", path.display()))
+    Error::bad_input(format!(
+        "{}: not a readable Parquet file: {e}",
+        path.display()
+    ))
 }

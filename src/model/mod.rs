@@ -380,7 +380,15 @@ pub fn simulate<'o>(
     progress: &'o Progress,
     observers: Vec<&'o mut dyn Observer>,
 ) -> Result<Simulated> {
-    simulate_with(model, start, backend, progress, observers, Saves::default(), None)
+    simulate_with(
+        model,
+        start,
+        backend,
+        progress,
+        observers,
+        Saves::default(),
+        None,
+    )
 }
 
 /// What a run saves of its state as it goes: checkpoints (to resume from) and snapshots
