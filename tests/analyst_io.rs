@@ -780,3 +780,32 @@ fn has_colour(text: &str) -> bool {
         })
     })
 }
+
+#[test]
+fn gpu_snapshots_agree_with_the_gpu_rows_of_their_ticks() {
+    // The device's own rows (its label propagation, its components) against the
+    // snapshot of the state downloaded at the same tick.
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let dir = scratch("analyst-gpu-snapshots");
+    let out = emergence(
+        &[
+            "run",
+            "--agents",
+            "3000",
+            "--ticks",
+            "200",
+            "--backend",
+            "gpu",
+            "--out",
+            "life",
+            "--snapshot-every",
+            "100",
+            "-q",
+        ],
+        &dir,
+    );
+    ok(&out);
+    check_snapshots_against_rows(&dir.join("life"), &[0, 100, 200], 3000, true, true);
+}
