@@ -106,6 +106,10 @@ impl Snapshotter {
         let tick = state.tick;
         let n = agents_of(state);
         let live = live_ties(state, n)?;
+        if live.is_some() {
+            // The state has the ties: the scenario's copy is not needed.
+            self.graph = None;
+        }
         if live.is_none() && self.fixed.is_none() {
             if let Some(edges) = self.graph.take() {
                 let csr = Csr::from_edges(&edges);
