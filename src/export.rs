@@ -109,20 +109,29 @@ pub fn export(opts: &ExportOptions) -> Result<Exported> {
     };
     let limit = opts.sample.unwrap_or(DEFAULT_SAMPLE);
 
-    // The ties of every snapshot exported, then the sample.
-    let ties: Vec<Ties> = ticks
-        .iter()
-        .map(|&t| run.read_ties(t))
-        .collect::<Result<_>>()?;
+    // The sample, from a first pass over the ties (only their keys are kept), then the
+    // kept ties of each snapshot; a run kept whole is read once.
     let n = run.agents;
     let all = limit == 0 || limit >= n as u64;
     let (kept, ties_total) = if all {
-        (None, union_keys(&ties).len() as u64)
+        (None, None)
     } else {
-        let union = union_keys(&ties);
+        let mut union: Vec<u64> = Vec::new();
+        let mut degree = Vec::new();
+        for (k, &t) in ticks.iter().enumerate() {
+            let ties = run.read_ties(t)?;
+            union.extend(ties.src.iter().zip(&ties.dst).map(|(&s, &d)| key(s, d)));
+            union.sort_unstable();
+            union.dedup();
+            if k + 1 == ticks.len() {
+                degree = degrees(n, &ties);
+            }
+        }
         let total = union.len() as u64;
-        let degree = degrees(n, ties.last().expect("a snapshot"));
-        (Some(snowball(n, &union, &degree, limit as usize)), total)
+        (
+            Some(snowball(n, &union, &degree, limit as usize)),
+            Some(total),
+        )
     };
     let member: Option<Vec<bool>> = kept.as_ref().map(|k| {
         let mut m = vec![false; n as usize];
@@ -131,10 +140,10 @@ pub fn export(opts: &ExportOptions) -> Result<Exported> {
         }
         m
     });
-    let edges: Vec<Vec<EdgeRow>> = ties
-        .into_iter()
-        .map(|t| edge_rows(t, member.as_deref()))
-        .collect();
+    let edges: Vec<Vec<EdgeRow>> = ticks
+        .iter()
+        .map(|&t| Ok(edge_rows(run.read_ties(t)?, member.as_deref())))
+        .collect::<Result<_>>()?;
     let nodes = NodeData::read(&run, &ticks, kept.as_deref())?;
     let data = Export {
         run: &run,
@@ -160,7 +169,7 @@ pub fn export(opts: &ExportOptions) -> Result<Exported> {
         agents: data.nodes.kept as u64,
         agents_total: n as u64,
         ties: written,
-        ties_total,
+        ties_total: ties_total.unwrap_or(written),
         seconds: start.elapsed().as_secs_f64(),
     };
     let rule = if all {
@@ -228,17 +237,6 @@ fn key(src: u32, dst: u32) -> u64 {
 
 fn ends(key: u64) -> (u32, u32) {
     ((key >> 32) as u32, key as u32)
-}
-
-/// Every tie of any of the snapshots, once, sorted.
-fn union_keys(ties: &[Ties]) -> Vec<u64> {
-    let mut keys: Vec<u64> = ties
-        .iter()
-        .flat_map(|t| t.src.iter().zip(&t.dst).map(|(&s, &d)| key(s, d)))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
 }
 
 /// Each agent's degree in one snapshot.
@@ -420,18 +418,9 @@ struct Attr {
 }
 
 impl Attr {
-    /// GEXF's type (Java's: `integer` is 32-bit signed, so unsigned ids are `long`).
-    fn gexf_type(&self, t: &DataType) -> &'static str {
-        match (self.view, t) {
-            (View::Flag, _) => "boolean",
-            (_, DataType::Float32) => "float",
-            (_, DataType::Float64) => "double",
-            _ => "long",
-        }
-    }
-
-    /// GraphML's `attr.type`.
-    fn graphml_type(&self, t: &DataType) -> &'static str {
+    /// The attribute's type, by the name GEXF and GraphML both use (Java's types:
+    /// `integer`/`int` is 32-bit signed, so unsigned columns are `long`).
+    fn xml_type(&self, t: &DataType) -> &'static str {
         match (self.view, t) {
             (View::Flag, _) => "boolean",
             (_, DataType::Float32) => "float",

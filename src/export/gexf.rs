@@ -108,7 +108,7 @@ pub(super) fn write(out: &mut dyn Write, data: &Export<'_>) -> Result<u64> {
                 BytesStart::new("attribute").with_attributes([
                     ("id", a.name.as_str()),
                     ("title", a.name.as_str()),
-                    ("type", a.gexf_type(nodes.data_type(a))),
+                    ("type", a.xml_type(nodes.data_type(a))),
                 ]),
             )?;
         }

@@ -51,13 +51,7 @@ pub(super) fn write(out: &mut dyn Write, data: &Export<'_>) -> Result<u64> {
     )?;
     let ids: Vec<String> = (0..nodes.attrs.len()).map(|k| format!("d{k}")).collect();
     for (a, id) in nodes.attrs.iter().zip(&ids) {
-        key(
-            &mut w,
-            id,
-            "node",
-            &a.name,
-            a.graphml_type(nodes.data_type(a)),
-        )?;
+        key(&mut w, id, "node", &a.name, a.xml_type(nodes.data_type(a)))?;
     }
     let (weight, age) = (data.run.tie_weight, data.run.tie_age);
     if weight {

@@ -100,7 +100,8 @@ fn supported(t: &DataType) -> bool {
 }
 
 impl SavedRun {
-    /// Check `dir` as a run directory with snapshots. `flag` names the command in messages.
+    /// Check `dir` as a run directory with snapshots, every snapshot file's footer and
+    /// columns included.
     pub fn open(dir: &Path) -> Result<SavedRun> {
         let shown = dir.display();
         if !dir.is_dir() {
