@@ -74,6 +74,53 @@ pub enum Command {
         /// A run directory (holds at least metrics.csv).
         run_dir: PathBuf,
     },
+    /// A run's snapshots as a dynamic GEXF (Gephi) or one snapshot as GraphML.
+    Export(ExportArgs),
+    /// Frames and a movie from a lifecycle run's saved snapshots, after the fact.
+    Render(ReplayArgs),
+}
+
+/// `export RUN_DIR --gexf FILE | --graphml FILE` (docs/export.md).
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// A run directory with snapshots (run with --snapshot-every or --snapshot-at).
+    pub run_dir: PathBuf,
+    /// Write every snapshot as one dynamic GEXF 1.3 (spells, attributes over time).
+    #[arg(long, value_name = "FILE")]
+    pub gexf: Option<PathBuf>,
+    /// Write one snapshot (--tick, default the last) as static GraphML.
+    #[arg(long, value_name = "FILE")]
+    pub graphml: Option<PathBuf>,
+    /// Keep N agents, a snowball from the highest-degree agents with every tie among
+    /// them; 0 keeps all [default: 50000].
+    #[arg(long, value_name = "N")]
+    pub sample: Option<u64>,
+    /// The snapshot of a --graphml [default: the last].
+    #[arg(long, value_name = "T")]
+    pub tick: Option<u64>,
+}
+
+/// `render RUN_DIR` (docs/export.md).
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A lifecycle run directory with snapshots.
+    pub run_dir: PathBuf,
+    /// The movie: a PATH ending in .mp4 (needs ffmpeg) or .gif [default:
+    /// RUN_DIR/movie.mp4 with ffmpeg on PATH, else RUN_DIR/movie.gif].
+    #[arg(long, value_name = "PATH")]
+    pub movie: Option<String>,
+    /// Write every frame as a PNG into RUN_DIR/frames/ (without --movie: only the frames).
+    #[arg(long)]
+    pub frames: bool,
+    /// Frames per second [default: one frame per snapshot over about 10 s, 1 to 30].
+    #[arg(long)]
+    pub fps: Option<u32>,
+    /// Frame size in pixels, even numbers [default: 1280x720].
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<String>,
+    /// Replace an existing --movie PATH.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Scenario selection shared by `run` and `bench`.
@@ -565,6 +612,38 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 .into());
             }
             Ok(())
+        }
+        Command::Export(args) => {
+            let e = emergence::export::export(&emergence::export::ExportOptions {
+                run_dir: args.run_dir,
+                gexf: args.gexf,
+                graphml: args.graphml,
+                sample: args.sample,
+                tick: args.tick,
+            })?;
+            say(&format!(
+                "{}: {} of {} agents and {} ties, {} snapshot{}, {:.1} MiB in {:.2} s ({})\n",
+                e.path.display(),
+                e.agents,
+                e.agents_total,
+                e.ties,
+                e.snapshots,
+                if e.snapshots == 1 { "" } else { "s" },
+                e.bytes as f64 / (1 << 20) as f64,
+                e.seconds,
+                e.format
+            ))
+        }
+        Command::Render(args) => {
+            let r = emergence::render::replay::replay(&emergence::render::replay::ReplayOptions {
+                run_dir: args.run_dir,
+                frames: args.frames,
+                movie: args.movie,
+                fps: args.fps,
+                size: args.size,
+                force: args.force,
+            })?;
+            say(&r.to_text())
         }
         Command::Report { run_dir } => {
             let written = emergence::report::write(&run_dir)?;

@@ -5,7 +5,8 @@
 //! The pipeline reads top to bottom: a [`config::Scenario`] seeds a [`graph`], the
 //! [`model`]'s passes run on a [`backend`] (the GPU via [`gpu`], or the CPU twin), the
 //! [`analysis`] reduces order parameters, [`io`] writes the run directory, [`report`]
-//! draws it and [`render`] makes frames and movies of it.
+//! draws it, [`render`] makes frames and movies of it and [`export`] turns its snapshots
+//! into GEXF and GraphML.
 
 pub mod analysis;
 pub mod backend;
@@ -13,6 +14,7 @@ pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod graph;
 pub mod info;

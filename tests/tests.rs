@@ -7,6 +7,7 @@ mod checkpoint;
 mod cli;
 mod common;
 mod components;
+mod export;
 mod extension;
 mod graph;
 mod kernels;

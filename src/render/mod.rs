@@ -4,13 +4,15 @@
 //! [`gpu`]); an overlay adds the tick, the current stage and sparklines of S1, C, r and
 //! adoption ([`overlay`]); writers turn frames into PNGs, an MP4 through the system
 //! `ffmpeg`, or a GIF ([`writer`]). [`drive`] runs the lifecycle's ticks with frames in
-//! between. Rendering only reads the model's state: the science is the same with or
-//! without it. docs/render.md gives the algorithms, the determinism rules and the costs.
+//! between; [`replay`] draws a run after the fact from its saved snapshots. Rendering
+//! only reads the model's state: the science is the same with or without it.
+//! docs/render.md gives the algorithms, the determinism rules and the costs.
 
 pub mod drive;
 pub mod gpu;
 pub mod layout;
 pub mod overlay;
+pub mod replay;
 pub mod splat;
 pub mod writer;
 
