@@ -60,6 +60,14 @@ fn read_columns(path: &Path) -> BTreeMap<String, Vec<f64>> {
                     .iter()
                     .map(|&v| v as f64)
                     .collect(),
+                arrow_schema::DataType::UInt64 => col
+                    .as_any()
+                    .downcast_ref::<arrow_array::UInt64Array>()
+                    .unwrap()
+                    .values()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect(),
                 arrow_schema::DataType::Int64 => col
                     .as_any()
                     .downcast_ref::<arrow_array::Int64Array>()
@@ -808,4 +816,72 @@ fn gpu_snapshots_agree_with_the_gpu_rows_of_their_ticks() {
     );
     ok(&out);
     check_snapshots_against_rows(&dir.join("life"), &[0, 100, 200], 3000, true, true);
+}
+
+#[test]
+fn a_snapshots_ties_run_again_as_a_graph_file_give_the_same_agents_and_ties() {
+    // Every agent of a ring lattice has ties, so the file's distinct ids are all agents.
+    let dir = scratch("analyst-round-trip");
+    let threshold = format!("{}/configs/threshold.toml", env!("CARGO_MANIFEST_DIR"));
+    let first = emergence(
+        &[
+            "run",
+            &threshold,
+            "--agents",
+            "3000",
+            "--set",
+            "graph.kind=ws",
+            "--set",
+            "graph.rewire=0.1",
+            "--backend",
+            "cpu",
+            "--snapshot-at",
+            "0",
+            "--out",
+            "a",
+            "-q",
+        ],
+        &dir,
+    );
+    ok(&first);
+    let ties = dir.join("a/snapshots/ties-0.parquet");
+    let second = emergence(
+        &[
+            "run",
+            &threshold,
+            "--set",
+            "graph.kind=file",
+            "--set",
+            &format!("graph.path=\"{}\"", ties.display()),
+            "--backend",
+            "cpu",
+            "--snapshot-at",
+            "0",
+            "--out",
+            "b",
+            "-q",
+        ],
+        &dir,
+    );
+    ok(&second);
+    let manifest = |run: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(run).join("manifest.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(manifest("a")["agents"], 3000);
+    assert_eq!(manifest("b")["agents"], 3000);
+    // The ids are 0..N-1 already, so the mapping is the identity and the tie sets agree.
+    let ids = read_columns(&dir.join("b/ids.parquet"));
+    assert!(ids["agent"].iter().zip(&ids["id"]).all(|(a, i)| a == i));
+    let edges = |run: &str| -> BTreeSet<(u32, u32)> {
+        let t = read_columns(&dir.join(run).join("snapshots/ties-0.parquet"));
+        t["src"]
+            .iter()
+            .zip(&t["dst"])
+            .map(|(&s, &d)| (s as u32, d as u32))
+            .collect()
+    };
+    let (a, b) = (edges("a"), edges("b"));
+    assert_eq!(a.len(), 3000 * 2, "a ring of mean degree 4 has 2N ties");
+    assert_eq!(a, b);
 }
