@@ -8,6 +8,7 @@ mod common;
 mod components;
 mod extension;
 mod graph;
+mod graph_files;
 mod kernels;
 mod layout;
 mod lifecycle;
