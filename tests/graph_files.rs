@@ -401,6 +401,18 @@ fn graph_files_mixed_ids_are_strings_and_integers_stay_integers() {
     assert!(
         matches!(&r.ids, UserIds::Text(t) if t.get(0) == "0" && t.get(1) == "1" && t.get(2) == "10")
     );
+    // Integer ids in two clusters far apart (and the extremes): numbered exactly.
+    let clusters: String = (0..1000u64)
+        .map(|k| format!("{k} {}\n", (1u64 << 62) + k))
+        .chain(["0 18446744073709551615\n".to_string()])
+        .collect();
+    let (g, r) = files.read("clusters.txt", &clusters).unwrap();
+    assert_eq!(g.n, 2001);
+    assert!((0..1000).all(|k| g.edges[k] == (k as u32, 1000 + k as u32)));
+    assert_eq!(g.edges[1000], (0, 2000));
+    assert!(matches!(&r.ids, UserIds::Numeric(v) if v[1000] == 1 << 62 && v[2000] == u64::MAX));
+    let (_, r) = files.read("plus.txt", "+7 7\n7 8\n").unwrap();
+    assert_eq!((r.self_loops, r.ids), (1, UserIds::Numeric(vec![7, 8])));
     // Negative numbers are names too, in an edge list and in a Parquet table.
     let (_, r) = files.read("e.txt", "-1 2\n").unwrap();
     assert_eq!(r.ids, text(&["-1", "2"]));

@@ -119,6 +119,8 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
 /// taken, and the ties dropped (warnings: the run's graph is not the file's).
 fn log_import(path: &std::path::Path, report: &import::ImportReport) {
     let shown = path.display();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let compressed = match report.compression {
         import::Compression::None => String::new(),
         c => format!(", {c}-compressed"),
@@ -128,35 +130,39 @@ fn log_import(path: &std::path::Path, report: &import::ImportReport) {
         import::UserIds::Text(_) => "string ids in ascending byte order",
     };
     tracing::info!(
-        "{shown}: {}{compressed}, {} agents from {ids}{}",
+        "{shown}: {}{compressed}, {} from {ids}{}",
         report.format,
-        report.ids.len(),
+        count(report.ids.len(), "agent", "agents"),
         if report.header {
-            ", first line read as column names"
+            ", the first line read as column names"
         } else {
             ""
         }
     );
     if report.directed {
         tracing::warn!(
-            "{shown}: a general (directed) matrix is symmetrised: i→j and j→i are one tie ({} pairs listed both ways)",
-            report.reciprocal
+            "{shown}: a general (directed) matrix is symmetrised, i→j and j→i one tie ({} listed both ways)",
+            count(report.reciprocal, "pair", "pairs")
         );
     } else if report.reciprocal > 0 {
         tracing::warn!(
-            "{shown}: {} ties are listed in both directions (u v, then v u): the file is read as directed and symmetrised",
-            report.reciprocal
+            "{shown}: {} listed in both directions (u v, then v u): the file is read as directed and symmetrised",
+            count(report.reciprocal, "tie", "ties")
         );
     }
     if report.self_loops + report.duplicates > 0 {
         tracing::warn!(
-            "{shown}: dropped {} self-loops and {} duplicate ties{}",
-            report.self_loops,
-            report.duplicates,
+            "{shown}: dropped {} and {}{}",
+            count(report.self_loops, "self-loop", "self-loops"),
+            count(report.duplicates, "duplicate tie", "duplicate ties"),
             if report.reciprocal > 0 {
                 format!(
-                    " ({} of them the reverse of a tie read before)",
-                    report.reciprocal
+                    " ({} the reverse of a tie read before)",
+                    if report.reciprocal == 1 {
+                        "one of them".to_string()
+                    } else {
+                        format!("{} of them", report.reciprocal)
+                    }
                 )
             } else {
                 String::new()

@@ -217,15 +217,19 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Bytes of the user's input a message quotes at most.
 const QUOTE_BYTES: usize = 120;
 
-/// Host bytes the importer holds per tie read, at its peak (measured with integer and
-/// with string ids, see docs/benchmarks.md): the tie's two raw ids (two u64) or interned
-/// indices, its weight, the distinct ids collected so far, and when repeats are found,
-/// the tie's packed pair, its bucket entry and its flag.
+/// Host bytes the importer may hold per tie read, at its peak, with integer ids: the
+/// tie's two ids (16) and its weight (4), the distinct ids collected so far (at most 16
+/// when every id is new, twice that before a round of deduplication), and, once the file
+/// is read, the packed pair, its bucket entry and flag, and the kept tie and weight. A
+/// bound, not a typical figure: 10^7 ties over 2·10^6 ids peaked at about 20 bytes a tie
+/// (docs/benchmarks.md). String ids hold less per tie (8 and 4) and
+/// [`IMPORT_BYTES_PER_TEXT_ID`] per distinct id.
 pub const IMPORT_BYTES_PER_LINE: u64 = 64;
 
-/// Host bytes per distinct string id beyond its own bytes (counted twice, the interned
-/// copy and the sorted one): its hash-table slot, its end offsets in both copies and the
-/// order and rank arrays they are sorted with.
+/// Host bytes per distinct string id beyond its own bytes (which are counted twice: the
+/// interned entry and the sorted copy): its table slot (16 bytes at a load between 3/8
+/// and 3/4), its entry's header, and while the ids are sorted, its 16-byte sort key with
+/// its index, its start, its rank and its end in the sorted copy.
 pub const IMPORT_BYTES_PER_TEXT_ID: u64 = 64;
 
 /// The most tie lines a file may hold: a tie's position is kept in 32 bits while
@@ -544,9 +548,10 @@ impl Collector {
             // nothing. Each tie's two ids become one packed pair, written over the front
             // of the same array (entry k from entries 2k and 2k + 1), so the numbering
             // needs no second array of ties.
-            let agent = |id: u64| seen.binary_search(&id).expect("every id is listed") as u64;
+            let ranks = Ranks::new(&seen);
             raw.par_chunks_mut(2)
-                .for_each(|p| p[0] = (agent(p[0]) << 32) | agent(p[1]));
+                .for_each(|p| p[0] = ((ranks.of(p[0]) as u64) << 32) | ranks.of(p[1]) as u64);
+            drop(ranks);
             for k in 0..raw.len() / 2 {
                 raw[k] = raw[2 * k];
             }
@@ -582,6 +587,52 @@ impl Collector {
                 ids,
             },
         ))
+    }
+}
+
+/// The rank of an id among the sorted distinct ids, found in a bucket of ids that share
+/// their top bits (above the smallest id) rather than by a binary search over all of
+/// them: a binary search over millions of ids misses the cache at every step and was
+/// most of an import's time. With about one bucket per id (4 bytes each), a bucket of
+/// evenly spread ids holds one or two; clustered ids make some buckets larger, searched
+/// by bisection, never slower than one search over all.
+struct Ranks<'a> {
+    ids: &'a [u64],
+    min: u64,
+    shift: u32,
+    /// Bucket `b` is `ids[starts[b]..starts[b + 1]]`.
+    starts: Vec<u32>,
+}
+
+impl<'a> Ranks<'a> {
+    fn new(ids: &'a [u64]) -> Ranks<'a> {
+        let (min, max) = (ids[0], ids[ids.len() - 1]);
+        let span = max - min;
+        let bits = (usize::BITS - ids.len().leading_zeros()).min(32);
+        let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
+        let buckets = (span >> shift) as usize + 1;
+        let mut starts = vec![0u32; buckets + 1];
+        for &id in ids {
+            starts[((id - min) >> shift) as usize + 1] += 1;
+        }
+        for b in 0..buckets {
+            starts[b + 1] += starts[b];
+        }
+        Ranks {
+            ids,
+            min,
+            shift,
+            starts,
+        }
+    }
+
+    fn of(&self, id: u64) -> u32 {
+        let b = ((id - self.min) >> self.shift) as usize;
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let within = self.ids[lo..hi]
+            .binary_search(&id)
+            .expect("every id is listed");
+        (lo + within) as u32
     }
 }
 

@@ -112,16 +112,32 @@ fn numbers(array: &ArrayRef, out: &mut Vec<f64>) {
     unreachable!("a numeric column: {:?}", array.data_type());
 }
 
-/// A string column's value `i`.
-fn string(array: &ArrayRef, i: usize) -> &str {
-    if let Some(a) = array.as_string_opt::<i32>() {
-        a.value(i)
-    } else if let Some(a) = array.as_string_opt::<i64>() {
-        a.value(i)
-    } else if let Some(a) = array.as_string_view_opt() {
-        a.value(i)
-    } else {
-        unreachable!("a string column: {:?}", array.data_type())
+/// A string column, of whichever offset width or layout.
+enum Strings<'a> {
+    Narrow(&'a arrow_array::StringArray),
+    Wide(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+}
+
+impl<'a> Strings<'a> {
+    fn of(array: &'a ArrayRef) -> Strings<'a> {
+        if let Some(a) = array.as_string_opt::<i32>() {
+            Strings::Narrow(a)
+        } else if let Some(a) = array.as_string_opt::<i64>() {
+            Strings::Wide(a)
+        } else if let Some(a) = array.as_string_view_opt() {
+            Strings::View(a)
+        } else {
+            unreachable!("a string column: {:?}", array.data_type())
+        }
+    }
+
+    fn value(&self, i: usize) -> &'a str {
+        match self {
+            Strings::Narrow(a) => a.value(i),
+            Strings::Wide(a) => a.value(i),
+            Strings::View(a) => a.value(i),
+        }
     }
 }
 
@@ -370,11 +386,13 @@ fn read_table(path: &Path, c: &mut Collector) -> Result<(), Stop> {
                     }
                 }
             } else {
+                let (us, vs) = (Strings::of(ua), Strings::of(va));
                 for i in 0..n {
-                    let r = c.push_tokens(string(ua, i), string(va, i), w(i));
+                    let (u, v) = (us.value(i), vs.value(i));
+                    let r = c.push_tokens(u, v, w(i));
                     let zero = push(i, r)?;
                     if zero && first_zero.is_none() {
-                        let col = if string(ua, i).parse::<u64>() == Ok(0) {
+                        let col = if u.parse::<u64>() == Ok(0) {
                             &src
                         } else {
                             &dst
