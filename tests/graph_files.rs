@@ -442,6 +442,9 @@ fn graph_files_headers_and_directed_ties() {
         .unwrap();
     assert!(r.header);
     assert_eq!((g.n, r.ids), (3, UserIds::Numeric(vec![1, 2, 3])));
+    let (g, r) = files.read("bom.csv", "\u{feff}src,dst\r\n1,2\r\n").unwrap();
+    assert!(r.header);
+    assert_eq!((g.n, r.ids), (2, UserIds::Numeric(vec![1, 2])));
     let (_, r) = files.read("h2.csv", "1,2\nsrc,dst\n").unwrap();
     assert!(!r.header && matches!(r.ids, UserIds::Text(_)));
     // Both directions of a tie: one tie, the reverse counted as reciprocal.

@@ -195,7 +195,14 @@ impl Lines {
         let Ok(line) = std::str::from_utf8(&self.buf) else {
             return Err(not_text("not UTF-8"));
         };
-        Ok(Some((line_no, line.trim_end_matches(['\n', '\r']))))
+        let line = line.trim_end_matches(['\n', '\r']);
+        // A byte-order mark (spreadsheets write one) is not part of the first field.
+        let line = if line_no == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
+        Ok(Some((line_no, line)))
     }
 }
 
