@@ -129,6 +129,11 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     }
     let mut dir = claim.create(manifest)?;
     dir.write("config.toml", &config_toml)?;
+    if let Some(ids) = &graph.ids {
+        if let Err(e) = crate::io::ids::write_ids(dir.path(), ids) {
+            return Err(failed(dir, e));
+        }
+    }
     let parts = Parts {
         loaded: &loaded,
         model,

@@ -5,6 +5,7 @@
 //! stderr. And a property test: random `[model]` tables never panic the config loader.
 
 use crate::common::{emergence, scratch};
+use crate::graph_files::{gzip, parquet, parquet_ints, varied, zstd};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -213,13 +214,63 @@ fn cases(gpu: bool) -> Vec<Case> {
         case("1 MB line", run, &["g.txt:1: not a text edge list (a line longer than 65536 bytes)"])
             .config(FILE_GRAPH, "").file("g.txt", vec![b'7'; 1 << 20]),
         case("wide malformed line", run, &["g.txt:1: expected `u v [weight]`", "…"])
-            .config(FILE_GRAPH, "").file("g.txt", format!("0 {}\n", "x".repeat(10_000))),
+            .config(FILE_GRAPH, "").file("g.txt", format!("0 1 {}\n", "x".repeat(10_000))),
         case("missing graph file", run, &["g.txt: cannot read graph file"]).config(FILE_GRAPH, ""),
         case("graph file a directory", run, &["is a directory"])
             .file("c.toml", FILE_GRAPH.replace("g.txt", ".")),
         case("id 0 one-based", run, &["g.txt:2: id 0", "graph.id_base = \"1\""])
             .file("c.toml", FILE_GRAPH.replace("[model]", "id_base = \"1\"\n[model]"))
             .file("g.txt", "1 2\n0 3\n"),
+        // Graph files in the other formats: broken streams, wrong columns, a matrix whose
+        // size line disagrees with its entries, bad tokens and truncated lines.
+        case("bad weight token", run, &["g.txt:2: expected `u v [weight]`", "`1 2 heavy`"])
+            .config(FILE_GRAPH, "").file("g.txt", "0 1 1\n1 2 heavy\n"),
+        case("truncated line", run, &["g.txt:2: expected `u v [weight]`", "found `2`"])
+            .config(FILE_GRAPH, "").file("g.txt", "0 1\n2"),
+        case("gzip truncated", run, &["g.gz:", "the gzip stream is truncated or corrupt"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.gz"))
+            .file("g.gz", { let z = gzip(varied(20_000).as_bytes()); z[..z.len() / 2].to_vec() }),
+        case("gzip garbage", run, &["g.gz:1: the gzip stream is truncated or corrupt"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.gz"))
+            .file("g.gz", [&[0x1f, 0x8b][..], &b"\x08\x00garbage that is not deflate"[..]].concat()),
+        case("zstd truncated", run, &["g.zst:", "the zstd stream is truncated or corrupt"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.zst"))
+            .file("g.zst", { let z = zstd(varied(20_000).as_bytes()); z[..z.len() - 5].to_vec() }),
+        case("gzip comments only", run, &["g.gz: no ties"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.gz")).file("g.gz", gzip(b"# nothing\n")),
+        case("not gzip", run, &["g.gz: not a gzip file"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.gz")).file("g.gz", "0 1\n"),
+        case("parquet column types", run, &["g.parquet: column `src` is Float64", "integers (any width, signed or not) or strings"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.parquet"))
+            .file("g.parquet", parquet(vec![
+                ("src", std::sync::Arc::new(arrow_array::Float64Array::from(vec![0.0, 1.0]))),
+                ("dst", std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0]))),
+            ], 10)),
+        case("parquet weight type", run, &["g.parquet: column `weight` is Utf8", "floats or integers"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.parquet"))
+            .file("g.parquet", parquet(vec![
+                ("src", std::sync::Arc::new(arrow_array::Int32Array::from(vec![0, 1]))),
+                ("dst", std::sync::Arc::new(arrow_array::Int32Array::from(vec![1, 2]))),
+                ("weight", std::sync::Arc::new(arrow_array::StringArray::from(vec!["a", "b"]))),
+            ], 10)),
+        case("parquet null id", run, &["g.parquet: column `dst`, row group 1, row 1: a null"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.parquet"))
+            .file("g.parquet", parquet(vec![
+                ("src", std::sync::Arc::new(arrow_array::Int64Array::from(vec![0, 1]))),
+                ("dst", std::sync::Arc::new(arrow_array::Int64Array::from(vec![Some(1), None]))),
+            ], 1)),
+        case("parquet truncated", run, &["g.parquet: not a readable Parquet file"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.parquet"))
+            .file("g.parquet", { let p = parquet_ints(&[(0, 1), (1, 2)]); p[..p.len() / 2].to_vec() }),
+        case("mtx size line", run, &["g.mtx:2: the size line says 3 entries, the file has 2"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.mtx"))
+            .file("g.mtx", "%%MatrixMarket matrix coordinate pattern symmetric\n3 3 3\n2 1\n3 2\n"),
+        case("mtx outside", run, &["g.mtx:3: entry `4 1` is outside the 3×3 matrix"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.mtx"))
+            .file("g.mtx", "%%MatrixMarket matrix coordinate pattern symmetric\n3 3 1\n4 1\n"),
+        case("mtx dense", run, &["g.mtx:1: Matrix Market format `array`", "allowed: coordinate"])
+            .file("c.toml", FILE_GRAPH.replace("g.txt", "g.mtx"))
+            .file("g.mtx", "%%MatrixMarket matrix array real general\n3 3\n"),
         case("missing config", "run missing.toml --backend cpu --out out", &["missing.toml: cannot read config"]),
         // Sizes: refused from the plan, without allocating.
         case("3e8 lifecycle agents", "run --backend cpu --out out --agents 300000000", &["agents: 300000000 agents of model lifecycle", "host memory", "largest N that fits"]),
@@ -271,7 +322,7 @@ fn cases(gpu: bool) -> Vec<Case> {
 fn bad_input_matrix() {
     let gpu = crate::common::gpu().is_some();
     let cases = cases(gpu);
-    assert!(cases.len() >= 55, "{} cases", cases.len());
+    assert!(cases.len() >= 70, "{} cases", cases.len());
     let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let dir = scratch(&format!("bad-input-{i}"));

@@ -286,7 +286,7 @@ fn bad_input_is_refused_cleanly() {
         &["run", "missing.toml", "--out", "r"],
         &["missing.toml", "cannot read"],
     );
-    std::fs::write(dir.join("edges.txt"), "# a comment\n0 1\n1 2\n2 x\n").unwrap();
+    std::fs::write(dir.join("edges.txt"), "# a comment\n0 1\n1 2\n2 3 x\n").unwrap();
     std::fs::write(
         dir.join("file.toml"),
         "[graph]\nkind = \"file\"\npath = \"edges.txt\"\n",

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use emergence::graph::generators::*;
-use emergence::graph::import::{read_edge_list, IdBase, ImportReport};
+use emergence::graph::import::{read_graph_file, IdBase, ImportReport, UserIds};
 use emergence::graph::ties::{TieStore, EMPTY};
 use emergence::graph::{Csr, EdgeList};
 use emergence::Error;
@@ -428,7 +428,7 @@ impl Drop for TempFile {
 
 fn import(tag: &str, contents: &str, base: IdBase) -> Result<(EdgeList, ImportReport), Error> {
     let file = TempFile::new(tag, contents);
-    read_edge_list(&file.0, base)
+    read_graph_file(&file.0, base)
 }
 
 #[test]
@@ -480,17 +480,17 @@ fn import_comments_csv_and_weights() {
 
 #[test]
 fn import_reports_bad_line_with_its_number() {
-    let file = TempFile::new("bad", "0 1\n# ok\n1 x\n");
-    let m = bad_input_message(read_edge_list(&file.0, IdBase::Zero));
+    let file = TempFile::new("bad", "0 1 1.0\n# ok\n1 2 x\n");
+    let m = bad_input_message(read_graph_file(&file.0, IdBase::Zero));
     let expected = format!(
-        "{}:3: expected `u v [weight]` with non-negative integer ids and a finite positive weight, found `1 x`",
+        "{}:3: expected `u v [weight]` (ids integers or names, the weight a finite number > 0), found `1 2 x`",
         file.0.display()
     );
     assert_eq!(m, expected);
     assert!(!m.contains('\n'));
 
     for (tag, text) in [
-        ("neg", "0 -1\n"),
+        ("neg_weight", "0 1 -1\n"),
         ("one_field", "5\n"),
         ("four", "0 1 1.0 7\n"),
         ("zero_weight", "0 1 0\n"),
@@ -505,13 +505,23 @@ fn import_reports_bad_line_with_its_number() {
     // and the user's id of each agent is kept.
     let (g, r) = import("big", "0 1\n4294967295 2\n", IdBase::Zero).unwrap();
     assert_eq!((g.n, g.edges), (4, vec![(0, 1), (3, 2)]));
-    assert_eq!(r.ids, vec![0, 1, 2, 4294967295]);
+    assert_eq!(r.ids, UserIds::Numeric(vec![0, 1, 2, 4294967295]));
     let (g, r) = import("huge", "0 100000000\n", IdBase::Auto).unwrap();
-    assert_eq!((g.n, g.edges, r.ids), (2, vec![(0, 1)], vec![0, 100000000]));
+    assert_eq!(
+        (g.n, g.edges, r.ids),
+        (2, vec![(0, 1)], UserIds::Numeric(vec![0, 100000000]))
+    );
     let (g, r) = import("max", "7 18446744073709551615\n", IdBase::One).unwrap();
-    assert_eq!((g.n, r.ids), (2, vec![7, u64::MAX]));
-    let m = bad_input_message(import("over", "1 18446744073709551616\n", IdBase::Auto));
-    assert!(m.contains(":1: expected"), "{m}");
+    assert_eq!((g.n, r.ids), (2, UserIds::Numeric(vec![7, u64::MAX])));
+    // Past 2^64 − 1 an id is not a u64: the file's ids are taken as strings.
+    let (g, r) = import("over", "1 18446744073709551616\n", IdBase::Auto).unwrap();
+    assert_eq!(
+        (g.n, r.ids),
+        (
+            2,
+            UserIds::Text(["1", "18446744073709551616"].into_iter().collect())
+        )
+    );
 }
 
 #[test]
@@ -535,7 +545,7 @@ fn import_refuses_what_is_not_an_edge_list() {
             std::process::id()
         ));
         std::fs::write(&path, &bytes).unwrap();
-        let m = bad_input_message(read_edge_list(&path, IdBase::Auto));
+        let m = bad_input_message(read_graph_file(&path, IdBase::Auto));
         let _ = std::fs::remove_file(&path);
         assert!(m.contains(expected), "{tag}: {m}");
     }
@@ -547,17 +557,17 @@ fn import_refuses_what_is_not_an_edge_list() {
         "{m}"
     );
     // A malformed line is quoted, but never more than 200 bytes of it.
-    let wide = format!("0 {}", "x".repeat(5000));
+    let wide = format!("0 1 {}", "x".repeat(5000));
     let m = bad_input_message(import("wide", &wide, IdBase::Auto));
     assert!(m.len() < 400 && m.contains('…'), "{} bytes: {m}", m.len());
-    let m = bad_input_message(read_edge_list(&std::env::temp_dir(), IdBase::Auto));
+    let m = bad_input_message(read_graph_file(&std::env::temp_dir(), IdBase::Auto));
     assert!(m.contains("is a directory"), "{m}");
 }
 
 #[test]
 fn import_missing_file() {
     let path = std::env::temp_dir().join("emergence-graph-test-no-such-file.txt");
-    let m = bad_input_message(read_edge_list(&path, IdBase::Auto));
+    let m = bad_input_message(read_graph_file(&path, IdBase::Auto));
     assert!(
         m.starts_with(&format!("{}: cannot read graph file: ", path.display())),
         "{m}"

@@ -10,6 +10,7 @@ mod components;
 mod export;
 mod extension;
 mod graph;
+mod graph_files;
 mod kernels;
 mod layout;
 mod lifecycle;

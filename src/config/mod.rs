@@ -78,10 +78,13 @@ pub struct GraphConfig {
     pub blocks: i64,
     /// sbm: expected ties inside an agent's own block.
     pub mean_degree_in: f64,
-    /// file: edge list path (relative paths are taken from the config file's folder).
+    /// file: the graph file (an edge list, plain or gzip/zstd-compressed, a Matrix Market
+    /// matrix or a Parquet edge table; relative paths are taken from the config file's
+    /// folder).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
-    /// file: node ids are 0-based, 1-based, or `auto` (1-based when no id 0 appears).
+    /// file: integer ids are 0-based, 1-based (id 0 refused), or `auto` (1-based when no
+    /// id 0 appears); string ids and Matrix Market indices ignore it.
     pub id_base: String,
 }
 

@@ -16,9 +16,10 @@ pub struct GraphSummary {
     pub mean_degree: f64,
     pub max_degree: u32,
     pub build_s: f64,
-    /// A graph file's ids: agent `i` is `ids[i]` in the file (None for a generated graph).
+    /// A graph file's ids: agent `i` is the file's `i`-th id in ascending order (None for
+    /// a generated graph). The run directory's `ids.parquet` holds them.
     #[serde(skip)]
-    pub ids: Option<Vec<u64>>,
+    pub ids: Option<import::UserIds>,
 }
 
 /// Build the scenario's initial graph (on the host; deterministic in the seed).
@@ -64,15 +65,8 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
                 "1" => import::IdBase::One,
                 _ => import::IdBase::Auto,
             };
-            let (edges, report) = import::read_edge_list(&path, base)?;
-            if report.self_loops + report.duplicates > 0 {
-                tracing::warn!(
-                    "{}: dropped {} self-loops and {} duplicate ties",
-                    path.display(),
-                    report.self_loops,
-                    report.duplicates
-                );
-            }
+            let (edges, report) = import::read_graph_file(&path, base)?;
+            log_import(&path, &report);
             if edges.n != n {
                 tracing::info!(
                     "{}: the file has {} agents; agents = {} is replaced by it",
@@ -119,6 +113,62 @@ pub fn build_graph(loaded: &Loaded) -> Result<(EdgeList, GraphSummary, Csr)> {
         ids,
     };
     Ok((edges, summary, csr))
+}
+
+/// What the import read and dropped, in the run's log: the format, how the ids were
+/// taken, and the ties dropped (warnings: the run's graph is not the file's).
+fn log_import(path: &std::path::Path, report: &import::ImportReport) {
+    let shown = path.display();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let compressed = match report.compression {
+        import::Compression::None => String::new(),
+        c => format!(", {c}-compressed"),
+    };
+    let ids = match &report.ids {
+        import::UserIds::Numeric(_) => "integer ids in ascending order",
+        import::UserIds::Text(_) => "string ids in ascending byte order",
+    };
+    tracing::info!(
+        "{shown}: {}{compressed}, {} from {ids}{}",
+        report.format,
+        count(report.ids.len(), "agent", "agents"),
+        if report.header {
+            ", the first line read as column names"
+        } else {
+            ""
+        }
+    );
+    if report.directed {
+        tracing::warn!(
+            "{shown}: a general (directed) matrix is symmetrised, i→j and j→i one tie ({} listed both ways)",
+            count(report.reciprocal, "pair", "pairs")
+        );
+    } else if report.reciprocal > 0 {
+        tracing::warn!(
+            "{shown}: {} listed in both directions (u v, then v u): the file is read as directed and symmetrised",
+            count(report.reciprocal, "tie", "ties")
+        );
+    }
+    if report.self_loops + report.duplicates > 0 {
+        tracing::warn!(
+            "{shown}: dropped {} and {}{}",
+            count(report.self_loops, "self-loop", "self-loops"),
+            count(report.duplicates, "duplicate tie", "duplicate ties"),
+            if report.reciprocal > 0 {
+                format!(
+                    " ({} the reverse of a tie read before)",
+                    if report.reciprocal == 1 {
+                        "one of them".to_string()
+                    } else {
+                        format!("{} of them", report.reciprocal)
+                    }
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 /// The scenario's graph in K tie slots per agent for the dynamic-tie models, every tie

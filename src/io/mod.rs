@@ -4,6 +4,7 @@
 //! run stays readable.
 
 pub mod checkpoint;
+pub mod ids;
 pub mod metrics_file;
 pub mod rundir;
 pub mod snapshot;
