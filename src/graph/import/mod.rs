@@ -643,7 +643,7 @@ struct Dropped {
     reciprocal: usize,
 }
 
-/// Agents per bucket group a parallel task sorts, in bucket entries.
+/// Bucket entries one parallel task sorts (whole buckets, about this many).
 const ENTRIES_PER_TASK: usize = 1 << 16;
 
 /// Ties `u << 32 | v` in file order → the distinct ties in file order (the first of each
