@@ -1,5 +1,5 @@
 //! Parquet tables for analysts: the metrics table, snapshots of agents and ties, the id
-//! mapping of an imported graph. Columns keep their types (a count stays an integer, an
+//! mapping of an imported graph (`ids.parquet`). Columns keep their types (a count stays an integer, an
 //! agent id a `uint32`), an undefined value is a null, and every file is written under a
 //! temporary name and renamed, so a reader never sees a file without its footer.
 //! Compression is zstd (level 1): what polars writes by default, and read by pyarrow,
@@ -65,7 +65,8 @@ pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
     let parquet_error =
         |e: parquet::errors::ParquetError| std::io::Error::other(format!("writing Parquet: {e}"));
     write_atomic_file(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties()))
+        let out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(properties()))
             .map_err(parquet_error)?;
         let mut offset = 0;
         // One batch for an empty table too, so the file has its schema and no rows.
@@ -85,7 +86,11 @@ pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
                 break;
             }
         }
-        writer.into_inner().map_err(parquet_error)
+        writer
+            .into_inner()
+            .map_err(parquet_error)?
+            .into_inner()
+            .map_err(|e| e.into_error())
     })
 }
 
