@@ -250,9 +250,17 @@ struct Series {
 
 impl Series {
     fn of(table: &MetricsTable) -> Option<Series> {
+        // An undefined value (a ratio over no ties) counts as 0: no clustering, no
+        // modularity where there is nothing to measure them on.
         let col = |name: &str| -> Option<Vec<f64>> {
             let k = table.columns.iter().position(|c| c == name)?;
-            Some(table.rows.iter().map(|r| r[k]).collect())
+            Some(
+                table
+                    .rows
+                    .iter()
+                    .map(|r| if r[k].is_nan() { 0.0 } else { r[k] })
+                    .collect(),
+            )
         };
         Some(Series {
             tick: col("tick")?.iter().map(|&t| t.max(0.0) as u64).collect(),

@@ -51,6 +51,11 @@ pub enum Rows {
 pub trait Simulation {
     /// Metrics columns, in the order of every row.
     fn columns(&self) -> &'static [&'static str];
+    /// The columns whose value may be undefined at a row (NaN: empty in metrics.csv,
+    /// null in metrics.parquet); NaN anywhere else is refused.
+    fn undefined_columns(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Ticks completed at the start of the run (0, or a resumed state's tick).
     fn start_tick(&self) -> u64;
     /// The row schedule.
@@ -249,9 +254,12 @@ pub struct Driven {
     pub interrupted: Option<u64>,
 }
 
-/// Refuse a row that holds NaN or an infinity: it names the tick and the column.
-fn check_finite(columns: &[&str], row: &[f64]) -> Result<()> {
-    match row.iter().position(|v| !v.is_finite()) {
+/// Refuse a row that holds an infinity, or NaN outside the columns the model says may be
+/// undefined: it names the tick and the column.
+fn check_finite(columns: &[&str], undefined: &[&str], row: &[f64]) -> Result<()> {
+    let allowed =
+        |k: usize, v: f64| v.is_finite() || (v.is_nan() && undefined.contains(&columns[k]));
+    match row.iter().enumerate().position(|(k, &v)| !allowed(k, v)) {
         None => Ok(()),
         Some(k) => Err(Error::Failed(format!(
             "tick {}: metrics column `{}` is {}; the model left the range where it is finite (check its parameters)",
@@ -299,6 +307,7 @@ fn next_stop(
 /// on every backend.
 pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     let columns = sim.columns();
+    let undefined = sim.undefined_columns();
     // The tick comes first in every table: the driver reads it from the rows.
     debug_assert_eq!(columns.first(), Some(&"tick"));
     let mut table = drive
@@ -307,7 +316,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         .unwrap_or_else(|| MetricsTable::new(columns));
     if drive.fresh {
         for row in sim.initial_rows()? {
-            check_finite(columns, &row)?;
+            check_finite(columns, undefined, &row)?;
             table.push(row);
         }
     }
@@ -431,7 +440,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         })?;
         let had_rows = !collected.rows.is_empty();
         for row in collected.rows {
-            check_finite(columns, &row)?;
+            check_finite(columns, undefined, &row)?;
             table.push(row);
         }
         // Every table's first column is the tick; a model with a row per tick may stop

@@ -13,11 +13,25 @@ pub mod table;
 
 use std::fmt::Write as _;
 
-/// Order parameters over time: named columns, one row per metrics sample.
-#[derive(Debug, Clone, PartialEq)]
+/// Order parameters over time: named columns, one row per metrics sample. A value a
+/// row cannot define (a ratio over no ties) is NaN: empty in the CSV, null in Parquet
+/// and JSON.
+#[derive(Debug, Clone)]
 pub struct MetricsTable {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<f64>>,
+}
+
+/// Tables are equal when their values are the same bits (an undefined value equals
+/// itself), which is what "the same run" means.
+impl PartialEq for MetricsTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.columns == other.columns
+            && self.rows.len() == other.rows.len()
+            && self.rows.iter().zip(&other.rows).all(|(a, b)| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            })
+    }
 }
 
 impl MetricsTable {
@@ -77,7 +91,9 @@ pub fn csv_row(out: &mut String, row: &[f64]) {
         if k > 0 {
             out.push(',');
         }
-        if v.fract() == 0.0 && v.abs() < 1e15 {
+        if v.is_nan() {
+            // Undefined: an empty field.
+        } else if v.fract() == 0.0 && v.abs() < 1e15 {
             let _ = write!(out, "{}", *v as i64);
         } else {
             let _ = write!(out, "{v}");

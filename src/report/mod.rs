@@ -172,7 +172,11 @@ pub fn parse_metrics_csv(text: &str, source: &Path) -> Result<MetricsTable> {
     for (k, line) in lines {
         let row = line
             .split(',')
-            .map(|v| v.trim().parse::<f64>())
+            // An empty field is an undefined value.
+            .map(|v| match v.trim() {
+                "" => Ok(f64::NAN),
+                v => v.parse::<f64>(),
+            })
             .collect::<std::result::Result<Vec<f64>, _>>()
             .map_err(|e| {
                 Error::bad_input(format!("{}:{}: {e}: `{line}`", source.display(), k + 1))

@@ -605,7 +605,9 @@ impl GpuLifecycle {
                 / (ticks_in_interval as f64 * ties.max(1.0))
         };
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        let clustering = ratio(sum(8), sum(7));
+        // Undefined (NaN) when there is nothing to compute it on, as on the CPU.
+        let defined = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+        let clustering = defined(sum(8), sum(7));
         let (m1, m2) = (degree_sum / nf, sum(1) / nf);
         let c_null = if degree_sum > 0.0 {
             (m2 - m1).powi(2) / (nf * m1.powi(3))
@@ -615,7 +617,7 @@ impl GpuLifecycle {
         let modularity = if degree_sum > 0.0 {
             sum(9) / degree_sum - sum(11) / (1u64 << 30) as f64
         } else {
-            0.0
+            f64::NAN
         };
         let unit = (1u64 << 20) as f64;
         let alignment = (sum(5) / unit - nf).hypot(sum(6) / unit - nf) / nf;
@@ -624,9 +626,9 @@ impl GpuLifecycle {
             degree_sum / nf,
             largest as f64 / nf,
             churn,
-            ratio(sum(2), degree_sum),
+            defined(sum(2), degree_sum),
             clustering,
-            ratio(clustering, c_null),
+            defined(clustering, c_null),
             sum(12),
             modularity,
             alignment,

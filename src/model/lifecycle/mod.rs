@@ -39,6 +39,15 @@ pub const SUM_CHUNK: usize = 1024;
 pub(crate) const MIN_LEN: usize = 512;
 
 /// Metrics columns, in the order of [`Lifecycle::metrics`].
+/// The columns whose value may be undefined (NaN) at a row: ratios over ties or
+/// wedges when there are none.
+pub const UNDEFINED_COLUMNS: [&str; 4] = [
+    "strong_ties",
+    "clustering",
+    "clustering_ratio",
+    "modularity",
+];
+
 pub const COLUMNS: [&str; 13] = [
     "tick",
     "mean_degree",
@@ -304,15 +313,21 @@ impl Lifecycle {
             .map(|&w| (w >= p.strong_tie && w > 0.0) as u64)
             .sum::<u64>()
             / 2;
+        // A ratio with nothing to be computed on is undefined (NaN: empty in metrics.csv,
+        // null in metrics.parquet), not 0.
         let strong_ties = if ties == 0 {
-            0.0
+            f64::NAN
         } else {
             strong as f64 / ties as f64
         };
         let wedges = clustering::sample_wedges(&self.ties, self.seed, self.tick);
-        let c = wedges.transitivity();
+        let c = if wedges.total_weight == 0 {
+            f64::NAN
+        } else {
+            wedges.transitivity()
+        };
         let c_null = clustering::configuration_null(&self.ties.degree);
-        let ratio = if c_null > 0.0 { c / c_null } else { 0.0 };
+        let ratio = if c_null > 0.0 { c / c_null } else { f64::NAN };
         communities::label_propagation(
             &self.ties,
             &mut self.labels,
@@ -321,7 +336,11 @@ impl Lifecycle {
             p.lpa_rounds,
         );
         let count = communities::count_communities(&self.ties, &self.labels);
-        let q = communities::modularity(&self.ties, &self.labels);
+        let q = if ties == 0 {
+            f64::NAN
+        } else {
+            communities::modularity(&self.ties, &self.labels)
+        };
         let (cos_sum, sin_sum) = chunked_sum2(&self.phi, |x| {
             let (s, c) = (x as f64).sin_cos();
             (c, s)

@@ -5,7 +5,7 @@
 //! double-buffered staging while the device runs the next interval.
 
 use super::gpu::{GpuLifecycle, COMPONENT_ROUNDS, TICK};
-use super::{Lifecycle, LifecycleParams, Milestones, COLUMNS};
+use super::{Lifecycle, LifecycleParams, Milestones, COLUMNS, UNDEFINED_COLUMNS};
 use crate::analysis::components;
 use crate::analysis::stages::{self, StageParams};
 use crate::backend::Backend;
@@ -230,6 +230,10 @@ impl<'a> LifecycleSim<'a> {
 impl Simulation for LifecycleSim<'_> {
     fn columns(&self) -> &'static [&'static str] {
         &COLUMNS
+    }
+
+    fn undefined_columns(&self) -> &'static [&'static str] {
+        &UNDEFINED_COLUMNS
     }
 
     fn start_tick(&self) -> u64 {
