@@ -419,8 +419,7 @@ fn snapshot_bytes(model: &dyn Model, size: &model::Size, ties: u64) -> u64 {
     let agents = size.agents;
     let slot_ties = agents * size.slots / 2;
     // The state's bytes per agent bound the per-agent columns; ties add 16 bytes each.
-    snapshot::estimate_bytes(agents, state / agents.max(1), 0)
-        + slot_ties.max(ties).saturating_mul(16)
+    snapshot::estimate_bytes(agents, state / agents.max(1), slot_ties.max(ties))
 }
 
 /// The snapshot ticks asked for, checked: each at a metrics row (where a model's

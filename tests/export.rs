@@ -143,18 +143,7 @@ fn validate(v: Validator, file: &Path) -> (bool, String) {
 
 /// The ticks of a run's snapshots, ascending.
 fn snapshot_ticks(run: &Path) -> Vec<u64> {
-    let mut ticks: Vec<u64> = std::fs::read_dir(run.join("snapshots"))
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            name.strip_prefix("agents-")?
-                .strip_suffix(".parquet")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    ticks.sort_unstable();
-    ticks
+    emergence::io::snapshot::list(run)
 }
 
 /// The ties (src, dst) of one snapshot, read with the parquet crate.

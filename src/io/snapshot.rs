@@ -55,13 +55,11 @@ pub fn list(run_dir: &Path) -> Vec<u64> {
 }
 
 /// Bytes of one snapshot at most (uncompressed): an upper bound for the disk check.
-/// `agent_bytes` is the size of the per-agent state fields, `slots` the tie slots per
-/// agent (0 for a model without ties).
-pub fn estimate_bytes(agents: u64, agent_bytes: u64, slots: u64) -> u64 {
+/// `agent_bytes` is the size of the per-agent state fields, `ties` the most ties a
+/// snapshot can list.
+pub fn estimate_bytes(agents: u64, agent_bytes: u64, ties: u64) -> u64 {
     // id, community, component; each tie once: src, dst, weight, age.
-    let agents_file = agents * (agent_bytes + 12);
-    let ties_file = agents * slots / 2 * 16;
-    agents_file + ties_file + (64 << 10)
+    agents * (agent_bytes + 12) + ties.saturating_mul(16) + (64 << 10)
 }
 
 /// The ties of a model whose graph never changes, with their communities and components
