@@ -26,6 +26,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scaling;
+pub mod trig;
 pub mod validate;
 
 pub use error::{Error, Result};

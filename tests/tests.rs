@@ -25,3 +25,4 @@ mod shaders;
 mod stages;
 mod state;
 mod threshold;
+mod trig;

@@ -161,11 +161,23 @@ impl LifecycleParams {
 /// below a multiple of 2π) becomes 0, so φ stays in [0, 2π).
 #[inline]
 pub fn wrap(x: f32) -> f32 {
-    let y = x - TAU * (x / TAU).floor();
+    let y = x - TAU * floor(x / TAU);
     if y >= TAU {
         0.0
     } else {
         y
+    }
+}
+
+/// `v.floor()` for |v| < 2^31, bit for bit, without the library call that `floor`
+/// compiles to where the target lacks a rounding instruction (x86-64's baseline, SSE2).
+#[inline(always)]
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v {
+        t - 1.0
+    } else {
+        t
     }
 }
 
@@ -174,7 +186,7 @@ pub fn wrap(x: f32) -> f32 {
 #[inline]
 pub fn pair_cos(phi: &[f32], i: u32, j: u32) -> f32 {
     let (a, b) = (i.min(j), i.max(j));
-    (phi[b as usize] - phi[a as usize]).cos()
+    crate::trig::cos(phi[b as usize] - phi[a as usize])
 }
 
 /// The tick's priority key of agent `i` in the handshake: `pcg(i ^ key_t)`, a bijection

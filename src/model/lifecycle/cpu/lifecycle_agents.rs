@@ -1,9 +1,15 @@
 //! CPU twin of `shaders/lifecycle_agents.wgsl`: alignment, knowledge and adoption of every
 //! agent from the state at the start of the tick.
 
-use super::super::{wrap, Lifecycle, LifecycleParams, MIN_LEN};
+use super::super::{wrap, Lifecycle, LifecycleParams};
 use crate::rng::{self, stream};
+use crate::trig;
 use rayon::prelude::*;
+
+/// Agents per task. A block's live ties are gathered first and their sines and cosines
+/// taken in one loop, which the compiler vectorises; then each agent sums its own in slot
+/// order, so the sums are the same whatever the block size.
+pub(crate) const BLOCK: usize = 256;
 
 impl Lifecycle {
     /// Twin of `lifecycle_agents`, tick `t`: alignment, knowledge and adoption of every
@@ -16,43 +22,63 @@ impl Lifecycle {
         let noise_amp = p.noise_amp();
         {
             let this = &*self;
+            let ties = &this.ties;
             phi_next
-                .par_iter_mut()
-                .zip(k_next.par_iter_mut())
-                .zip(at_next.par_iter_mut())
+                .par_chunks_mut(BLOCK)
+                .zip(k_next.par_chunks_mut(BLOCK))
+                .zip(at_next.par_chunks_mut(BLOCK))
                 .enumerate()
-                .with_min_len(MIN_LEN)
-                .for_each(|(i, ((phi_o, k_o), at_o))| {
-                    let phi_i = this.phi[i];
-                    let k_i = this.knowledge[i];
-                    let at_i = this.adopted_at[i];
-                    let adopted = at_i < t;
-                    let (mut w_sum, mut a_sum, mut p_sum, mut b_sum) = (0.0f32, 0.0, 0.0, 0.0);
-                    let ties = &this.ties;
-                    for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32)) {
-                        let (sin_d, cos_d) = (this.phi[j as usize] - phi_i).sin_cos();
-                        w_sum += w;
-                        a_sum += w * sin_d;
-                        p_sum += w * cos_d.max(0.0);
-                        if this.adopted_at[j as usize] < t {
-                            b_sum += w;
+                .for_each(|(b, ((phi_o, k_o), at_o))| {
+                    let lo = b * BLOCK;
+                    let hi = lo + phi_o.len();
+                    let live: usize = ties.degree[lo..hi].iter().map(|&d| d as usize).sum();
+                    let mut diff = Vec::with_capacity(live);
+                    for i in lo..hi {
+                        let phi_i = this.phi[i];
+                        diff.extend(
+                            ties.neighbors(i as u32)
+                                .iter()
+                                .map(|&j| this.phi[j as usize] - phi_i),
+                        );
+                    }
+                    let mut sin_d = vec![0.0f32; live];
+                    let mut cos_d = vec![0.0f32; live];
+                    for ((s, c), &x) in sin_d.iter_mut().zip(cos_d.iter_mut()).zip(&diff) {
+                        (*s, *c) = trig::sin_cos(x);
+                    }
+                    let mut e = 0usize;
+                    for (o, i) in (lo..hi).enumerate() {
+                        let phi_i = this.phi[i];
+                        let k_i = this.knowledge[i];
+                        let at_i = this.adopted_at[i];
+                        let adopted = at_i < t;
+                        let (mut w_sum, mut a_sum, mut p_sum, mut b_sum) = (0.0f32, 0.0, 0.0, 0.0);
+                        for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32))
+                        {
+                            w_sum += w;
+                            a_sum += w * sin_d[e];
+                            p_sum += w * cos_d[e].max(0.0);
+                            if this.adopted_at[j as usize] < t {
+                                b_sum += w;
+                            }
+                            e += 1;
                         }
+                        let mut drive = this.omega[i]
+                            + p.coupling * (1.0 + k_i.min(p.mastery)) * a_sum / w_sum.max(1.0);
+                        if adopted && n_a > 0 {
+                            drive += p.field * trig::sin(psi - phi_i);
+                        }
+                        let r = rng::rand4(this.seed, t, i as u32, stream::NOISE);
+                        let xi = rng::normal(r[0], r[1]);
+                        phi_o[o] = wrap(phi_i + p.dt * drive + noise_amp * xi);
+                        k_o[o] = k_i
+                            + p.dt
+                                * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
+                                    - p.forgetting * k_i);
+                        let adopts = !adopted
+                            && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
+                        at_o[o] = if adopts { t } else { at_i };
                     }
-                    let mut drive = this.omega[i]
-                        + p.coupling * (1.0 + k_i.min(p.mastery)) * a_sum / w_sum.max(1.0);
-                    if adopted && n_a > 0 {
-                        drive += p.field * (psi - phi_i).sin();
-                    }
-                    let r = rng::rand4(this.seed, t, i as u32, stream::NOISE);
-                    let xi = rng::normal(r[0], r[1]);
-                    *phi_o = wrap(phi_i + p.dt * drive + noise_amp * xi);
-                    *k_o = k_i
-                        + p.dt
-                            * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
-                                - p.forgetting * k_i);
-                    let adopts =
-                        !adopted && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
-                    *at_o = if adopts { t } else { at_i };
                 });
         }
         self.phi = phi_next;

@@ -10,26 +10,38 @@ impl Lifecycle {
     /// The agent agent `i` proposes to in tick `t`, if any (the decision of
     /// `ties_propose`, without the claims).
     pub fn search_target(&self, p: &LifecycleParams, t: u32, i: u32) -> Option<u32> {
+        self.search_target_with(p.search_cut(), p.closure_cut(), p.strong_tie, t, i)
+    }
+
+    /// [`Lifecycle::search_target`] with the integer cuts worked out once per tick.
+    fn search_target_with(
+        &self,
+        search_cut: u32,
+        closure_cut: u32,
+        strong_tie: f32,
+        t: u32,
+        i: u32,
+    ) -> Option<u32> {
         let ties = &self.ties;
         let k = ties.slots;
         let r = rng::rand4(self.seed, t, i, stream::SEARCH);
         let deg_i = ties.degree[i as usize];
-        if (r[0] >> 8) >= p.search_cut() || deg_i >= k {
+        if (r[0] >> 8) >= search_cut || deg_i >= k {
             return None;
         }
-        let j = if (r[1] >> 8) < p.closure_cut() {
+        let j = if (r[1] >> 8) < closure_cut {
             // A friend of a friend, through two strong ties.
             if deg_i == 0 {
                 return None;
             }
             let s1 = (i * k + r[2] % deg_i) as usize;
             let m = ties.neighbor[s1];
-            if ties.weight[s1] < p.strong_tie {
+            if ties.weight[s1] < strong_tie {
                 return None;
             }
             let s2 = (m * k + r[3] % ties.degree[m as usize]) as usize;
             let j = ties.neighbor[s2];
-            if ties.weight[s2] < p.strong_tie || j == i {
+            if ties.weight[s2] < strong_tie || j == i {
                 return None;
             }
             j
@@ -55,6 +67,7 @@ impl Lifecycle {
     /// smallest key that claimed each agent (`u32::MAX` if none).
     pub fn propose(&self, p: &LifecycleParams, t: u32) -> (Vec<u32>, Vec<u32>) {
         let key_t = key_salt(self.seed, t);
+        let (search_cut, closure_cut) = (p.search_cut(), p.closure_cut());
         let claim: Vec<AtomicU32> = (0..self.n)
             .into_par_iter()
             .with_min_len(MIN_LEN)
@@ -63,15 +76,17 @@ impl Lifecycle {
         let target: Vec<u32> = (0..self.n)
             .into_par_iter()
             .with_min_len(MIN_LEN)
-            .map(|i| match self.search_target(p, t, i) {
-                Some(j) => {
-                    let key = search_key(key_t, i);
-                    claim[i as usize].fetch_min(key, Relaxed);
-                    claim[j as usize].fetch_min(key, Relaxed);
-                    j
-                }
-                None => NONE,
-            })
+            .map(
+                |i| match self.search_target_with(search_cut, closure_cut, p.strong_tie, t, i) {
+                    Some(j) => {
+                        let key = search_key(key_t, i);
+                        claim[i as usize].fetch_min(key, Relaxed);
+                        claim[j as usize].fetch_min(key, Relaxed);
+                        j
+                    }
+                    None => NONE,
+                },
+            )
             .collect();
         (
             target,

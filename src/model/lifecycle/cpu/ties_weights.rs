@@ -1,8 +1,10 @@
 //! CPU twin of `shaders/ties_weights.wgsl`: ties grow or fade, dead ties go, each agent
 //! compacts its own slots.
 
-use super::super::{pair_cos, Lifecycle, LifecycleParams, MIN_LEN};
+use super::super::{Lifecycle, LifecycleParams};
+use super::lifecycle_agents::BLOCK;
 use crate::graph::ties::EMPTY;
+use crate::trig;
 use rayon::prelude::*;
 
 impl Lifecycle {
@@ -11,33 +13,62 @@ impl Lifecycle {
     /// Returns the ties removed (counted at their lower-id end).
     pub fn tie_weights(&mut self, p: &LifecycleParams) -> u32 {
         let phi = &self.phi;
-        self.ties
-            .rows_mut()
-            .with_min_len(MIN_LEN)
-            .map(|row| {
-                let i = row.agent;
-                let d = *row.degree as usize;
-                let (nbr, wt, age) = (row.neighbor, row.weight, row.age);
-                let (mut kept, mut removed) = (0usize, 0u32);
-                for s in 0..d {
-                    let j = nbr[s];
-                    let c = pair_cos(phi, i, j);
-                    let w = (wt[s] + p.dt * (p.tie_gain * c - p.tie_cost)).min(1.0);
-                    if w > 0.0 {
-                        nbr[kept] = j;
-                        wt[kept] = w;
-                        age[kept] = age[s] + 1;
-                        kept += 1;
-                    } else if i < j {
-                        removed += 1;
+        let ties = &mut self.ties;
+        let k = ties.slots as usize;
+        // Blocks of agents, as in the agents pass: the cosines of a block's live ties in
+        // one vectorised loop, then each agent updates and compacts its own slots.
+        ties.neighbor
+            .par_chunks_mut(k * BLOCK)
+            .zip(ties.weight.par_chunks_mut(k * BLOCK))
+            .zip(ties.age.par_chunks_mut(k * BLOCK))
+            .zip(ties.degree.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, (((nbr, wt), age), degree))| {
+                let lo = b * BLOCK;
+                let live: usize = degree.iter().map(|&d| d as usize).sum();
+                // cos(φ_b − φ_a) with (a, b) = (min, max) of the pair, as `pair_cos`: both
+                // ends compute the same expression and agree to the bit.
+                let mut diff = Vec::with_capacity(live);
+                for (o, &d) in degree.iter().enumerate() {
+                    let i = (lo + o) as u32;
+                    diff.extend(nbr[o * k..o * k + d as usize].iter().map(|&j| {
+                        let (a, b) = (i.min(j), i.max(j));
+                        phi[b as usize] - phi[a as usize]
+                    }));
+                }
+                let cosines: Vec<f32> = diff.iter().map(|&x| trig::cos(x)).collect();
+                let mut e = 0usize;
+                let mut removed = 0u32;
+                for (o, deg) in degree.iter_mut().enumerate() {
+                    let i = (lo + o) as u32;
+                    let d = *deg as usize;
+                    let (nbr, wt, age) = (
+                        &mut nbr[o * k..(o + 1) * k],
+                        &mut wt[o * k..(o + 1) * k],
+                        &mut age[o * k..(o + 1) * k],
+                    );
+                    let mut kept = 0usize;
+                    for s in 0..d {
+                        let j = nbr[s];
+                        let c = cosines[e];
+                        e += 1;
+                        let w = (wt[s] + p.dt * (p.tie_gain * c - p.tie_cost)).min(1.0);
+                        if w > 0.0 {
+                            nbr[kept] = j;
+                            wt[kept] = w;
+                            age[kept] = age[s] + 1;
+                            kept += 1;
+                        } else if i < j {
+                            removed += 1;
+                        }
                     }
+                    for s in kept..d {
+                        nbr[s] = EMPTY;
+                        wt[s] = 0.0;
+                        age[s] = 0;
+                    }
+                    *deg = kept as u32;
                 }
-                for s in kept..d {
-                    nbr[s] = EMPTY;
-                    wt[s] = 0.0;
-                    age[s] = 0;
-                }
-                *row.degree = kept as u32;
                 removed
             })
             .sum()
