@@ -28,12 +28,15 @@ const C1: f32 = 4.166_664_6e-2;
 const C2: f32 = -1.388_731_6e-3;
 const C3: f32 = 2.443_315_7e-5;
 
-/// x reduced to [−π/4, π/4] and the quadrant (the multiple of π/2 taken off, mod 4).
+/// x reduced to [−π/4, π/4], and the quadrant (the multiple of π/2 taken off) in the low
+/// bits of the second value: adding ROUND_MAGIC leaves the rounded integer in the low
+/// bits of the mantissa, so no float-to-integer conversion is needed.
 #[inline(always)]
 fn reduce(x: f32) -> (f32, u32) {
-    let q = (x * FRAC_2_PI + ROUND_MAGIC) - ROUND_MAGIC;
+    let m = x * FRAC_2_PI + ROUND_MAGIC;
+    let q = m - ROUND_MAGIC;
     let r = ((x - q * PIO2_1) - q * PIO2_2) - q * PIO2_3;
-    (r, (q as i32) as u32)
+    (r, m.to_bits())
 }
 
 #[inline(always)]
@@ -46,6 +49,13 @@ fn poly_cos(z: f32) -> f32 {
     ((C3 * z + C2) * z + C1) * z * z - 0.5 * z + 1.0
 }
 
+/// `a` where the quadrant is even, `b` where it is odd, by masks (a vector blend).
+#[inline(always)]
+fn pick(q: u32, a: f32, b: f32) -> u32 {
+    let odd = 0u32.wrapping_sub(q & 1);
+    (a.to_bits() & !odd) | (b.to_bits() & odd)
+}
+
 /// (sin x, cos x) for |x| < 2^16 (the lifecycle's angles are within ±4π).
 #[inline(always)]
 pub fn sin_cos(x: f32) -> (f32, f32) {
@@ -53,10 +63,9 @@ pub fn sin_cos(x: f32) -> (f32, f32) {
     let z = r * r;
     let (s, c) = (poly_sin(r, z), poly_cos(z));
     // Quadrant q: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s).
-    let (sin, cos) = if q & 1 == 0 { (s, c) } else { (c, s) };
-    let sin = f32::from_bits(sin.to_bits() ^ ((q & 2) << 30));
-    let cos = f32::from_bits(cos.to_bits() ^ ((q.wrapping_add(1) & 2) << 30));
-    (sin, cos)
+    let sin = pick(q, s, c) ^ ((q & 2) << 30);
+    let cos = pick(q, c, s) ^ ((q.wrapping_add(1) & 2) << 30);
+    (f32::from_bits(sin), f32::from_bits(cos))
 }
 
 /// cos x for |x| < 2^16.
@@ -64,12 +73,7 @@ pub fn sin_cos(x: f32) -> (f32, f32) {
 pub fn cos(x: f32) -> f32 {
     let (r, q) = reduce(x);
     let z = r * r;
-    let v = if q & 1 == 0 {
-        poly_cos(z)
-    } else {
-        poly_sin(r, z)
-    };
-    f32::from_bits(v.to_bits() ^ ((q.wrapping_add(1) & 2) << 30))
+    f32::from_bits(pick(q, poly_cos(z), poly_sin(r, z)) ^ ((q.wrapping_add(1) & 2) << 30))
 }
 
 /// sin x for |x| < 2^16.

@@ -41,11 +41,7 @@ impl Lifecycle {
                                 .map(|&j| this.phi[j as usize] - phi_i),
                         );
                     }
-                    let mut sin_d = vec![0.0f32; live];
-                    let mut cos_d = vec![0.0f32; live];
-                    for ((s, c), &x) in sin_d.iter_mut().zip(cos_d.iter_mut()).zip(&diff) {
-                        (*s, *c) = trig::sin_cos(x);
-                    }
+                    let sc: Vec<(f32, f32)> = diff.iter().map(|&x| trig::sin_cos(x)).collect();
                     let mut e = 0usize;
                     for (o, i) in (lo..hi).enumerate() {
                         let phi_i = this.phi[i];
@@ -56,8 +52,9 @@ impl Lifecycle {
                         for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32))
                         {
                             w_sum += w;
-                            a_sum += w * sin_d[e];
-                            p_sum += w * cos_d[e].max(0.0);
+                            let (sin_d, cos_d) = sc[e];
+                            a_sum += w * sin_d;
+                            p_sum += w * cos_d.max(0.0);
                             if this.adopted_at[j as usize] < t {
                                 b_sum += w;
                             }
