@@ -109,8 +109,9 @@ fn gpu(c: &mut Criterion) {
     let knowledge = buffers::storage(&ctx, "knowledge", &life.knowledge);
     let adopted_at = buffers::storage(&ctx, "adopted_at", &life.adopted_at);
     let degree = buffers::storage(&ctx, "degree", &life.ties.degree);
-    let neighbor = buffers::storage(&ctx, "neighbor", &life.ties.neighbor);
-    let weight = buffers::storage(&ctx, "weight", &life.ties.weight);
+    let whole = emergence::gpu::shaders::SlotSplit::WHOLE;
+    let neighbor = buffers::SlotArray::upload(&ctx, "neighbor", &life.ties.neighbor, whole);
+    let weight = buffers::SlotArray::upload(&ctx, "weight", &life.ties.weight, whole);
     let inputs = RenderInputs {
         phi: &phi,
         knowledge: &knowledge,

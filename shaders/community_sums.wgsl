@@ -8,22 +8,26 @@
 @group(0) @binding(1) var<storage, read> phi: array<f32>;
 @group(0) @binding(2) var<storage, read> degree: array<u32>;
 @group(0) @binding(3) var<storage, read> labels: array<u32>;
-// Per label: [degree sum, members, cos lo, cos hi, sin lo, sin hi], each an n-array.
-@group(0) @binding(4) var<storage, read_write> sums: array<atomic<u32>>;
-
-fn add_fixed(lo: u32, v: u32) {
-    let old = atomicAdd(&sums[lo], v);
-    if (old + v < old) { atomicAdd(&sums[lo + params.n], 1u); }
-}
+// Per label, each an n-array of the metrics scratch (zeroed before this pass): degree
+// sum, members, and the (lo, hi) words of Σ cos φ and Σ sin φ.
+@group(0) @binding(4) var<storage, read_write> sum_degree: array<atomic<u32>>;
+@group(0) @binding(5) var<storage, read_write> sum_members: array<atomic<u32>>;
+@group(0) @binding(6) var<storage, read_write> sum_cos_lo: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> sum_cos_hi: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read_write> sum_sin_lo: array<atomic<u32>>;
+@group(0) @binding(9) var<storage, read_write> sum_sin_hi: array<atomic<u32>>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= params.n || degree[i] == 0u) { return; }
-    let n = params.n;
     let l = labels[i];
-    atomicAdd(&sums[l], degree[i]);
-    atomicAdd(&sums[n + l], 1u);
-    add_fixed(2u * n + l, u32(round((cos(phi[i]) + 1.0) * 65536.0)));
-    add_fixed(4u * n + l, u32(round((sin(phi[i]) + 1.0) * 65536.0)));
+    atomicAdd(&sum_degree[l], degree[i]);
+    atomicAdd(&sum_members[l], 1u);
+    let c = u32(round((cos(phi[i]) + 1.0) * 65536.0));
+    let old_c = atomicAdd(&sum_cos_lo[l], c);
+    if (old_c + c < old_c) { atomicAdd(&sum_cos_hi[l], 1u); }
+    let s = u32(round((sin(phi[i]) + 1.0) * 65536.0));
+    let old_s = atomicAdd(&sum_sin_lo[l], s);
+    if (old_s + s < old_s) { atomicAdd(&sum_sin_hi[l], 1u); }
 }

@@ -13,8 +13,8 @@
 @group(0) @binding(3) var<storage, read> smoothed: array<u32>;
 @group(0) @binding(4) var<storage, read_write> pos_next: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read> degree: array<u32>;
-@group(0) @binding(6) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(7) var<storage, read> weight: array<f32>;
+#slots 6 read neighbor: u32
+#slots 7 read weight: f32
 
 fn at(x: u32, y: u32) -> f32 {
     return f32(smoothed[y * params.grid + x]);
@@ -40,8 +40,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var sy = 0.0;
     var sw = 0.0;
     for (var e = 0u; e < d; e++) {
-        let q = pos[neighbor[base + e]];
-        let w0 = weight[base + e];
+        let q = pos[neighbor_get(base + e)];
+        let w0 = weight_get(base + e);
         let w = w0 * w0;
         sx = sx + w * (q.x - p.x);
         sy = sy + w * (q.y - p.y);

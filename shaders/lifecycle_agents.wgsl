@@ -14,8 +14,8 @@
 @group(0) @binding(5) var<storage, read_write> knowledge: array<f32>;
 @group(0) @binding(6) var<storage, read_write> adopted_at: array<u32>;
 @group(0) @binding(7) var<storage, read> degree: array<u32>;
-@group(0) @binding(8) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(9) var<storage, read> weight: array<f32>;
+#slots 8 read neighbor: u32
+#slots 9 read weight: f32
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -29,8 +29,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var positive = 0.0;
     var adopted_w = 0.0;
     for (var e = 0u; e < degree[i]; e++) {
-        let j = neighbor[base + e];
-        let w = weight[base + e];
+        let j = neighbor_get(base + e);
+        let w = weight_get(base + e);
         let d = phi[j] - phi_i;
         w_sum += w;
         pull += w * sin(d);

@@ -16,8 +16,8 @@ const COLUMNS: u32 = 11u;
 @group(0) @binding(3) var<storage, read> knowledge: array<f32>;
 @group(0) @binding(4) var<storage, read> adopted_at: array<u32>;
 @group(0) @binding(5) var<storage, read> degree: array<u32>;
-@group(0) @binding(6) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(7) var<storage, read> weight: array<f32>;
+#slots 6 read neighbor: u32
+#slots 7 read weight: f32
 @group(0) @binding(8) var<storage, read> labels: array<u32>;
 
 fn add(column: u32, v: u32) {
@@ -38,8 +38,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var inside = 0u;
         let own = labels[i];
         for (var e = 0u; e < d; e++) {
-            if (weight[base + e] >= params.strong_tie) { strong += 1u; }
-            if (labels[neighbor[base + e]] == own) { inside += 1u; }
+            if (weight_get(base + e) >= params.strong_tie) { strong += 1u; }
+            if (labels[neighbor_get(base + e)] == own) { inside += 1u; }
         }
         add(2u, strong);
         if (adopted_at[i] != NEVER) { add(3u, 1u); }
@@ -51,12 +51,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let s1 = r.x % d;
             var s2 = r.y % (d - 1u);
             if (s2 >= s1) { s2 += 1u; }
-            let a = neighbor[base + s1];
-            let b = neighbor[base + s2];
+            let a = neighbor_get(base + s1);
+            let b = neighbor_get(base + s2);
             let wedges = d * (d - 1u) / 2u;
             add(7u, wedges);
             for (var e = 0u; e < degree[a]; e++) {
-                if (neighbor[a * k + e] == b) {
+                if (neighbor_get(a * k + e) == b) {
                     add(8u, wedges);
                     break;
                 }

@@ -8,8 +8,8 @@
 @group(0) @binding(0) var<uniform> params: RenderParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> degree: array<u32>;
-@group(0) @binding(3) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
+#slots 3 read neighbor: u32
+#slots 4 read weight: f32
 @group(0) @binding(5) var<storage, read_write> lines: array<atomic<u32>>;
 
 @compute @workgroup_size(WORKGROUP)
@@ -21,8 +21,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let base = i * params.slots;
     let d = degree[i];
     for (var e = 0u; e < d; e++) {
-        let j = neighbor[base + e];
-        if (j <= i || weight[base + e] < params.strong_tie) { continue; }
+        let j = neighbor_get(base + e);
+        if (j <= i || weight_get(base + e) < params.strong_tie) { continue; }
         let b = vec2<i32>(pixel_of(pos[j]));
         let dx = b.x - a.x;
         let dy = b.y - a.y;

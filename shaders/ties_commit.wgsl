@@ -7,9 +7,9 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> control: Control;
 @group(0) @binding(2) var<storage, read_write> degree: array<u32>;
-@group(0) @binding(3) var<storage, read_write> neighbor: array<u32>;
-@group(0) @binding(4) var<storage, read_write> weight: array<f32>;
-@group(0) @binding(5) var<storage, read_write> age: array<u32>;
+#slots 3 read_write neighbor: u32
+#slots 4 read_write weight: f32
+#slots 5 read_write age: u32
 @group(0) @binding(6) var<storage, read_write> target_of: array<u32>;
 @group(0) @binding(7) var<storage, read_write> claim: array<u32>;
 @group(0) @binding(8) var<storage, read_write> partner: array<u32>;
@@ -24,9 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let p = partner[i];
         if (p != EMPTY) {
             let slot = i * params.slots + degree[i];
-            neighbor[slot] = p;
-            weight[slot] = params.new_tie;
-            age[slot] = 0u;
+            neighbor_set(slot, p);
+            weight_set(slot, params.new_tie);
+            age_set(slot, 0u);
             degree[i] = degree[i] + 1u;
             if (i < p) { atomicAdd(&group_created, 1u); }
         }

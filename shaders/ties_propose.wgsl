@@ -12,8 +12,8 @@
 @group(0) @binding(1) var<storage, read> control: Control;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read> degree: array<u32>;
-@group(0) @binding(4) var<storage, read> neighbor: array<u32>;
-@group(0) @binding(5) var<storage, read> weight: array<f32>;
+#slots 4 read neighbor: u32
+#slots 5 read weight: f32
 @group(0) @binding(6) var<storage, read_write> target_of: array<u32>;
 @group(0) @binding(7) var<storage, read_write> claim: array<atomic<u32>>;
 
@@ -30,10 +30,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if ((r.y >> 8u) < params.closure_thr) {
         if (deg_i > 0u) {
             let s1 = i * k + r.z % deg_i;
-            let m = neighbor[s1];
-            if (weight[s1] >= params.strong_tie) {
+            let m = neighbor_get(s1);
+            if (weight_get(s1) >= params.strong_tie) {
                 let s2 = m * k + r.w % degree[m];
-                if (weight[s2] >= params.strong_tie && neighbor[s2] != i) { j = neighbor[s2]; }
+                if (weight_get(s2) >= params.strong_tie && neighbor_get(s2) != i) { j = neighbor_get(s2); }
             }
         }
     } else {
@@ -45,7 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let b = max(i, j);
     if (cos(phi[b] - phi[a]) < 0.0) { return; }
     for (var e = 0u; e < deg_i; e++) {
-        if (neighbor[i * k + e] == j) { return; }
+        if (neighbor_get(i * k + e) == j) { return; }
     }
     let key = pcg(i ^ rand4(params.seed, t, 0u, STREAM_SEARCH_KEY).x);
     target_of[i] = j;

@@ -10,9 +10,9 @@
 @group(0) @binding(1) var<storage, read_write> control: Control;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read_write> degree: array<u32>;
-@group(0) @binding(4) var<storage, read_write> neighbor: array<u32>;
-@group(0) @binding(5) var<storage, read_write> weight: array<f32>;
-@group(0) @binding(6) var<storage, read_write> age: array<u32>;
+#slots 4 read_write neighbor: u32
+#slots 5 read_write weight: f32
+#slots 6 read_write age: u32
 
 var<workgroup> group_removed: atomic<u32>;
 
@@ -26,24 +26,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var kept = 0u;
         var removed = 0u;
         for (var e = 0u; e < d; e++) {
-            let j = neighbor[base + e];
+            let j = neighbor_get(base + e);
             let a = min(i, j);
             let b = max(i, j);
             let c = cos(phi[b] - phi[a]);
-            let w = min(1.0, weight[base + e] + params.dt * (params.tie_gain * c - params.tie_cost));
+            let w = min(1.0, weight_get(base + e) + params.dt * (params.tie_gain * c - params.tie_cost));
             if (w <= 0.0) {
                 if (i < j) { removed += 1u; }
             } else {
-                neighbor[base + kept] = j;
-                weight[base + kept] = w;
-                age[base + kept] = age[base + e] + 1u;
+                neighbor_set(base + kept, j);
+                weight_set(base + kept, w);
+                age_set(base + kept, age_get(base + e) + 1u);
                 kept += 1u;
             }
         }
         for (var e = kept; e < d; e++) {
-            neighbor[base + e] = EMPTY;
-            weight[base + e] = 0.0;
-            age[base + e] = 0u;
+            neighbor_set(base + e, EMPTY);
+            weight_set(base + e, 0.0);
+            age_set(base + e, 0u);
         }
         degree[i] = kept;
         if (removed > 0u) { atomicAdd(&group_removed, removed); }

@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::gpu;
+use crate::model::device_plan::{human, plan, DevicePlan, Limits};
 
 /// One model as `info` sees it: its buffers at N = 10^6 and the largest N per adapter.
 #[derive(serde::Serialize)]
@@ -27,6 +28,38 @@ pub struct ModelInfo {
     /// One checkpoint of a run of `agents` (an upper bound; three must fit the disk
     /// under `--out`: the two kept and the one being written).
     pub checkpoint_bytes: u64,
+    /// The device memory plan at N = 10^6, 10^7 and 10^8 of that shape.
+    pub plans: Vec<PlanAt>,
+}
+
+/// The device memory plan of one size, and how it fares on each adapter's limits (this
+/// machine's adapters, then the reference limits of [`Limits::reference`]).
+#[derive(serde::Serialize)]
+pub struct PlanAt {
+    pub agents: u64,
+    pub total_bytes: u64,
+    pub per_agent_bytes: f64,
+    pub per_slot_bytes: f64,
+    /// One checkpoint and one snapshot of a run this size (upper bounds).
+    pub checkpoint_bytes: u64,
+    pub snapshot_bytes: u64,
+    pub on: Vec<PlanOn>,
+}
+
+/// A plan on one set of limits.
+#[derive(serde::Serialize)]
+pub struct PlanOn {
+    pub limits: Limits,
+    #[serde(flatten)]
+    pub plan: DevicePlan,
+}
+
+/// Reference limits, and the largest N each model fits on them.
+#[derive(serde::Serialize)]
+pub struct ReferenceInfo {
+    #[serde(flatten)]
+    pub limits: Limits,
+    pub largest_agents: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(serde::Serialize)]
@@ -47,6 +80,8 @@ pub struct Info {
     pub auto_backend: String,
     /// The memory a run may use and where the figure comes from.
     pub memory: crate::model::memory::Available,
+    /// Limits of adapters not at hand, for planning (`Limits::reference`).
+    pub reference: Vec<ReferenceInfo>,
 }
 
 /// The shape each model is sized at without a config: mean degree 4 and K = 24, well
@@ -95,6 +130,9 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
             .map(|m| (m, default_size(m)))
             .collect(),
     };
+    let found = gpu::list_adapters();
+    let mut all_limits: Vec<Limits> = found.iter().map(Limits::of_adapter).collect();
+    all_limits.extend(Limits::reference());
     let models = sizes
         .iter()
         .map(|(m, size)| {
@@ -106,7 +144,35 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
                 ..*size
             };
             let host = crate::model::host_plan(*m, &planned).total();
+            let plans = [1_000_000u64, 10_000_000, 100_000_000]
+                .into_iter()
+                .map(|agents| {
+                    let at = crate::model::Size {
+                        agents,
+                        ties: (ties_per_agent * agents as f64).ceil() as u64,
+                        ..*size
+                    };
+                    let on: Vec<PlanOn> = all_limits
+                        .iter()
+                        .map(|l| PlanOn {
+                            limits: l.clone(),
+                            plan: plan(*m, &at, l),
+                        })
+                        .collect();
+                    let first = plan(*m, &at, &Limits::reference()[1]);
+                    PlanAt {
+                        agents,
+                        total_bytes: first.total_bytes,
+                        per_agent_bytes: first.per_agent_bytes,
+                        per_slot_bytes: first.per_slot_bytes,
+                        checkpoint_bytes: crate::io::checkpoint::estimate_bytes(*m, &at, rows),
+                        snapshot_bytes: crate::run::snapshot_bytes(*m, &at, at.ties),
+                        on,
+                    }
+                })
+                .collect();
             ModelInfo {
+                plans,
                 checkpoint_bytes: crate::io::checkpoint::estimate_bytes(*m, &planned, rows),
                 agents: plan_agents,
                 host_bytes_cpu: host,
@@ -125,16 +191,34 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
             }
         })
         .collect();
-    let adapters: Vec<AdapterInfo> = gpu::list_adapters()
+    let largest_on = |limits: &Limits| -> serde_json::Map<String, serde_json::Value> {
+        sizes
+            .iter()
+            .map(|(m, size)| {
+                (
+                    m.name().to_string(),
+                    crate::model::largest_agents(*m, size, limits).into(),
+                )
+            })
+            .collect()
+    };
+    let reference = Limits::reference()
+        .into_iter()
+        .map(|limits| ReferenceInfo {
+            largest_agents: largest_on(&limits),
+            limits,
+        })
+        .collect();
+    let adapters: Vec<AdapterInfo> = found
         .into_iter()
         .map(|a| {
-            let cap = a.max_storage_binding_bytes.min(a.max_buffer_bytes);
+            let limits = Limits::of_adapter(&a);
             let largest_agents = sizes
                 .iter()
                 .map(|(m, size)| {
                     (
                         m.name().to_string(),
-                        crate::model::largest_agents(*m, size, cap).into(),
+                        crate::model::largest_agents(*m, size, &limits).into(),
                     )
                 })
                 .collect();
@@ -157,6 +241,7 @@ pub fn info(config: Option<&std::path::Path>) -> Result<Info> {
         adapters,
         auto_backend,
         memory,
+        reference,
     })
 }
 
@@ -191,9 +276,46 @@ pub fn text(info: &Info) -> String {
             m.checkpoint_bytes as f64 / (1 << 20) as f64,
             3.0 * m.checkpoint_bytes as f64 / (1 << 20) as f64
         );
+        for p in &m.plans {
+            out += &format!(
+                "  N = 10^{}: {} on a device ({:.1} B per agent, {:.1} B per tie slot); a checkpoint up to {}, a snapshot up to {}\n",
+                (p.agents as f64).log10().round(),
+                human(p.total_bytes),
+                p.per_agent_bytes,
+                p.per_slot_bytes,
+                human(p.checkpoint_bytes),
+                human(p.snapshot_bytes)
+            );
+            for PlanOn { limits, plan: d } in &p.on {
+                let how = match &d.binds {
+                    None if d.slot_chunks > 1 => format!(
+                        "fits: tie slots in {} bindings of up to {}, {} storage buffers in one stage",
+                        d.slot_chunks,
+                        human(d.largest_binding_bytes),
+                        d.storage_per_stage
+                    ),
+                    None => format!("fits: largest binding {}", human(d.largest_binding_bytes)),
+                    Some(b) => format!("does not fit: {}", b.describe(d, limits)),
+                };
+                out += &format!("    on {}: {how}\n", limits.name);
+            }
+        }
     }
     if info.adapters.is_empty() {
         out += "no GPU adapters found\n";
+    }
+    for r in &info.reference {
+        out += &format!(
+            "reference limits `{}` (binding {}, {} storage buffers per stage): largest N {}\n",
+            r.limits.name,
+            human(r.limits.binding_cap),
+            r.limits.storage_per_stage,
+            r.largest_agents
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     for a in &info.adapters {
         let s = &a.adapter;

@@ -414,7 +414,7 @@ fn check_disk(
 
 /// Bytes of one snapshot at most: the model's per-agent state, each tie slot once (a
 /// live tie is stored at both ends) or the scenario's ties for a fixed graph.
-fn snapshot_bytes(model: &dyn Model, size: &model::Size, ties: u64) -> u64 {
+pub(crate) fn snapshot_bytes(model: &dyn Model, size: &model::Size, ties: u64) -> u64 {
     let state = checkpoint::estimate_bytes(model, size, 0);
     let agents = size.agents;
     let slot_ties = agents * size.slots / 2;

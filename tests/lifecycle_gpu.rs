@@ -349,17 +349,21 @@ fn gpu_label_propagation_recovers_planted_blocks() {
     assert_eq!(on_gpu, on_cpu);
 }
 
+/// Tie slots that need more chunks than a kernel declares are refused with the largest
+/// N: bindings of 64 KiB hold 16,384 slots, 1,024 agents at K = 16, and eight chunks hold
+/// 8,192 agents.
 #[test]
-fn too_many_slots_for_one_binding_are_refused_with_the_largest_n() {
+fn too_many_slot_chunks_are_refused_with_the_largest_n() {
     let Some(mut ctx) = gpu() else { return };
     let p = params(&["graph.slots=16"]);
-    let s = Lifecycle::new(5000, 1, &p, TieStore::empty(5000, 16));
+    let s = Lifecycle::new(10_000, 1, &p, TieStore::empty(10_000, 16));
     ctx.binding_cap = 64 * 1024;
     let err = GpuLifecycle::upload(&ctx, &s, &p)
         .err()
         .expect("must not fit")
         .to_string();
-    assert!(err.contains("largest N that fits is 1024"), "{err}");
+    assert!(err.contains("largest N that fits is 8192"), "{err}");
+    assert!(err.contains("needs 10 bindings of 64.0 KiB"), "{err}");
 }
 
 #[test]

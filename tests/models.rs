@@ -568,15 +568,16 @@ fn older_key_names_are_aliases_of_the_contract_names() {
 }
 
 /// The refusal of a run too large for the adapter is computed from the model's declared
-/// buffers before anything is allocated: it names the buffer and the largest N, which is
-/// the largest N whose buffers fit (and one more agent does not).
+/// buffers before anything is allocated: it names what does not fit and the largest N,
+/// which is the largest N whose buffers fit (and one more agent does not).
 #[test]
 fn too_large_runs_are_refused_from_the_declared_buffers() {
     let Some(mut ctx) = gpu() else { return };
     ctx.binding_cap = 1 << 20;
+    let limits = emergence::model::device_plan::Limits::of(&ctx);
     let backend = emergence::backend::Backend::Gpu(ctx);
     let path = format!("{}/configs/lifecycle.toml", env!("CARGO_MANIFEST_DIR"));
-    let loaded = emergence::config::load(Some(path.as_ref()), &["agents=20000".into()]).unwrap();
+    let loaded = emergence::config::load(Some(path.as_ref()), &["agents=100000".into()]).unwrap();
     let (edges, graph, csr) = emergence::graph::build_graph(&loaded).unwrap();
     let model = emergence::model::find("lifecycle").unwrap();
     let start = emergence::model::Start {
@@ -592,20 +593,18 @@ fn too_large_runs_are_refused_from_the_declared_buffers() {
         .err()
         .expect("refused");
     assert_eq!(e.exit_code(), 2, "{e}");
-    // K = 24 slots of 4 bytes: 1 MiB / 96 B = 10,922 agents.
+    // K = 24 slots of 4 bytes: a chunk of 1 MiB holds 10,922 agents' slots, and the
+    // eight chunks a kernel declares 87,376 agents.
     assert!(
-        e.to_string().contains("the largest N that fits is 10922"),
+        e.to_string().contains("the largest N that fits is 87376"),
         "{e}"
     );
-    assert!(
-        e.to_string().contains("`age`") || e.to_string().contains("`neighbor`"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("tie-slot array"), "{e}");
     let fits = |n| {
         let at = emergence::model::Size { agents: n, ..size };
-        emergence::model::fits(&model.buffers(&at), 1 << 20)
+        emergence::model::fits(model, &at, &limits)
     };
-    assert!(fits(10_922) && !fits(10_923));
+    assert!(fits(87_376) && !fits(87_377));
 }
 
 /// A run's `config.toml` is a scenario that re-runs the run: for every model, running it

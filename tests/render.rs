@@ -43,22 +43,28 @@ fn params(life: &Lifecycle, p: &LifecycleParams, size: (u32, u32)) -> RenderPara
 }
 
 /// The state's buffers on the device, as a renderer reads them.
-struct Uploaded([wgpu::Buffer; 6]);
+struct Uploaded([wgpu::Buffer; 4], [buffers::SlotArray; 2]);
 
 impl Uploaded {
     fn new(ctx: &GpuContext, life: &Lifecycle) -> Uploaded {
-        Uploaded([
-            buffers::storage(ctx, "phi", &life.phi),
-            buffers::storage(ctx, "knowledge", &life.knowledge),
-            buffers::storage(ctx, "adopted_at", &life.adopted_at),
-            buffers::storage(ctx, "degree", &life.ties.degree),
-            buffers::storage(ctx, "neighbor", &life.ties.neighbor),
-            buffers::storage(ctx, "weight", &life.ties.weight),
-        ])
+        let whole = emergence::gpu::shaders::SlotSplit::WHOLE;
+        Uploaded(
+            [
+                buffers::storage(ctx, "phi", &life.phi),
+                buffers::storage(ctx, "knowledge", &life.knowledge),
+                buffers::storage(ctx, "adopted_at", &life.adopted_at),
+                buffers::storage(ctx, "degree", &life.ties.degree),
+            ],
+            [
+                buffers::SlotArray::upload(ctx, "neighbor", &life.ties.neighbor, whole),
+                buffers::SlotArray::upload(ctx, "weight", &life.ties.weight, whole),
+            ],
+        )
     }
 
     fn inputs(&self) -> RenderInputs<'_> {
-        let [phi, knowledge, adopted_at, degree, neighbor, weight] = &self.0;
+        let [phi, knowledge, adopted_at, degree] = &self.0;
+        let [neighbor, weight] = &self.1;
         RenderInputs {
             phi,
             knowledge,

@@ -15,6 +15,7 @@ mod kernels;
 mod layout;
 mod lifecycle;
 mod lifecycle_gpu;
+mod memory_plan;
 mod models;
 mod reference;
 mod reliability;

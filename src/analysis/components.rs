@@ -155,13 +155,16 @@ pub struct GpuComponents {
 }
 
 impl GpuComponents {
-    /// `adjacency` are the bindings 0–4 of `shaders/shared/{csr,slots}.wgsl`.
+    /// `adjacency` are the bindings of `shaders/shared/{csr,slots}.wgsl`. `scratch`, when
+    /// given, are two n-word buffers of the caller's to use as parents and sizes (their
+    /// contents are overwritten), so that a model's metrics can share its scratch.
     pub fn new(
         ctx: &GpuContext,
         n: u32,
         shape: u32,
         adjacency: &[(u32, &wgpu::Buffer)],
         kind: GraphStore,
+        scratch: Option<(&wgpu::Buffer, &wgpu::Buffer)>,
     ) -> Result<Self> {
         let params = buffers::uniform(
             ctx,
@@ -172,8 +175,13 @@ impl GpuComponents {
                 _pad: [0; 2],
             },
         );
-        let parent = buffers::zeroed(ctx, "parent", n as u64 * 4);
-        let sizes = buffers::zeroed(ctx, "component sizes", n as u64 * 4);
+        let (parent, sizes) = match scratch {
+            Some((parent, sizes)) => (parent.clone(), sizes.clone()),
+            None => (
+                buffers::zeroed(ctx, "parent", n as u64 * 4),
+                buffers::zeroed(ctx, "component sizes", n as u64 * 4),
+            ),
+        };
         let changed = buffers::zeroed(ctx, "changed", 4);
         let result = buffers::zeroed(ctx, "component result", 8);
         let kernel = |name: &str, entries: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
@@ -305,6 +313,7 @@ pub fn components_gpu(
         graph.neighbors.chunk_len,
         &graph.csr_bindings(),
         GraphStore::Csr,
+        None,
     )?;
     let stats = c.run(ctx)?;
     Ok((stats, c.parent))

@@ -2,6 +2,7 @@
 //! storage binding, and blocking readback (used only outside the tick loop or for the
 //! periodic metrics).
 
+use super::shaders::{SlotSplit, CHUNK_STRIDE};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use wgpu::util::DeviceExt;
@@ -87,6 +88,62 @@ impl ChunkedU32 {
             len: data.len() as u64,
         })
     }
+}
+
+/// A tie-slot array on the device, split over the bindings its [`SlotSplit`] says
+/// (one buffer per chunk; a kernel declares it with `#slots` and binds chunk `c` at
+/// `binding + CHUNK_STRIDE·c`).
+pub struct SlotArray {
+    pub chunks: Vec<wgpu::Buffer>,
+    pub split: SlotSplit,
+    /// Entries over all chunks.
+    pub len: u64,
+}
+
+impl SlotArray {
+    /// Upload `data`, split as `split` says.
+    pub fn upload<T: bytemuck::Pod>(
+        ctx: &GpuContext,
+        label: &str,
+        data: &[T],
+        split: SlotSplit,
+    ) -> SlotArray {
+        let len = data.len() as u64;
+        let chunks = (0..split.chunks)
+            .map(|c| storage(ctx, label, &data[split.chunk_range(c, len)]))
+            .collect();
+        SlotArray { chunks, split, len }
+    }
+
+    /// The bind-group entries of this array declared at `binding`.
+    pub fn entries(&self, binding: u32) -> impl Iterator<Item = (u32, &wgpu::Buffer)> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(move |(c, b)| (binding + CHUNK_STRIDE * c as u32, b))
+    }
+
+    /// The whole array back on the host, chunk after chunk (outside the tick loop).
+    pub fn read_back<T: bytemuck::Pod>(&self, ctx: &GpuContext) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            let range = self.split.chunk_range(c as u32, self.len);
+            out.extend(read_back::<T>(ctx, chunk, 0, range.len())?);
+        }
+        Ok(out)
+    }
+}
+
+/// Bind-group entries: `plain` buffers, then every chunk of each `(binding, array)`.
+pub fn with_slots<'b>(
+    plain: &[(u32, &'b wgpu::Buffer)],
+    arrays: &[(u32, &'b SlotArray)],
+) -> Vec<(u32, &'b wgpu::Buffer)> {
+    let mut entries = plain.to_vec();
+    for (binding, array) in arrays {
+        entries.extend(array.entries(*binding));
+    }
+    entries
 }
 
 /// Copy `buffer[..bytes]` back to the host and wait. Used outside the tick loop and

@@ -5,6 +5,12 @@
 //! Every kernel also starts with a [`prelude`] generated from the Rust side, so what host
 //! and device must agree on is written once: `WORKGROUP` (from [`super::WORKGROUP`]) and
 //! one `STREAM_<NAME>` per random stream (from [`crate::rng::stream::ALL`]).
+//!
+//! A line `#slots BINDING ACCESS NAME: TYPE` declares a tie-slot array that may be split
+//! over several storage bindings ([`SlotSplit`]): chunk `c` is bound at `BINDING + 100·c`,
+//! and the kernel reads and writes it only through the generated `NAME_get(e)` and
+//! `NAME_set(e, v)`. Unsplit, the accessors index the one array directly, so a run that
+//! fits one binding compiles to what a plain array would.
 
 use crate::error::{Error, Result};
 use std::fmt::Write;
@@ -33,11 +39,64 @@ const SHARED: &[(&str, &str)] = &[
     ("render", include_str!("../../shaders/shared/render.wgsl")),
 ];
 
-/// Which shared file `#import adjacency` means: a static CSR graph or the tie slots.
+/// Which shared file `#import adjacency` means: a static CSR graph or the tie slots
+/// (split over bindings as the run's [`SlotSplit`] says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphStore {
     Csr,
-    Slots,
+    Slots(SlotSplit),
+}
+
+/// How far apart the bindings of one split array's chunks are: chunk `c` of an array
+/// declared at binding `b` is bound at `b + CHUNK_STRIDE·c`.
+pub const CHUNK_STRIDE: u32 = 100;
+/// The most chunks a tie-slot array may be split into (binding numbers stay below the
+/// 1000 bindings a group may hold by WebGPU's default).
+pub const MAX_SLOT_CHUNKS: u32 = 8;
+
+/// How the tie-slot arrays (`#slots`) of a run are split over storage bindings: `chunks`
+/// bindings of `chunk_len` entries each, a whole number of agents' K slots, so that one
+/// agent's slots never straddle two chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SlotSplit {
+    pub chunks: u32,
+    /// Entries per chunk (0 when unsplit).
+    pub chunk_len: u32,
+}
+
+impl SlotSplit {
+    /// One binding per array.
+    pub const WHOLE: SlotSplit = SlotSplit {
+        chunks: 1,
+        chunk_len: 0,
+    };
+
+    /// The split of `n` agents' K = `slots` u32 slots over bindings of `binding_cap`
+    /// bytes: unsplit when they fit one, else as few chunks as hold them. The count may
+    /// exceed [`MAX_SLOT_CHUNKS`]; the memory plan refuses such a run before this is used.
+    pub fn for_slots(n: u64, slots: u64, binding_cap: u64) -> SlotSplit {
+        let slots = slots.max(1);
+        // Entries addressable by a u32 index, the shader's chunk length included.
+        let per_binding = (binding_cap / 4).min(u32::MAX as u64);
+        if n * slots <= per_binding {
+            return SlotSplit::WHOLE;
+        }
+        let agents_per_chunk = (per_binding / slots).max(1);
+        SlotSplit {
+            chunks: n.div_ceil(agents_per_chunk).min(u32::MAX as u64) as u32,
+            chunk_len: (agents_per_chunk * slots) as u32,
+        }
+    }
+
+    /// Entries of chunk `c` of an array of `len` entries.
+    pub fn chunk_range(&self, c: u32, len: u64) -> std::ops::Range<usize> {
+        if self.chunks <= 1 {
+            return 0..len as usize;
+        }
+        let begin = (c as u64 * self.chunk_len as u64).min(len);
+        let end = ((c as u64 + 1) * self.chunk_len as u64).min(len);
+        begin as usize..end as usize
+    }
 }
 
 /// Every kernel: one file per kernel, named after its CPU twin.
@@ -186,7 +245,8 @@ pub const KERNELS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR).
+/// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR, tie
+/// slots unsplit).
 pub fn source(name: &str) -> Result<String> {
     source_with(name, GraphStore::Csr)
 }
@@ -213,31 +273,115 @@ pub fn prelude() -> String {
 }
 
 fn expand(raw: &str, store: GraphStore) -> Result<String> {
+    let split = match store {
+        GraphStore::Slots(split) => split,
+        GraphStore::Csr => SlotSplit::WHOLE,
+    };
     let mut out = prelude();
     out.reserve(raw.len() * 2);
     let mut seen: Vec<&str> = Vec::new();
-    for line in raw.lines() {
-        if let Some(rest) = line.trim_start().strip_prefix("#import") {
+    expand_into(&mut out, raw, store, split, &mut seen)?;
+    Ok(out)
+}
+
+fn expand_into(
+    out: &mut String,
+    text: &str,
+    store: GraphStore,
+    split: SlotSplit,
+    seen: &mut Vec<&'static str>,
+) -> Result<()> {
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("#import") {
             let name = match (rest.trim(), store) {
                 ("adjacency", GraphStore::Csr) => "csr",
-                ("adjacency", GraphStore::Slots) => "slots",
+                ("adjacency", GraphStore::Slots(_)) => "slots",
                 (other, _) => other,
             };
-            let (key, text) = SHARED
+            let (key, shared) = SHARED
                 .iter()
                 .find(|(k, _)| *k == name)
                 .ok_or_else(|| Error::Gpu(format!("#import of unknown shared shader `{name}`")))?;
             if !seen.contains(key) {
                 seen.push(key);
-                out.push_str(text);
+                expand_into(out, shared, store, split, seen)?;
                 out.push('\n');
             }
+        } else if let Some(rest) = trimmed.strip_prefix("#slots") {
+            slot_array(out, rest, split)?;
         } else {
             out.push_str(line);
             out.push('\n');
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The declaration and accessors of one `#slots BINDING ACCESS NAME: TYPE` array.
+fn slot_array(out: &mut String, spec: &str, split: SlotSplit) -> Result<()> {
+    let bad = || {
+        Error::Gpu(format!(
+            "#slots{spec}: expected `#slots BINDING read|read_write NAME: u32|f32`"
+        ))
+    };
+    let words: Vec<&str> = spec
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let [binding, access, name, ty] = words[..] else {
+        return Err(bad());
+    };
+    let binding: u32 = binding.parse().map_err(|_| bad())?;
+    if !matches!(access, "read" | "read_write") || !matches!(ty, "u32" | "f32") {
+        return Err(bad());
+    }
+    let writable = access == "read_write";
+    if split.chunks <= 1 {
+        writeln!(
+            out,
+            "@group(0) @binding({binding}) var<storage, {access}> {name}: array<{ty}>;"
+        )
+        .unwrap();
+        writeln!(out, "fn {name}_get(e: u32) -> {ty} {{ return {name}[e]; }}").unwrap();
+        if writable {
+            writeln!(out, "fn {name}_set(e: u32, v: {ty}) {{ {name}[e] = v; }}").unwrap();
+        }
+        return Ok(());
+    }
+    let last = split.chunks - 1;
+    for c in 0..split.chunks {
+        writeln!(
+            out,
+            "@group(0) @binding({}) var<storage, {access}> {name}_{c}: array<{ty}>;",
+            binding + CHUNK_STRIDE * c
+        )
+        .unwrap();
+    }
+    let chunk = split.chunk_len;
+    let cases = |body: &dyn Fn(u32) -> String| -> String {
+        let mut s = String::new();
+        for c in 0..last {
+            writeln!(s, "        case {c}u: {{ {} }}", body(c)).unwrap();
+        }
+        writeln!(s, "        default: {{ {} }}", body(last)).unwrap();
+        s
+    };
+    write!(
+        out,
+        "fn {name}_get(e: u32) -> {ty} {{\n    let c = e / {chunk}u;\n    let o = e - c * {chunk}u;\n    switch c {{\n{}    }}\n}}\n",
+        cases(&|c| format!("return {name}_{c}[o];"))
+    )
+    .unwrap();
+    if writable {
+        write!(
+            out,
+            "fn {name}_set(e: u32, v: {ty}) {{\n    let c = e / {chunk}u;\n    let o = e - c * {chunk}u;\n    switch c {{\n{}    }}\n}}\n",
+            cases(&|c| format!("{name}_{c}[o] = v;"))
+        )
+        .unwrap();
+    }
+    Ok(())
 }
 
 /// Parse and validate a kernel with naga, as the driver would; used by the test that

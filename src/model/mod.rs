@@ -5,6 +5,7 @@
 //! one tick driver of [`crate::engine`].
 
 pub mod deffuant;
+pub mod device_plan;
 pub mod kuramoto;
 pub mod lifecycle;
 pub mod memory;
@@ -32,8 +33,25 @@ pub use memory::{check_built, check_memory, host_plan, HostPlan};
 pub struct DeviceBuffer {
     pub name: &'static str,
     pub bytes: u64,
-    /// Split over several bindings when larger than one (read through `ChunkedU32`).
+    /// Split over several bindings when larger than one.
     pub chunked: bool,
+    /// How it is split.
+    pub split: Split,
+}
+
+/// How a device buffer is bound.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// One binding.
+    Whole,
+    /// Up to [`crate::gpu::buffers::MAX_CHUNKS`] bindings (`ChunkedU32`, a static graph's
+    /// neighbour ids).
+    Csr,
+    /// A tie-slot array (`SlotArray`): as many agent-aligned chunks as it needs, up to
+    /// [`crate::gpu::shaders::MAX_SLOT_CHUNKS`] and as many as the adapter lets one
+    /// stage bind ([`Model::storage_per_stage`]).
+    Slots,
 }
 
 impl DeviceBuffer {
@@ -42,6 +60,7 @@ impl DeviceBuffer {
             name,
             bytes,
             chunked: false,
+            split: Split::Whole,
         }
     }
 
@@ -50,29 +69,30 @@ impl DeviceBuffer {
             name,
             bytes,
             chunked: true,
+            split: Split::Csr,
+        }
+    }
+
+    pub fn slots(name: &'static str, bytes: u64) -> Self {
+        DeviceBuffer {
+            name,
+            bytes,
+            chunked: true,
+            split: Split::Slots,
         }
     }
 }
 
-/// Whether every buffer of `buffers` fits an adapter whose storage bindings hold
-/// `binding_cap` bytes: a chunked buffer may take up to [`crate::gpu::buffers::MAX_CHUNKS`]
-/// bindings, any other one.
-pub fn fits(buffers: &[DeviceBuffer], binding_cap: u64) -> bool {
-    buffers.iter().all(|b| {
-        let bindings = if b.chunked {
-            crate::gpu::buffers::MAX_CHUNKS as u64
-        } else {
-            1
-        };
-        b.bytes <= bindings * binding_cap
-    })
+/// Whether a run of `model` at `size` fits `limits` ([`device_plan::plan`]).
+pub fn fits(model: &dyn Model, size: &Size, limits: &device_plan::Limits) -> bool {
+    device_plan::plan(model, size, limits).binds.is_none()
 }
 
-/// The largest N whose buffers fit `binding_cap` for a run shaped like `like` (its mean
-/// degree `ties / agents · 2` and K kept as N changes): computed from the model's
-/// declared buffers, by bisection.
-pub fn largest_agents(model: &dyn Model, like: &Size, binding_cap: u64) -> u64 {
-    largest_fitting(like, |size| fits(&model.buffers(size), binding_cap))
+/// The largest N that fits `limits` for a run shaped like `like` (its mean degree
+/// `ties / agents · 2` and K kept as N changes): from the model's declared buffers, by
+/// bisection.
+pub fn largest_agents(model: &dyn Model, like: &Size, limits: &device_plan::Limits) -> u64 {
+    device_plan::largest_agents(model, like, limits)
 }
 
 /// The largest N for which `fit` holds of a run shaped like `like` (its ties per agent
@@ -107,35 +127,22 @@ pub fn check_fits(model: &dyn Model, size: &Size, backend: &Backend) -> Result<(
     }
 }
 
-/// [`check_fits`] on an open device (the models' own GPU entry points call it too).
+/// [`check_fits`] on an open device (the models' own GPU entry points call it too): the
+/// message names what does not fit ([`device_plan::Binds`]) and the largest N that does.
 pub fn check_fits_on(model: &dyn Model, size: &Size, ctx: &crate::gpu::GpuContext) -> Result<()> {
-    let cap = ctx.binding_cap;
-    let buffers = model.buffers(size);
-    if fits(&buffers, cap) {
+    let limits = device_plan::Limits::of(ctx);
+    let plan = device_plan::plan(model, size, &limits);
+    let Some(binds) = &plan.binds else {
         return Ok(());
-    }
-    let bindings = |b: &DeviceBuffer| {
-        if b.chunked {
-            crate::gpu::buffers::MAX_CHUNKS as u64
-        } else {
-            1
-        }
     };
-    let worst = buffers
-        .iter()
-        .max_by_key(|b| b.bytes.div_ceil(bindings(b)))
-        .expect("a buffer does not fit");
     Err(Error::bad_input(format!(
-        "agents: {} agents of model {} need {:.1} MiB in `{}`, more than {} binding{} of {} MiB on `{}`; the largest N that fits is {}",
+        "agents: {} agents of model {} (K = {}) do not fit `{}`: {}; the largest N that fits is {}",
         size.agents,
         model.name(),
-        worst.bytes as f64 / (1u64 << 20) as f64,
-        worst.name,
-        bindings(worst),
-        if bindings(worst) > 1 { "s" } else { "" },
-        cap >> 20,
-        ctx.adapter.name,
-        largest_agents(model, size, cap)
+        size.slots,
+        limits.name,
+        binds.describe(&plan, &limits),
+        largest_agents(model, size, &limits)
     )))
 }
 
@@ -266,6 +273,13 @@ pub trait Model: Send + Sync {
     }
     /// The device buffers a run of this size allocates.
     fn buffers(&self, size: &Size) -> Vec<DeviceBuffer>;
+    /// The most storage buffers one of its kernels binds when its tie-slot arrays are
+    /// split into `slot_chunks` ([`Split::Slots`]); 0 when it has no split arrays (its
+    /// kernels' fixed bindings are checked when its pipelines are built).
+    fn storage_per_stage(&self, slot_chunks: u32) -> u32 {
+        let _ = slot_chunks;
+        0
+    }
     /// The unit of progress ("ticks", "sweeps").
     fn unit(&self) -> &'static str {
         "ticks"

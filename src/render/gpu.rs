@@ -6,6 +6,8 @@
 
 use super::RenderParams;
 use crate::error::{Error, Result};
+use crate::gpu::buffers::{with_slots, SlotArray};
+use crate::gpu::shaders::GraphStore;
 use crate::gpu::{buffers, shaders, GpuContext};
 
 /// The model's buffers the renderer reads.
@@ -15,8 +17,8 @@ pub struct RenderInputs<'a> {
     pub knowledge: &'a wgpu::Buffer,
     pub adopted_at: &'a wgpu::Buffer,
     pub degree: &'a wgpu::Buffer,
-    pub neighbor: &'a wgpu::Buffer,
-    pub weight: &'a wgpu::Buffer,
+    pub neighbor: &'a SlotArray,
+    pub weight: &'a SlotArray,
 }
 
 /// One kernel of the renderer, for tests that compare it with its CPU twin.
@@ -101,11 +103,17 @@ impl GpuRenderer {
         let accum = buffers::zeroed(ctx, "pixel sums", pixels * 16);
         let lines = buffers::zeroed(ctx, "tie lines", pixels * 4);
         let image = buffers::zeroed(ctx, "frame", pixels * 4);
-        let kernel = |name: &str, bindings: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
-            let pipeline = shaders::pipeline(&ctx.device, name)?;
-            let group = buffers::bind(ctx, &pipeline, bindings);
+        let kernel_slots = |name: &str,
+                            bindings: &[(u32, &wgpu::Buffer)],
+                            arrays: &[(u32, &SlotArray)]|
+         -> Result<Kernel> {
+            let store = GraphStore::Slots(inputs.neighbor.split);
+            let pipeline = shaders::pipeline_with(&ctx.device, name, store)?;
+            let group = buffers::bind(ctx, &pipeline, &with_slots(bindings, arrays));
             Ok(Kernel { pipeline, group })
         };
+        let kernel =
+            |name: &str, bindings: &[(u32, &wgpu::Buffer)]| kernel_slots(name, bindings, &[]);
         let density_k = kernel(
             "layout_density",
             &[(0, &params_buf), (1, &pos), (2, &density)],
@@ -118,7 +126,7 @@ impl GpuRenderer {
             "layout_smooth",
             &[(0, &params_buf), (2, &smooth), (3, &density)],
         )?;
-        let forces_k = kernel(
+        let forces_k = kernel_slots(
             "layout_forces",
             &[
                 (0, &params_buf),
@@ -126,9 +134,8 @@ impl GpuRenderer {
                 (3, &density),
                 (4, &pos_next),
                 (5, inputs.degree),
-                (6, inputs.neighbor),
-                (7, inputs.weight),
             ],
+            &[(6, inputs.neighbor), (7, inputs.weight)],
         )?;
         let splat_k = kernel(
             "render_splat",
@@ -141,16 +148,10 @@ impl GpuRenderer {
                 (5, &accum),
             ],
         )?;
-        let ties_k = kernel(
+        let ties_k = kernel_slots(
             "render_ties",
-            &[
-                (0, &params_buf),
-                (1, &pos),
-                (2, inputs.degree),
-                (3, inputs.neighbor),
-                (4, inputs.weight),
-                (5, &lines),
-            ],
+            &[(0, &params_buf), (1, &pos), (2, inputs.degree), (5, &lines)],
+            &[(3, inputs.neighbor), (4, inputs.weight)],
         )?;
         let pack_k = kernel(
             "render_pack",

@@ -3,12 +3,20 @@
 //! device; a tick is a fixed list of passes recorded into one command encoder, many ticks
 //! per submission, and the tick number, ψ and the tie counters stay on the device
 //! (`Control`), so nothing is read back inside the tick loop.
+//!
+//! Device memory is 64 B per agent and 12 B per tie slot (`buffers`): the tie-slot arrays
+//! are split over as many storage bindings as they need ([`SlotSplit`]), and the metrics
+//! row's scratch (label propagation's next labels and label degrees, the six
+//! per-community sums, the components' parents and sizes) is one set of six per-agent
+//! arrays, shared with the ψ partial sums of the tick.
 
 use super::{Lifecycle, LifecycleParams};
 use crate::analysis::components::GpuComponents;
 use crate::analysis::label_propagation_gpu::GpuLabelPropagation;
 use crate::error::Result;
-use crate::gpu::{buffers, shaders, shaders::GraphStore, GpuContext, WORKGROUP};
+use crate::gpu::buffers::{with_slots, SlotArray};
+use crate::gpu::shaders::{GraphStore, SlotSplit};
+use crate::gpu::{buffers, shaders, GpuContext, WORKGROUP};
 use crate::graph::ties::{TieStore, EMPTY};
 use crate::model::{DeviceBuffer, Size};
 
@@ -118,10 +126,12 @@ pub struct GpuLifecycle {
     knowledge: wgpu::Buffer,
     adopted_at: wgpu::Buffer,
     degree: wgpu::Buffer,
-    neighbor: wgpu::Buffer,
-    weight: wgpu::Buffer,
-    age: wgpu::Buffer,
+    neighbor: SlotArray,
+    weight: SlotArray,
+    age: SlotArray,
     control: wgpu::Buffer,
+    /// The metrics scratch (see the module's note), cleared before the community sums.
+    scratch: Vec<wgpu::Buffer>,
     psi_partial: Kernel,
     psi_final: Kernel,
     agents: Kernel,
@@ -165,11 +175,23 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
     }
 }
 
+/// Per-agent arrays of the metrics scratch: label propagation's next labels (0) and label
+/// degrees (1), the six per-community sums (0–5), the components' parents (0) and sizes
+/// (1), and the tick's ψ partial sums (5, four words per workgroup).
+pub const SCRATCH_ARRAYS: usize = 6;
+
+/// Words of one scratch array for `n` agents: n, or the ψ partials when they need more.
+fn scratch_words(n: u64) -> u64 {
+    n.max(4 * n.div_ceil(WORKGROUP as u64))
+}
+
 /// Every buffer [`GpuLifecycle::upload`] allocates for `n` agents with K = `slots` (the
 /// uniforms and few-word control blocks aside, which are listed with their size too).
+/// The tie-slot arrays are split over bindings (`DeviceBuffer::slots`).
 pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
     let agent = |name| DeviceBuffer::new(name, 4 * n);
-    let slot = |name| DeviceBuffer::new(name, 4 * n * slots);
+    let slot = |name| DeviceBuffer::slots(name, 4 * n * slots);
+    let scratch = |name| DeviceBuffer::new(name, 4 * scratch_words(n));
     vec![
         agent("phi"),
         agent("phi next"),
@@ -177,22 +199,31 @@ pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
         agent("knowledge"),
         agent("adopted_at"),
         agent("degree"),
+        agent("labels"),
         slot("neighbor"),
         slot("weight"),
         slot("age"),
-        DeviceBuffer::new("psi partials", 16 * n.div_ceil(WORKGROUP as u64)),
         agent("target"),
         agent("claim"),
         agent("partner"),
-        agent("labels"),
-        agent("labels next"),
-        DeviceBuffer::new("community sums", 6 * 4 * n),
-        agent("component parent"),
-        agent("component sizes"),
+        scratch("scratch 0: next labels, degree sums, component parents"),
+        scratch("scratch 1: label degrees, members, component sizes"),
+        scratch("scratch 2: cos lo"),
+        scratch("scratch 3: cos hi"),
+        scratch("scratch 4: sin lo"),
+        scratch("scratch 5: sin hi, psi partials"),
         DeviceBuffer::new("metrics sums", ACC_BYTES),
         DeviceBuffer::new("control", std::mem::size_of::<Control>() as u64),
         DeviceBuffer::new("params", std::mem::size_of::<Params>() as u64),
     ]
+}
+
+/// The most storage buffers one lifecycle kernel binds when the tie-slot arrays are split
+/// into `chunks`: `ties_commit` (control, degree, the handshake's three arrays, and
+/// neighbour, weight and age in `chunks` each) or `community_sums` (ϕ, degree, labels
+/// and six sums). A test checks this against every kernel's declared bindings.
+pub fn storage_per_stage(chunks: u32) -> u32 {
+    (5 + 3 * chunks).max(9)
 }
 
 impl GpuLifecycle {
@@ -212,6 +243,7 @@ impl GpuLifecycle {
             complete: false,
         };
         crate::model::check_fits_on(&super::LifecycleModel, &size, ctx)?;
+        let split = SlotSplit::for_slots(n as u64, k as u64, ctx.binding_cap);
         let groups = n.div_ceil(WORKGROUP);
         let params = buffers::uniform(ctx, "lifecycle params", &params_of(state, p, groups));
         let phi = buffers::storage(ctx, "phi", &state.phi);
@@ -220,9 +252,9 @@ impl GpuLifecycle {
         let knowledge = buffers::storage(ctx, "knowledge", &state.knowledge);
         let adopted_at = buffers::storage(ctx, "adopted_at", &state.adopted_at);
         let degree = buffers::storage(ctx, "degree", &state.ties.degree);
-        let neighbor = buffers::storage(ctx, "neighbor", &state.ties.neighbor);
-        let weight = buffers::storage(ctx, "weight", &state.ties.weight);
-        let age = buffers::storage(ctx, "age", &state.ties.age);
+        let neighbor = SlotArray::upload(ctx, "neighbor", &state.ties.neighbor, split);
+        let weight = SlotArray::upload(ctx, "weight", &state.ties.weight, split);
+        let age = SlotArray::upload(ctx, "age", &state.ties.age, split);
         let control = buffers::storage(
             ctx,
             "control",
@@ -234,26 +266,35 @@ impl GpuLifecycle {
                 ..Default::default()
             }],
         );
-        let partials = buffers::zeroed(ctx, "psi partials", groups as u64 * 16);
+        let scratch: Vec<wgpu::Buffer> = (0..SCRATCH_ARRAYS)
+            .map(|_| buffers::zeroed(ctx, "metrics scratch", 4 * scratch_words(n as u64)))
+            .collect();
+        let partials = &scratch[5];
         let empty = vec![EMPTY; n as usize];
         let target = buffers::storage(ctx, "target", &empty);
         let claim = buffers::storage(ctx, "claim", &empty);
         let partner = buffers::storage(ctx, "partner", &empty);
 
-        let kernel = |name: &str, entries: &[(u32, &wgpu::Buffer)]| -> Result<Kernel> {
-            let pipeline = shaders::pipeline(&ctx.device, name)?;
-            let group = buffers::bind(ctx, &pipeline, entries);
+        let store = GraphStore::Slots(split);
+        let kernel_slots = |name: &str,
+                            entries: &[(u32, &wgpu::Buffer)],
+                            arrays: &[(u32, &SlotArray)]|
+         -> Result<Kernel> {
+            let pipeline = shaders::pipeline_with(&ctx.device, name, store)?;
+            let group = buffers::bind(ctx, &pipeline, &with_slots(entries, arrays));
             Ok(Kernel { pipeline, group })
         };
+        let kernel =
+            |name: &str, entries: &[(u32, &wgpu::Buffer)]| kernel_slots(name, entries, &[]);
         let psi_partial = kernel(
             "lifecycle_psi_partial",
-            &[(0, &params), (1, &phi), (2, &adopted_at), (3, &partials)],
+            &[(0, &params), (1, &phi), (2, &adopted_at), (3, partials)],
         )?;
         let psi_final = kernel(
             "lifecycle_psi_final",
-            &[(0, &params), (1, &partials), (2, &control)],
+            &[(0, &params), (1, partials), (2, &control)],
         )?;
-        let agents = kernel(
+        let agents = kernel_slots(
             "lifecycle_agents",
             &[
                 (0, &params),
@@ -264,34 +305,25 @@ impl GpuLifecycle {
                 (5, &knowledge),
                 (6, &adopted_at),
                 (7, &degree),
-                (8, &neighbor),
-                (9, &weight),
             ],
+            &[(8, &neighbor), (9, &weight)],
         )?;
-        let weights = kernel(
+        let weights = kernel_slots(
             "ties_weights",
-            &[
-                (0, &params),
-                (1, &control),
-                (2, &phi),
-                (3, &degree),
-                (4, &neighbor),
-                (5, &weight),
-                (6, &age),
-            ],
+            &[(0, &params), (1, &control), (2, &phi), (3, &degree)],
+            &[(4, &neighbor), (5, &weight), (6, &age)],
         )?;
-        let propose = kernel(
+        let propose = kernel_slots(
             "ties_propose",
             &[
                 (0, &params),
                 (1, &control),
                 (2, &phi),
                 (3, &degree),
-                (4, &neighbor),
-                (5, &weight),
                 (6, &target),
                 (7, &claim),
             ],
+            &[(4, &neighbor), (5, &weight)],
         )?;
         let confirm = kernel(
             "ties_confirm",
@@ -303,40 +335,37 @@ impl GpuLifecycle {
                 (4, &partner),
             ],
         )?;
-        let commit = kernel(
+        let commit = kernel_slots(
             "ties_commit",
             &[
                 (0, &params),
                 (1, &control),
                 (2, &degree),
-                (3, &neighbor),
-                (4, &weight),
-                (5, &age),
                 (6, &target),
                 (7, &claim),
                 (8, &partner),
             ],
+            &[(3, &neighbor), (4, &weight), (5, &age)],
         )?;
         let labels = buffers::storage(ctx, "labels", &state.labels);
-        let labels_next = buffers::storage(ctx, "labels next", &state.labels);
         let acc = buffers::zeroed(ctx, "metrics sums", ACC_COLUMNS as u64 * 8);
-        let sums = buffers::zeroed(ctx, "community sums", 6 * n as u64 * 4);
-        // The label-propagation degree sums reuse the first n words of `sums`, which
-        // label propagation leaves zeroed for the community sums.
+        let adjacency = with_slots(&[(0, &degree)], &[(1, &neighbor)]);
+        // Label propagation's next labels and label degrees are scratch 0 and 1 (the
+        // latter left zeroed); its labels are the state's own (a warm start).
         let lpa = GpuLabelPropagation::new(
             ctx,
             n,
             k,
-            &[(0, &degree), (1, &neighbor)],
-            GraphStore::Slots,
+            &adjacency,
+            store,
             state.seed,
             p.lpa_rounds,
             &control,
             &labels,
-            &labels_next,
-            &sums,
+            &scratch[0],
+            &scratch[1],
         )?;
-        let metrics_agents = kernel(
+        let metrics_agents = kernel_slots(
             "metrics_agents",
             &[
                 (0, &params),
@@ -345,40 +374,27 @@ impl GpuLifecycle {
                 (3, &knowledge),
                 (4, &adopted_at),
                 (5, &degree),
-                (6, &neighbor),
-                (7, &weight),
                 (8, &labels),
                 (15, &acc),
             ],
+            &[(6, &neighbor), (7, &weight)],
         )?;
-        let community_sums = kernel(
-            "community_sums",
-            &[
-                (0, &params),
-                (1, &phi),
-                (2, &degree),
-                (3, &labels),
-                (4, &sums),
-            ],
-        )?;
-        let community_reduce = kernel("community_reduce", &[(0, &params), (1, &sums), (15, &acc)])?;
+        let mut sums_in: Vec<(u32, &wgpu::Buffer)> =
+            vec![(0, &params), (1, &phi), (2, &degree), (3, &labels)];
+        sums_in.extend(scratch.iter().enumerate().map(|(s, b)| (4 + s as u32, b)));
+        let community_sums = kernel("community_sums", &sums_in)?;
+        let mut reduce_in: Vec<(u32, &wgpu::Buffer)> = vec![(0, &params), (15, &acc)];
+        reduce_in.extend(scratch.iter().enumerate().map(|(s, b)| (1 + s as u32, b)));
+        let community_reduce = kernel("community_reduce", &reduce_in)?;
         let components = GpuComponents::new(
             ctx,
             n,
             k,
-            &[(0, &degree), (1, &neighbor)],
-            GraphStore::Slots,
+            &adjacency,
+            store,
+            Some((&scratch[0], &scratch[1])),
         )?;
-        let keep = vec![
-            params,
-            omega,
-            partials,
-            target,
-            claim,
-            partner,
-            sums,
-            labels_next,
-        ];
+        let keep = vec![params, omega, target, claim, partner];
         ctx.check()?;
         Ok(GpuLifecycle {
             labels,
@@ -399,6 +415,7 @@ impl GpuLifecycle {
             weight,
             age,
             control,
+            scratch,
             psi_partial,
             psi_final,
             agents,
@@ -559,6 +576,11 @@ impl GpuLifecycle {
     ) {
         encoder.clear_buffer(&self.acc, 0, None);
         self.lpa.record(ctx, encoder);
+        // The community sums add into the scratch, which label propagation and the tick's
+        // ψ partials have left written.
+        for b in &self.scratch {
+            encoder.clear_buffer(b, 0, None);
+        }
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             self.dispatch(ctx, &mut pass, &self.metrics_agents);
@@ -672,7 +694,6 @@ impl GpuLifecycle {
     /// Copy the device state into `state` (everything the passes change).
     pub fn download(&self, ctx: &GpuContext, state: &mut Lifecycle) -> Result<Control> {
         let n = self.n as usize;
-        let slots = n * self.slots as usize;
         state.phi = buffers::read_back(ctx, &self.phi, 0, n)?;
         state.knowledge = buffers::read_back(ctx, &self.knowledge, 0, n)?;
         state.adopted_at = buffers::read_back(ctx, &self.adopted_at, 0, n)?;
@@ -680,9 +701,9 @@ impl GpuLifecycle {
         let ties = TieStore {
             n: self.n,
             slots: self.slots,
-            neighbor: buffers::read_back(ctx, &self.neighbor, 0, slots)?,
-            weight: buffers::read_back(ctx, &self.weight, 0, slots)?,
-            age: buffers::read_back(ctx, &self.age, 0, slots)?,
+            neighbor: self.neighbor.read_back(ctx)?,
+            weight: self.weight.read_back(ctx)?,
+            age: self.age.read_back(ctx)?,
             degree: buffers::read_back(ctx, &self.degree, 0, n)?,
         };
         state.ties = ties;

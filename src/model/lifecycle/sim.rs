@@ -55,6 +55,10 @@ impl Model for LifecycleModel {
         super::gpu::buffers(size.agents, size.slots)
     }
 
+    fn storage_per_stage(&self, slot_chunks: u32) -> u32 {
+        super::gpu::storage_per_stage(slot_chunks)
+    }
+
     fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>> {
         let params = LifecycleParams::from_config(&start.loaded.scenario);
         let ties = crate::graph::tie_slots(&start.edges, params.slots, params.new_tie);
