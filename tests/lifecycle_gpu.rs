@@ -110,16 +110,29 @@ fn agents_pass_matches_cpu() {
 #[test]
 fn tie_passes_match_cpu() {
     let Some(ctx) = gpu() else { return };
-    let (mut s, p) = mid_run_state(4000, 150);
+    let (s, p) = mid_run_state(4000, 150);
+    tie_passes_track_the_cpu(&ctx, s, &p, 10);
+}
+
+/// The weights pass and the search handshake of one tick on the GPU against the CPU
+/// twins, from the same state: the same removals and ages, weights within float
+/// precision, and ties that differ only where a proposal's cos Δφ lies within 10^-3 of
+/// 0. The tick must create more than `min_created` ties.
+fn tie_passes_track_the_cpu(
+    ctx: &GpuContext,
+    mut s: Lifecycle,
+    p: &LifecycleParams,
+    min_created: u32,
+) {
     // Start the next tick on the CPU up to the tie passes, so both sides see one state.
     let t = s.tick + 1;
     let (psi, n_a) = s.psi();
-    s.agents(&p, psi, n_a, t);
+    s.agents(p, psi, n_a, t);
 
     // Weights: same removals except near w = 0, same weights within float precision.
-    let gpu_w = on_gpu(&ctx, &s, &p, &[Pass::Weights]);
+    let gpu_w = on_gpu(ctx, &s, p, &[Pass::Weights]);
     let mut cpu_w = s.clone();
-    let removed = cpu_w.tie_weights(&p);
+    let removed = cpu_w.tie_weights(p);
     assert!(removed > 0, "the state must lose ties in this tick");
     gpu_w.ties.check_invariants().unwrap();
     assert_eq!(gpu_w.ties.degree, cpu_w.ties.degree);
@@ -139,16 +152,19 @@ fn tie_passes_match_cpu() {
     let mut before = cpu_w.clone();
     before.tick = t - 1;
     let gpu_s = on_gpu(
-        &ctx,
+        ctx,
         &before,
-        &p,
+        p,
         &[Pass::Psi, Pass::Propose, Pass::Confirm, Pass::Commit],
     );
     let mut cpu_s = cpu_w.clone();
-    let (target, claim) = cpu_s.propose(&p, t);
+    let (target, claim) = cpu_s.propose(p, t);
     let partner = cpu_s.confirm(&target, &claim, t);
-    let created = cpu_s.commit(&p, &partner);
-    assert!(created > 10, "the state must gain ties in this tick");
+    let created = cpu_s.commit(p, &partner);
+    assert!(
+        created > min_created,
+        "the state must gain ties in this tick: {created}"
+    );
     gpu_s.ties.check_invariants().unwrap();
     // A proposal's only float decision is cos(Δφ) ≥ 0; count pairs near that boundary.
     let near_boundary = target
@@ -378,4 +394,99 @@ fn pass_timestamps_cover_every_group() {
             .features()
             .contains(wgpu::Features::TIMESTAMP_QUERY)),
     }
+}
+
+/// A device whose storage bindings hold 1 MiB: 40,000 agents' 16 slots (2.56 MB per
+/// array) are split into three chunks of 16,384 agents, and the run is bit for bit the
+/// run on the unsplit device: every metrics row and the whole state after 60 ticks.
+#[test]
+fn split_tie_slots_give_the_unsplit_run_bit_for_bit() {
+    let Some(whole_ctx) = gpu() else { return };
+    let small_ctx = GpuContext::with_limits(None, |l| {
+        l.max_storage_buffer_binding_size = 1 << 20;
+    })
+    .unwrap();
+    let (s, p) = mid_run_state(40_000, 60);
+    let run = |ctx: &GpuContext, chunks: u32| {
+        let g = GpuLifecycle::upload(ctx, &s, &p).unwrap();
+        assert_eq!(g.split().chunks, chunks);
+        let mut rows = vec![g.metrics(ctx, 0).unwrap()];
+        for _ in 0..6 {
+            g.run_ticks(ctx, 10);
+            rows.push(g.metrics(ctx, 10).unwrap());
+        }
+        let mut out = s.clone();
+        g.download(ctx, &mut out).unwrap();
+        ctx.check().unwrap();
+        (rows, out)
+    };
+    let (whole_rows, whole) = run(&whole_ctx, 1);
+    let (split_rows, split) = run(&small_ctx, 3);
+    let bits = |rows: &[Vec<f64>]| -> Vec<Vec<u64>> {
+        rows.iter()
+            .map(|r| r.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    assert_eq!(bits(&whole_rows), bits(&split_rows));
+    assert_eq!(whole.tick, s.tick + 60);
+    let f32_bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(f32_bits(&whole.phi), f32_bits(&split.phi));
+    assert_eq!(f32_bits(&whole.knowledge), f32_bits(&split.knowledge));
+    assert_eq!(whole.adopted_at, split.adopted_at);
+    assert_eq!(whole.labels, split.labels);
+    assert_eq!(whole.ties.degree, split.ties.degree);
+    assert_eq!(whole.ties.neighbor, split.ties.neighbor);
+    assert_eq!(f32_bits(&whole.ties.weight), f32_bits(&split.ties.weight));
+    assert_eq!(whole.ties.age, split.ties.age);
+    // The run changed the ties across chunk boundaries.
+    assert_ne!(whole.ties.neighbor, s.ties.neighbor);
+}
+
+/// N = 2·10^6 at K = 24 on lavapipe's 128 MiB bindings: each tie-slot array (192 MB) is
+/// split over two bindings, and one tick, pass by pass, tracks the CPU twins within the
+/// margins of the smaller tests (DESIGN §3.4).
+#[test]
+fn two_million_agents_with_split_slots_track_the_cpu_pass_by_pass() {
+    let Some(ctx) = gpu() else { return };
+    let n = 2_000_000;
+    let p = params(&["model.search_rate=1.0"]);
+    assert_eq!(p.slots, 24);
+    let edges = emergence::graph::generators::erdos_renyi(n, 12.0, 5).unwrap();
+    let (ties, _) = TieStore::from_edges(&edges, p.slots, p.new_tie);
+    let mut s = Lifecycle::new(n, 3, &p, ties);
+    // New ties (w0 = 0.2) between agents pointing apart lose up to 0.045 a tick: after 8
+    // ticks some are cut in the next one.
+    for _ in 0..8 {
+        s.step(&p);
+    }
+    let g = GpuLifecycle::upload(&ctx, &s, &p).unwrap();
+    assert_eq!(
+        g.split(),
+        emergence::gpu::shaders::SlotSplit::for_slots(n as u64, 24, ctx.binding_cap)
+    );
+    assert_eq!(
+        g.split().chunks,
+        2,
+        "128 MiB bindings on {}",
+        ctx.adapter.name
+    );
+    drop(g);
+    // ψ and the agents pass.
+    let t = s.tick + 1;
+    let gpu_state = on_gpu(&ctx, &s, &p, &[Pass::Psi, Pass::Agents]);
+    let mut cpu = s.clone();
+    let (psi, n_a) = cpu.psi();
+    cpu.agents(&p, psi, n_a, t);
+    let worst_phi = (0..n as usize)
+        .map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i]))
+        .fold(0.0, f32::max);
+    assert!(worst_phi < 2f32.powi(-9), "phase differs by {worst_phi}");
+    let worst_k = (0..n as usize)
+        .map(|i| {
+            (cpu.knowledge[i] - gpu_state.knowledge[i]).abs() / cpu.knowledge[i].abs().max(1.0)
+        })
+        .fold(0.0, f32::max);
+    assert!(worst_k <= 1e-3, "knowledge differs by {worst_k}");
+    // The tie passes, with search across both chunks.
+    tie_passes_track_the_cpu(&ctx, s, &p, 1000);
 }

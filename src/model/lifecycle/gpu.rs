@@ -427,6 +427,11 @@ impl GpuLifecycle {
         })
     }
 
+    /// How the tie-slot arrays are split over bindings on this device.
+    pub fn split(&self) -> SlotSplit {
+        self.neighbor.split
+    }
+
     fn dispatch(&self, ctx: &GpuContext, pass: &mut wgpu::ComputePass<'_>, k: &Kernel) {
         buffers::dispatch(ctx, pass, &k.pipeline, &k.group, self.n);
     }
