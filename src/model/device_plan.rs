@@ -40,9 +40,10 @@ impl Limits {
     }
 
     /// Reference limits for planning without the adapter at hand: WebGPU's defaults (what
-    /// every adapter offers), and the limits a Vulkan driver of a data-centre GPU reports
-    /// (a 4 GiB − 1 binding and far more storage buffers per stage than a kernel uses;
-    /// NVIDIA's drivers for the H100 and H200 report these).
+    /// every adapter offers), and limits assumed for a Vulkan driver of a data-centre GPU
+    /// (a 4 GiB − 1 binding, Vulkan's usual `maxStorageBufferRange`, and more storage
+    /// buffers per stage than a kernel uses). The second set is an assumption, not read
+    /// off a device: `info` on the machine itself prints its adapter's own.
     pub fn reference() -> Vec<Limits> {
         let webgpu = wgpu::Limits::default();
         vec![
@@ -54,7 +55,7 @@ impl Limits {
                 storage_per_stage: webgpu.max_storage_buffers_per_shader_stage,
             },
             Limits {
-                name: "Vulkan, 4 GiB bindings (NVIDIA H100/H200 class)".into(),
+                name: "assumed H100/H200-class Vulkan (4 GiB bindings)".into(),
                 binding_cap: u32::MAX as u64,
                 storage_per_stage: 1 << 20,
             },
