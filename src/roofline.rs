@@ -312,12 +312,26 @@ impl PassTraffic {
         size_of: impl Fn(&str) -> Option<u64>,
     ) -> Result<PassTraffic> {
         let globals = storage_globals(name, store)?;
+        Ok(PassTraffic::of_globals(
+            name, &globals, phase, group, times, size_of,
+        ))
+    }
+
+    /// [`Self::kernel`] from the kernel's storage globals as [`storage_globals`] gives them.
+    pub fn of_globals(
+        name: &str,
+        globals: &[StorageGlobal],
+        phase: Phase,
+        group: Option<&str>,
+        times: u64,
+        size_of: impl Fn(&str) -> Option<u64>,
+    ) -> PassTraffic {
         let mut arrays: Vec<ArrayTraffic> = Vec::new();
         let mut unknown = Vec::new();
         // Chunks of one array fold into one entry, reading (writing) the whole array if
         // any chunk is read (written).
         let mut uses: Vec<(String, Vec<u32>, bool, bool)> = Vec::new();
-        for g in &globals {
+        for g in globals {
             let array = array_of(&g.name).to_string();
             match uses.iter_mut().find(|u| u.0 == array) {
                 Some(u) => {
@@ -345,7 +359,7 @@ impl PassTraffic {
         }
         let read: u64 = arrays.iter().map(|a| a.read_bytes).sum();
         let written: u64 = arrays.iter().map(|a| a.written_bytes).sum();
-        Ok(PassTraffic {
+        PassTraffic {
             pass: name.to_string(),
             kernel: Some(name.to_string()),
             phase,
@@ -357,7 +371,7 @@ impl PassTraffic {
             arrays,
             unknown,
             one_workgroup: false,
-        })
+        }
     }
 
     /// Copies and clears: `repeats` times the `commands` transfers that move `arrays`
