@@ -433,7 +433,6 @@ pub fn clear(array: &str, bytes: u64) -> ArrayTraffic {
     }
 }
 
-/// Assumptions of a prediction, stated in its output.
 /// The share of peak bandwidth a streaming pass reaches in practice: an assumption, not a
 /// measurement (well-tuned streaming kernels reach 80–90 % on HBM parts; passes that
 /// gather through the ties reach less).
@@ -665,9 +664,20 @@ pub fn predict(
     }
 }
 
-/// Bytes as MB (10^6), for tables.
+/// Bytes as MB (10^6), for totals.
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
+}
+
+/// Bytes in the unit that shows them (B, kB, MB, GB; powers of 10), for the pass table.
+fn si(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", b / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
+        _ => format!("{:.2} GB", b / 1e9),
+    }
 }
 
 impl Prediction {
@@ -697,20 +707,20 @@ impl Prediction {
             COMMAND_OVERHEAD_S * 1e6
         );
         out += &format!(
-            "{:<8} {:<22} {:>6} {:>6} {:>12} {:>12} {:>11} {:>11}\n",
+            "{:<8} {:<22} {:>6} {:>6} {:>10} {:>10} {:>11} {:>11}\n",
             "phase",
             "pass",
             "disp",
             "xfers",
-            "read MB",
-            "written MB",
+            "read",
+            "written",
             "µs @ peak",
             &format!("µs @ {pct:.0}%")
         );
         for p in &self.passes {
             let t = &p.traffic;
             out += &format!(
-                "{:<8} {:<22} {:>6} {:>6} {:>12.3} {:>12.3} {:>11.2} {:>11.2}{}\n",
+                "{:<8} {:<22} {:>6} {:>6} {:>10} {:>10} {:>11.2} {:>11.2}{}\n",
                 match t.phase {
                     Phase::Tick => "tick",
                     Phase::Metrics => "metrics",
@@ -718,8 +728,8 @@ impl Prediction {
                 t.pass,
                 t.dispatches,
                 t.transfers,
-                mb(t.read_bytes),
-                mb(t.written_bytes),
+                si(t.read_bytes),
+                si(t.written_bytes),
                 p.seconds_at_peak * 1e6,
                 p.seconds_at_fraction * 1e6,
                 if t.one_workgroup {
