@@ -53,7 +53,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure each backend's speed on a scenario (the same graph for all).
+    /// Measure each backend's speed on a scenario (the same graph for all), with each
+    /// pass's bytes and GB/s; or, with --predict GPU, predict it on a named GPU.
     Bench(BenchArgs),
     /// Finite-size scaling: sweep a control parameter at several N and fit how the
     /// transition sharpens.

@@ -401,6 +401,26 @@ fn roofline_table_has_the_vendor_figures_and_matches_adapter_names() {
     assert_eq!(adapter("NVIDIA Quadro M2000"), None);
     assert_eq!(adapter("NVIDIA GH200 480GB"), None);
     assert_eq!(adapter("llvmpipe (LLVM 15.0.6, 256 bits)"), None);
+    // The bandwidth a measured bench takes: the table's for a known adapter, --bandwidth
+    // for any other (or to replace the table's), none otherwise.
+    use roofline::Bandwidth;
+    let h200 = Bandwidth::for_adapter("NVIDIA H200", None).unwrap();
+    assert_eq!(
+        (h200.gpu.as_str(), h200.gb_per_s, h200.source.as_str()),
+        ("H200", 4800.0, "table")
+    );
+    assert!(Bandwidth::for_adapter("llvmpipe (LLVM 15.0.6, 256 bits)", None).is_none());
+    let given = Bandwidth::for_adapter("llvmpipe (LLVM 15.0.6, 256 bits)", Some(12.5)).unwrap();
+    assert_eq!(
+        (given.gb_per_s, given.source.as_str()),
+        (12.5, "--bandwidth")
+    );
+    let replaced = Bandwidth::for_prediction("H100", Some(3000.0)).unwrap();
+    assert_eq!(
+        (replaced.gpu.as_str(), replaced.gb_per_s),
+        ("H100 SXM", 3000.0)
+    );
+    assert_eq!(replaced.memory_gb, Some(80.0));
     // Memory from the same sheets.
     assert_eq!(roofline::find("H200").unwrap().memory_gb, 141.0);
     assert_eq!(roofline::find("H100").unwrap().memory_gb, 80.0);
