@@ -1,7 +1,11 @@
 //! `emergence bench`: the speed of the scenario's model on each backend, from the same
 //! start. Every model is timed through the one tick driver (start, then the ticks with
-//! their metrics rows); the lifecycle adds each pass's share of a tick and the cost of
-//! one metrics row. These figures are benchmarks to read, not pass/fail tests.
+//! their metrics rows); the lifecycle adds each pass's share of a tick, the cost of one
+//! metrics row, and each pass group's roofline: the bytes its bindings move
+//! ([`Model::traffic`](crate::model::Model::traffic)), the GB/s achieved and the fraction of
+//! the adapter's bandwidth. `bench --predict GPU` ([`predict`]) runs nothing: it turns the
+//! byte counts into the ticks per second a named GPU's bandwidth allows. These figures are
+//! benchmarks and predictions to read, not pass/fail tests.
 
 use crate::backend::{Backend, BackendChoice};
 use crate::config;
@@ -11,6 +15,7 @@ use crate::graph::{build_graph, GraphSummary};
 use crate::model::lifecycle::gpu::{GpuLifecycle, Pass};
 use crate::model::lifecycle::{Lifecycle, LifecycleParams};
 use crate::model::{self, Size, Start};
+use crate::roofline::{self, Bandwidth, PassTraffic, Phase, Prediction};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -72,6 +77,21 @@ pub fn bench(
     adapter: Option<&str>,
     repeats: u32,
 ) -> Result<BenchReport> {
+    bench_with(config, sets, choice, adapter, repeats, None)
+}
+
+/// [`bench`] with the adapter's memory bandwidth in GB/s (`--bandwidth`), which the
+/// roofline's fractions are of when the table does not know the adapter (or to replace
+/// its figure): the GPU's when one is benchmarked, else the host's.
+pub fn bench_with(
+    config: Option<PathBuf>,
+    sets: &[String],
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    repeats: u32,
+    bandwidth: Option<f64>,
+) -> Result<BenchReport> {
+    let bandwidth = bandwidth.map(roofline::check_bandwidth).transpose()?;
     if repeats == 0 {
         return Err(crate::error::Error::bad_input(
             "--repeats 0: the best of no timings is nothing; allowed: --repeats ≥ 1",
@@ -98,6 +118,9 @@ pub fn bench(
         model::check_fits(model, &size, backend)?;
     }
     let ticks = loaded.scenario.ticks as u64;
+    let traffic = model.traffic(&size, &loaded.scenario);
+    // `--bandwidth` is the GPU's when one is benchmarked, else the host's.
+    let with_gpu = backends.iter().any(|b| matches!(b, Backend::Gpu(_)));
     let mut figures = Vec::new();
     for backend in backends {
         let mut best: Option<BackendFigures> = None;
@@ -136,7 +159,16 @@ pub fn bench(
         }
         let mut best = best.expect("at least one repeat");
         if model.name() == "lifecycle" {
-            best.passes = Some(lifecycle_passes(&loaded, &edges, &backend)?);
+            let mut passes = lifecycle_passes(&loaded, &edges, &backend)?;
+            let bw = match &backend {
+                Backend::Gpu(ctx) => Bandwidth::for_adapter(&ctx.adapter.name, bandwidth),
+                Backend::Cpu if !with_gpu => {
+                    Bandwidth::for_adapter(&backend.adapter_name(), bandwidth)
+                }
+                Backend::Cpu => None,
+            };
+            passes.add_roofline(&traffic, bw);
+            best.passes = Some(passes);
         }
         figures.push(best);
     }
@@ -190,6 +222,7 @@ impl BenchReport {
                     p.metrics_s,
                     shares.join(", ")
                 );
+                out += &p.roofline_text(&f.backend);
             }
         }
         out
@@ -212,6 +245,137 @@ pub struct LifecycleFigures {
     /// How the shares were measured.
     pub shares_by: String,
     pub mean_degree_after: f64,
+    /// Each pass group's bytes (from the bindings), seconds per tick, and GB/s.
+    pub roofline: Vec<GroupRoofline>,
+    /// One tick's bytes, all passes (the phase copy included), and those bytes at the
+    /// measured ticks/s.
+    pub tick_bytes: u64,
+    pub tick_gb_per_s: f64,
+    /// One metrics row's bytes and those bytes over the measured row time.
+    pub metrics_row_bytes: u64,
+    pub metrics_gb_per_s: f64,
+    /// The bandwidth the fractions are of: the adapter's from the table, or
+    /// `--bandwidth`; None when neither knows it.
+    pub bandwidth: Option<Bandwidth>,
+    /// Seconds each group's timing covers in all (its `spent` of every repetition) and
+    /// how many ticks' worth of that group it timed.
+    #[serde(skip)]
+    spent: [f64; 4],
+    #[serde(skip)]
+    timed: u32,
+}
+
+/// One pass group's roofline in a measured bench.
+#[derive(Debug, Serialize)]
+pub struct GroupRoofline {
+    /// psi, agents, weights, search.
+    pub pass: String,
+    /// Bytes read and written per tick: the sum of the group's passes' traffic.
+    pub read_bytes: u64,
+    pub written_bytes: u64,
+    /// Time of the group per tick: device time on the GPU (timestamps, or the wall clock
+    /// where there are none), CPU time on the CPU backend.
+    pub seconds: f64,
+    /// (read + written) / seconds, GB/s (10^9 bytes). On the CPU backend an equivalent
+    /// throughput: the CPU twin's own arrays differ from the GPU's bindings.
+    pub gb_per_s: f64,
+    /// `gb_per_s` over the bandwidth, when it is known.
+    pub fraction_of_peak: Option<f64>,
+}
+
+impl LifecycleFigures {
+    /// Fill in the roofline from the passes' traffic and the bandwidth.
+    fn add_roofline(&mut self, traffic: &[PassTraffic], bandwidth: Option<Bandwidth>) {
+        let names = ["psi", "agents", "weights", "search"];
+        self.roofline = names
+            .iter()
+            .zip(self.spent)
+            .map(|(name, spent)| {
+                let mine = traffic.iter().filter(|p| p.group.as_deref() == Some(name));
+                let (read, written) =
+                    mine.fold((0, 0), |(r, w), p| (r + p.read_bytes, w + p.written_bytes));
+                let seconds = spent / self.timed.max(1) as f64;
+                let gb_per_s = (read + written) as f64 / seconds.max(1e-12) / 1e9;
+                GroupRoofline {
+                    pass: name.to_string(),
+                    read_bytes: read,
+                    written_bytes: written,
+                    seconds,
+                    gb_per_s,
+                    fraction_of_peak: bandwidth.as_ref().map(|b| gb_per_s / b.gb_per_s),
+                }
+            })
+            .collect();
+        let bytes = |phase| {
+            traffic
+                .iter()
+                .filter(|p| p.phase == phase)
+                .map(PassTraffic::bytes)
+                .sum::<u64>()
+        };
+        self.tick_bytes = bytes(Phase::Tick);
+        self.tick_gb_per_s = self.tick_bytes as f64 * self.ticks_per_s / 1e9;
+        self.metrics_row_bytes = bytes(Phase::Metrics);
+        self.metrics_gb_per_s = self.metrics_row_bytes as f64 / self.metrics_s.max(1e-12) / 1e9;
+        self.bandwidth = bandwidth;
+    }
+
+    /// The roofline as a short table.
+    fn roofline_text(&self, backend: &str) -> String {
+        if self.roofline.is_empty() {
+            return String::new();
+        }
+        let of = match &self.bandwidth {
+            Some(b) => format!(
+                "of {:.0} GB/s ({}, {})",
+                b.gb_per_s,
+                b.gpu,
+                if b.source == "table" {
+                    "vendor's peak"
+                } else {
+                    "--bandwidth"
+                }
+            ),
+            None => "of peak: unknown adapter, give --bandwidth GBPS".into(),
+        };
+        let mut out = format!(
+            "{backend} roofline (bytes from the kernels' bindings per tick; {}):
+{:<8} {:>10} {:>11} {:>10} {:>9} {:>8}
+",
+            if backend == "cpu" {
+                "GB/s equivalent to the GPU's bytes"
+            } else {
+                "device time"
+            },
+            "pass",
+            "read MB",
+            "written MB",
+            "µs/tick",
+            "GB/s",
+            "of peak"
+        );
+        for g in &self.roofline {
+            out += &format!(
+                "{:<8} {:>10.3} {:>11.3} {:>10.2} {:>9.2} {:>8}
+",
+                g.pass,
+                g.read_bytes as f64 / 1e6,
+                g.written_bytes as f64 / 1e6,
+                g.seconds * 1e6,
+                g.gb_per_s,
+                g.fraction_of_peak
+                    .map_or("–".to_string(), |f| format!("{:.1} %", 100.0 * f))
+            );
+        }
+        out += &format!(
+            "tick {:.3} MB at {:.2} GB/s, metrics row {:.3} MB at {:.2} GB/s; fractions {of}\n",
+            self.tick_bytes as f64 / 1e6,
+            self.tick_gb_per_s,
+            self.metrics_row_bytes as f64 / 1e6,
+            self.metrics_gb_per_s,
+        );
+        out
+    }
 }
 
 /// The lifecycle's ticks on `backend` without metrics rows, pass by pass, and one
@@ -262,7 +426,7 @@ fn lifecycle_passes(
                     total,
                     slots,
                     metrics_s,
-                    spent,
+                    (spent, ticks),
                     "timing each pass in the tick loop",
                     &life,
                 )
@@ -302,7 +466,16 @@ fn lifecycle_passes(
                         (spent, "repeating each pass alone 20 times (wall clock)")
                     }
                 };
-                figures_of(backend, ticks, total, slots, metrics_s, spent, how, &life)
+                figures_of(
+                    backend,
+                    ticks,
+                    total,
+                    slots,
+                    metrics_s,
+                    (spent, reps),
+                    how,
+                    &life,
+                )
             }
         };
         Ok(f)
@@ -316,7 +489,7 @@ fn figures_of(
     total: f64,
     slots: f64,
     metrics_s: f64,
-    spent: [f64; 4],
+    (spent, timed): ([f64; 4], u32),
     how: &str,
     life: &Lifecycle,
 ) -> LifecycleFigures {
@@ -336,5 +509,56 @@ fn figures_of(
             .collect(),
         shares_by: how.into(),
         mean_degree_after: 2.0 * life.ties.num_ties() as f64 / life.n.max(1) as f64,
+        roofline: Vec::new(),
+        tick_bytes: 0,
+        tick_gb_per_s: 0.0,
+        metrics_row_bytes: 0,
+        metrics_gb_per_s: 0.0,
+        bandwidth: None,
+        spent,
+        timed,
     }
+}
+
+/// `bench --predict GPU`: the scenario's per-pass bytes at its size, and what they imply
+/// on `gpu` at its bandwidth from the table (or `bandwidth`, GB/s). Nothing runs on a
+/// device; every figure is a prediction.
+pub fn predict(
+    config: Option<PathBuf>,
+    sets: &[String],
+    gpu: &str,
+    bandwidth: Option<f64>,
+) -> Result<Prediction> {
+    let bw = Bandwidth::for_prediction(gpu, bandwidth)?;
+    let loaded = config::load(config.as_deref(), sets)?;
+    let model = model::find(loaded.scenario.model.kind())?;
+    let size = Size::from_config(&loaded);
+    if size.agents == 0 {
+        return Err(crate::error::Error::bad_input(
+            "bench --predict: the size of a graph file is known once it is read; give the agents with --agents N",
+        ));
+    }
+    let traffic = model.traffic(&size, &loaded.scenario);
+    if traffic.is_empty() {
+        let with: Vec<&str> = model::all()
+            .into_iter()
+            .filter(|m| !m.traffic(&size, &loaded.scenario).is_empty())
+            .map(|m| m.name())
+            .collect();
+        return Err(crate::error::Error::bad_input(format!(
+            "bench --predict: model {} declares no per-pass traffic; allowed: {}",
+            model.name(),
+            with.join(", ")
+        )));
+    }
+    let device_bytes = model.buffers(&size).iter().map(|b| b.bytes).sum();
+    Ok(roofline::predict(
+        model.name(),
+        size.agents,
+        size.slots,
+        loaded.scenario.metrics_every as u64,
+        device_bytes,
+        traffic,
+        bw,
+    ))
 }

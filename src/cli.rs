@@ -53,7 +53,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure each backend's speed on a scenario (the same graph for all).
+    /// Measure each backend's speed on a scenario (the same graph for all), with each
+    /// pass's bytes and GB/s; or, with --predict GPU, predict it on a named GPU.
     Bench(BenchArgs),
     /// Finite-size scaling: sweep a control parameter at several N and fit how the
     /// transition sharpens.
@@ -283,6 +284,15 @@ pub struct BenchArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Run nothing: predict each pass's time and the ticks/s on this GPU from the bytes
+    /// its kernels' bindings move and the GPU's bandwidth (H200, H100, A100, L40S,
+    /// RTX 4090, M2, M3, …; any other with --bandwidth).
+    #[arg(long, value_name = "GPU")]
+    pub predict: Option<String>,
+    /// Memory bandwidth in GB/s of the adapter in use (or of the --predict GPU), when the
+    /// table does not know it or to replace its figure.
+    #[arg(long, value_name = "GBPS", allow_hyphen_values = true)]
+    pub bandwidth: Option<f64>,
 }
 
 /// Entry point of the binary.
@@ -548,17 +558,40 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Bench(args) => {
             args.scenario.device.check()?;
+            if let Some(gpu) = &args.predict {
+                // A prediction runs nothing: flags that choose or time a device do nothing.
+                if args.scenario.device.adapter.is_some()
+                    || args.scenario.device.backend != BackendChoice::Auto
+                {
+                    return Err(Error::bad_input(
+                        "--predict runs nothing on a device; --backend and --adapter have no effect with it",
+                    )
+                    .into());
+                }
+                let p = emergence::bench::predict(
+                    args.scenario.config.clone(),
+                    &args.scenario.all_sets(),
+                    gpu,
+                    args.bandwidth,
+                )?;
+                return if args.json {
+                    say(&format!("{}\n", serde_json::to_string_pretty(&p)?))
+                } else {
+                    say(&p.to_text())
+                };
+            }
             let mut sets = args.scenario.all_sets();
             if args.scenario.ticks.is_none() {
                 // A measurement, not a run: 100 ticks unless asked otherwise.
                 sets.insert(0, "ticks=100".into());
             }
-            let report = emergence::bench::bench(
+            let report = emergence::bench::bench_with(
                 args.scenario.config.clone(),
                 &sets,
                 args.scenario.device.backend,
                 args.scenario.device.adapter.as_deref(),
                 args.repeats,
+                args.bandwidth,
             )?;
             if args.json {
                 say(&format!("{}\n", serde_json::to_string_pretty(&report)?))

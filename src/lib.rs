@@ -24,6 +24,7 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod rng;
+pub mod roofline;
 pub mod run;
 pub mod scaling;
 pub mod trig;

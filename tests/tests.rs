@@ -22,6 +22,7 @@ mod reliability;
 mod render;
 mod report;
 mod rng;
+mod roofline;
 mod shaders;
 mod stages;
 mod state;

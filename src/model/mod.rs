@@ -294,6 +294,16 @@ pub trait Model: Send + Sync {
     fn row_every_tick(&self) -> bool {
         false
     }
+    /// The bytes each pass of a tick and of a metrics row moves at `size` (counted from
+    /// its kernels' storage bindings, [`crate::roofline`]), for `bench`'s roofline and
+    /// `bench --predict`; empty for a model that does not declare them.
+    fn traffic(
+        &self,
+        _size: &Size,
+        _scenario: &crate::config::Scenario,
+    ) -> Vec<crate::roofline::PassTraffic> {
+        Vec::new()
+    }
     /// Start a run on `backend`.
     fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>>;
 }

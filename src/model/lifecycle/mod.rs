@@ -16,6 +16,7 @@
 mod cpu;
 pub mod gpu;
 mod sim;
+mod traffic;
 
 pub use sim::{run, LifecycleModel, LifecycleSim};
 

@@ -59,6 +59,14 @@ impl Model for LifecycleModel {
         super::gpu::storage_per_stage(slot_chunks)
     }
 
+    fn traffic(
+        &self,
+        size: &Size,
+        scenario: &crate::config::Scenario,
+    ) -> Vec<crate::roofline::PassTraffic> {
+        super::traffic::traffic(size, scenario)
+    }
+
     fn start<'a>(&self, start: Start<'a>, backend: &'a Backend) -> Result<Box<dyn Run + 'a>> {
         let params = LifecycleParams::from_config(&start.loaded.scenario);
         let ties = crate::graph::tie_slots(&start.edges, params.slots, params.new_tie);
