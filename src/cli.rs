@@ -215,6 +215,10 @@ pub struct RunArgs {
     /// Snapshot agents and ties at these ticks (metrics rows), e.g. 0,500,3000.
     #[arg(long, value_name = "T1,T2,...", value_delimiter = ',')]
     pub snapshot_at: Vec<u64>,
+    /// Time every pass (device timestamps on the GPU, wall clock on the CPU) and write
+    /// RUN_DIR/profile.json: calls, time, bytes and GB/s per pass; a table at the end.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Frames and movies of a run (docs/render.md).
@@ -489,6 +493,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 resume: args.resume,
                 snapshot_every: args.snapshot_every,
                 snapshot_at: args.snapshot_at,
+                profile: args.profile,
                 command: std::env::args_os()
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect(),

@@ -20,6 +20,7 @@ pub mod graph;
 pub mod info;
 pub mod io;
 pub mod model;
+pub mod profile;
 pub mod progress;
 pub mod render;
 pub mod report;

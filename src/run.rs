@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub snapshot_every: Option<u64>,
     /// `--snapshot-at t1,t2,...`: snapshots at these ticks.
     pub snapshot_at: Vec<u64>,
+    /// `--profile`: time every pass and write `profile.json` (a table at the end too).
+    pub profile: bool,
     /// The command line, for the manifest.
     pub command: Vec<String>,
     /// Set by SIGINT/SIGTERM (the binary installs the handlers): the run finishes its
@@ -145,6 +147,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         schedule,
         snapshots,
         stop: opts.stop.clone(),
+        profile: opts.profile,
         wall,
     };
     execute(&mut dir, parts, None).map_err(|e| failed(dir, e))
@@ -288,6 +291,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         schedule,
         snapshots,
         stop: opts.stop.clone(),
+        profile: opts.profile,
         wall,
     };
     execute(&mut dir, parts, Some(ck)).map_err(|e| failed(dir, e))
@@ -337,6 +341,7 @@ struct Parts<'a> {
     schedule: Schedule,
     snapshots: SnapshotTicks,
     stop: Option<Arc<AtomicBool>>,
+    profile: bool,
     wall: Instant,
 }
 
@@ -582,6 +587,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     let saves = model::Saves {
         checkpoints: Some(checkpoints),
         snapshots,
+        profile: p.profile,
     };
     let done = model::simulate_with(model, start, backend, &progress, observers, saves, resume)?;
     let (checkpoint_s, checkpoints_written) = (saver.seconds, saver.written);
@@ -700,6 +706,28 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     if let Some(movie) = pending_movie {
         let path = movie.commit()?;
         tracing::info!("movie written to {}", path.display());
+    }
+    if let Some(profiled) = done.profiled {
+        let bandwidth = crate::roofline::Bandwidth::for_adapter(&backend.adapter_name(), None)
+            .filter(|_| matches!(backend, Backend::Gpu(_)));
+        let size = model::Size::of_graph(p.loaded, &summary.graph, agents as u64);
+        let profile = crate::profile::profile(
+            profiled,
+            model.name(),
+            backend.name(),
+            &backend.adapter_name(),
+            agents as u64,
+            done.ticks_here,
+            &model.traffic(&size, &p.loaded.scenario),
+            bandwidth,
+        );
+        dir.write(
+            "profile.json",
+            serde_json::to_string_pretty(&profile).expect("a profile serialises") + "\n",
+        )?;
+        for line in profile.table() {
+            tracing::info!("{line}");
+        }
     }
     let last_tick = metrics.rows.last().map_or(0, |r| r[0] as u64);
     dir.update(|m| m.tick = last_tick)?;

@@ -17,6 +17,7 @@ mod lifecycle;
 mod lifecycle_gpu;
 mod memory_plan;
 mod models;
+mod profile;
 mod reference;
 mod reliability;
 mod render;

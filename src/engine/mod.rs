@@ -91,6 +91,16 @@ pub trait Simulation {
     /// those the run that reached `state` would have made. The driver is then run with
     /// [`Drive::resumed`], since the rows up to the state are already taken.
     fn set_state(&mut self, state: &State) -> Result<()>;
+    /// Time each pass from now on (`run --profile`); the clock it uses ("device
+    /// timestamps", "CPU wall clock"), or None when the model does not time its passes.
+    /// Timing must not change the run.
+    fn set_profiling(&mut self) -> Option<&'static str> {
+        None
+    }
+    /// The passes timed since [`Self::set_profiling`]. Nothing may be in flight.
+    fn pass_times(&mut self) -> Result<Vec<crate::profile::PassTime>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Called by the driver as the run goes.
@@ -205,6 +215,8 @@ pub struct Drive<'a> {
     pub prior: Option<MetricsTable>,
     pub checkpoints: Option<Checkpoints<'a>>,
     pub snapshots: Option<Snapshots<'a>>,
+    /// Time the passes (`run --profile`): [`Driven::profiled`].
+    pub profile: bool,
 }
 
 impl<'a> Drive<'a> {
@@ -240,6 +252,7 @@ impl Drive<'_> {
             prior: None,
             checkpoints: None,
             snapshots: None,
+            profile: false,
         }
     }
 }
@@ -252,6 +265,8 @@ pub struct Driven {
     /// The run stopped because a stop was asked for (a signal), after its checkpoint:
     /// the tick it stopped at.
     pub interrupted: Option<u64>,
+    /// The pass times of a profiled drive.
+    pub profiled: Option<crate::profile::Profiled>,
 }
 
 /// Refuse a row that holds an infinity, or NaN outside the columns the model says may be
@@ -344,6 +359,13 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     // The last tick snapshot (a resumed run took those up to its start before).
     let mut snapshot_taken = (!drive.fresh).then_some(start);
     let mut interrupted = None;
+    let clock = if drive.profile {
+        Some(sim.set_profiling().unwrap_or("the driver's wall clock"))
+    } else {
+        None
+    };
+    let rows_before = table.rows.len();
+    let looped = Instant::now();
     if drive.fresh && snapshot_ticks.as_ref().is_some_and(|t| t.due(start)) {
         let state = sim
             .state()
@@ -463,6 +485,27 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
             }
         }
     }
+    let driver_s = looped.elapsed().as_secs_f64();
+    let profiled = match clock {
+        Some(clock) => {
+            let mut passes = sim.pass_times()?;
+            if passes.is_empty() {
+                // No per-pass timing: the intervals as a whole.
+                passes.push(crate::profile::PassTime {
+                    pass: "ticks and rows".into(),
+                    calls: reached - start,
+                    seconds: driver_s,
+                });
+            }
+            Some(crate::profile::Profiled {
+                clock: clock.into(),
+                passes,
+                driver_s,
+                rows: (table.rows.len() - rows_before) as u64,
+            })
+        }
+        None => None,
+    };
     if interrupted.is_none() {
         if let Some(c) = drive.checkpoints.as_mut().filter(|c| c.at_end) {
             c.sink.save(&sim.state()?, &table)?;
@@ -472,5 +515,6 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
         table,
         ticks_run: reached - start,
         interrupted,
+        profiled,
     })
 }

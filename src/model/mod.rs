@@ -387,6 +387,8 @@ pub struct Simulated {
     pub agents: u32,
     /// Stopped by a signal after a checkpoint at this tick: the outcome is empty.
     pub interrupted: Option<u64>,
+    /// The pass times of a profiled run.
+    pub profiled: Option<crate::profile::Profiled>,
 }
 
 /// A state to go on from, and the metrics rows up to it (a checkpoint's).
@@ -421,6 +423,8 @@ pub fn simulate<'o>(
 pub struct Saves<'o> {
     pub checkpoints: Option<engine::Checkpoints<'o>>,
     pub snapshots: Option<engine::Snapshots<'o>>,
+    /// Time the passes too (`run --profile`): [`Simulated::profiled`].
+    pub profile: bool,
 }
 
 /// [`simulate`] with checkpoints (and a stop flag) and snapshots, going on from `resume`
@@ -454,6 +458,7 @@ pub fn simulate_with<'o>(
         prior: None,
         checkpoints: saves.checkpoints,
         snapshots: saves.snapshots,
+        profile: saves.profile,
     };
     let drive = match resume {
         Some(r) => {
@@ -476,5 +481,6 @@ pub fn simulate_with<'o>(
         outcome,
         agents,
         interrupted: driven.interrupted,
+        profiled: driven.profiled,
     })
 }

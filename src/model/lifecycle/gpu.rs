@@ -468,6 +468,51 @@ impl GpuLifecycle {
         }
     }
 
+    /// The pass groups a profile times, in the order of a tick.
+    pub const GROUPS: [&'static str; 4] = ["psi", "agents", "weights", "search"];
+
+    /// Record one tick into `encoder` as [`Self::record`] does, each pass group (ψ,
+    /// agents, weights, search) in its own compute pass with timestamps written at
+    /// `queries[first..first + 8]` (`run --profile`). The same dispatches in the same
+    /// order: the run does not change.
+    pub fn record_timed(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        queries: &wgpu::QuerySet,
+        first: u32,
+    ) {
+        let groups: [&[&Kernel]; 4] = [
+            &[&self.psi_partial, &self.psi_final],
+            &[&self.agents],
+            &[&self.weights],
+            &[&self.propose, &self.confirm, &self.commit],
+        ];
+        for (g, kernels) in groups.iter().enumerate() {
+            let base = first + 2 * g as u32;
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                        query_set: queries,
+                        beginning_of_pass_write_index: Some(base),
+                        end_of_pass_write_index: Some(base + 1),
+                    }),
+                });
+                for k in kernels.iter() {
+                    if std::ptr::eq(*k, &self.psi_final) {
+                        buffers::dispatch_one(&mut pass, &k.pipeline, &k.group);
+                    } else {
+                        self.dispatch(ctx, &mut pass, k);
+                    }
+                }
+            }
+            if g == 1 {
+                encoder.copy_buffer_to_buffer(&self.phi_next, 0, &self.phi, 0, self.n as u64 * 4);
+            }
+        }
+    }
+
     /// Device time of each pass group (ψ, agents, weights, search) over `reps`
     /// repetitions, from timestamp queries around each group's compute pass; `None` when
     /// the adapter offers no timestamps. The new phases' copy after the agents pass is

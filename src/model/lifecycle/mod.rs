@@ -24,9 +24,11 @@ use crate::analysis::{clustering, communities, components};
 use crate::config::{LifecycleConfig, Scenario};
 use crate::graph::TieStore;
 use crate::io::MetricsTable;
+use crate::profile::PassTimes;
 use crate::rng::{self, stream};
 use rayon::prelude::*;
 use std::f32::consts::TAU;
+use std::time::Instant;
 
 /// `adopted_at` of an agent that has not adopted.
 pub const NEVER: u32 = u32::MAX;
@@ -275,13 +277,30 @@ impl Lifecycle {
 
     /// One tick: ψ, agents, tie weights, then the search handshake on the updated ties.
     pub fn step(&mut self, p: &LifecycleParams) {
+        self.step_timed(p, None);
+    }
+
+    /// [`Self::step`], adding the wall time of each pass group (`psi`, `agents`,
+    /// `weights`, `search`) to `times` when given (`run --profile`).
+    pub fn step_timed(&mut self, p: &LifecycleParams, mut times: Option<&mut PassTimes>) {
+        let mut lap = times.is_some().then(Instant::now);
+        let mut mark = |pass: &str, times: &mut Option<&mut PassTimes>| {
+            if let (Some(t0), Some(times)) = (lap, times.as_deref_mut()) {
+                times.add(pass, 1, t0.elapsed().as_secs_f64());
+                lap = Some(Instant::now());
+            }
+        };
         let t = self.tick + 1;
         let (psi, n_a) = self.psi();
+        mark("psi", &mut times);
         self.agents(p, psi, n_a, t);
+        mark("agents", &mut times);
         let removed = self.tie_weights(p) as u64;
+        mark("weights", &mut times);
         let (target, claim) = self.propose(p, t);
         let partner = self.confirm(&target, &claim, t);
         let created = self.commit(p, &partner) as u64;
+        mark("search", &mut times);
         self.removed += removed;
         self.created += created;
         self.removed_total += removed;

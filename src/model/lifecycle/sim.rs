@@ -15,6 +15,7 @@ use crate::gpu::{buffers, GpuContext};
 use crate::graph::TieStore;
 use crate::io::MetricsTable;
 use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
+use crate::profile::{PassTime, PassTimes};
 use crate::render::drive::{params_for, render_cpu};
 use crate::render::gpu::GpuRenderer;
 use crate::render::layout::{self, ForceLayout, TieView};
@@ -104,6 +105,84 @@ struct CpuSim {
     render: Option<RenderParams>,
     layout: Option<ForceLayout>,
     done: VecDeque<Collected>,
+    /// Pass times of a profiled run.
+    times: Option<PassTimes>,
+}
+
+/// Timestamps of a profiled GPU run: one query set, resolve buffer and staging buffer per
+/// in-flight submission, and what each pair of timestamps timed.
+struct GpuProfiler {
+    queries: [wgpu::QuerySet; 2],
+    resolve: [wgpu::Buffer; 2],
+    staging: [wgpu::Buffer; 2],
+    /// The pass of each timestamp pair of a submission in flight, by slot.
+    pairs: [Vec<&'static str>; 2],
+    receivers: [Option<Receiver<Result<()>>>; 2],
+    times: PassTimes,
+    period_s: f64,
+}
+
+/// Timestamps one submission may write: wgpu's most per query set. A longer interval
+/// times its first ticks (the profile counts the calls it timed).
+const PROFILE_QUERIES: u32 = wgpu::QUERY_SET_MAX_QUERIES;
+
+impl GpuProfiler {
+    fn new(ctx: &GpuContext) -> GpuProfiler {
+        let set = || {
+            ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("profile timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: PROFILE_QUERIES,
+            })
+        };
+        let bytes = PROFILE_QUERIES as u64 * 8;
+        let buffer = |usage| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("profile timestamps"),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let resolve = wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC;
+        let staging = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        GpuProfiler {
+            queries: [set(), set()],
+            resolve: [buffer(resolve), buffer(resolve)],
+            staging: [buffer(staging), buffer(staging)],
+            pairs: [Vec::new(), Vec::new()],
+            receivers: [None, None],
+            times: PassTimes::default(),
+            period_s: ctx.queue.get_timestamp_period() as f64 * 1e-9,
+        }
+    }
+
+    /// An empty compute pass that writes one timestamp (the metrics row's bounds).
+    fn mark(&self, encoder: &mut wgpu::CommandEncoder, slot: usize, index: u32, begin: bool) {
+        let _ = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                query_set: &self.queries[slot],
+                beginning_of_pass_write_index: begin.then_some(index),
+                end_of_pass_write_index: (!begin).then_some(index),
+            }),
+        });
+    }
+
+    /// Add the timestamps of the submission collected from `slot`.
+    fn collect(&mut self, slot: usize) -> Result<()> {
+        let Some(rx) = self.receivers[slot].take() else {
+            return Ok(());
+        };
+        received(rx)?;
+        let stamps: Vec<u64> = buffers::read_mapped(&self.staging[slot])?;
+        for (k, pass) in self.pairs[slot].drain(..).enumerate() {
+            let (a, b) = (stamps[2 * k], stamps[2 * k + 1]);
+            self.times
+                .add(pass, 1, b.saturating_sub(a) as f64 * self.period_s);
+        }
+        Ok(())
+    }
 }
 
 struct GpuSim<'a> {
@@ -115,6 +194,7 @@ struct GpuSim<'a> {
     f_staging: Option<[wgpu::Buffer; 2]>,
     in_flight: VecDeque<Stop>,
     submitted: u64,
+    profiler: Option<GpuProfiler>,
 }
 
 /// One GPU submission waiting to be collected.
@@ -170,6 +250,7 @@ impl<'a> GpuSim<'a> {
             renderer,
             in_flight: VecDeque::new(),
             submitted: 0,
+            profiler: None,
         })
     }
 }
@@ -202,6 +283,7 @@ impl<'a> LifecycleSim<'a> {
                 render,
                 life,
                 done: VecDeque::new(),
+                times: None,
             })),
             Backend::Gpu(ctx) => Inner::Gpu(Box::new(GpuSim::new(ctx, life, &params, render)?)),
         };
@@ -281,11 +363,15 @@ impl Simulation for LifecycleSim<'_> {
         match &mut self.inner {
             Inner::Cpu(c) => {
                 for _ in 0..iv.ticks {
-                    c.life.step(&self.params);
+                    c.life.step_timed(&self.params, c.times.as_mut());
                 }
                 let mut out = Collected::default();
                 if iv.row {
+                    let t0 = Instant::now();
                     let row = c.life.metrics(&self.params, c.life.tick - self.last_row);
+                    if let Some(times) = c.times.as_mut() {
+                        times.add("metrics row", 1, t0.elapsed().as_secs_f64());
+                    }
                     self.last_row = c.life.tick;
                     out.rows.push(row);
                 }
@@ -310,12 +396,39 @@ impl Simulation for LifecycleSim<'_> {
                 let slot = (g.submitted % 2) as usize;
                 g.submitted += 1;
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                let mut used = 0u32;
                 for _ in 0..iv.ticks {
-                    g.device.record(ctx, &mut encoder, &TICK);
+                    match g.profiler.as_mut() {
+                        Some(p) if used + 10 <= PROFILE_QUERIES => {
+                            g.device
+                                .record_timed(ctx, &mut encoder, &p.queries[slot], used);
+                            p.pairs[slot].extend(GpuLifecycle::GROUPS);
+                            used += 8;
+                        }
+                        _ => g.device.record(ctx, &mut encoder, &TICK),
+                    }
                 }
                 if iv.row {
+                    if let Some(p) = g.profiler.as_ref() {
+                        p.mark(&mut encoder, slot, used, true);
+                    }
                     g.device
                         .record_metrics(ctx, &mut encoder, &g.m_staging[slot]);
+                    if let Some(p) = g.profiler.as_mut() {
+                        p.mark(&mut encoder, slot, used + 1, false);
+                        p.pairs[slot].push("metrics row");
+                        used += 2;
+                    }
+                }
+                if let Some(p) = g.profiler.as_ref().filter(|_| used > 0) {
+                    encoder.resolve_query_set(&p.queries[slot], 0..used, &p.resolve[slot], 0);
+                    encoder.copy_buffer_to_buffer(
+                        &p.resolve[slot],
+                        0,
+                        &p.staging[slot],
+                        0,
+                        used as u64 * 8,
+                    );
                 }
                 if iv.frame {
                     let renderer = g.renderer.as_ref().expect("frames need a renderer");
@@ -326,6 +439,9 @@ impl Simulation for LifecycleSim<'_> {
                     renderer.record_frame(ctx, &mut encoder, &staging[slot]);
                 }
                 let index = ctx.queue.submit([encoder.finish()]);
+                if let Some(p) = g.profiler.as_mut().filter(|_| used > 0) {
+                    p.receivers[slot] = Some(map(&p.staging[slot], "profile"));
+                }
                 let row_rx = iv.row.then(|| map(&g.m_staging[slot], "metrics"));
                 let frame_rx = g
                     .f_staging
@@ -366,6 +482,9 @@ impl Simulation for LifecycleSim<'_> {
                     })
                     .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
                 ctx.check()?;
+                if let Some(p) = g.profiler.as_mut() {
+                    p.collect(stop.slot)?;
+                }
                 let mut out = Collected::default();
                 if let Some(rx) = stop.row_rx {
                     received(rx)?;
@@ -451,6 +570,38 @@ impl Simulation for LifecycleSim<'_> {
             .with("created_total", Per::Run, counter(life.created_total))
             .with("removed_total", Per::Run, counter(life.removed_total))
             .with("last_row", Per::Run, counter(last_row)))
+    }
+
+    fn set_profiling(&mut self) -> Option<&'static str> {
+        match &mut self.inner {
+            Inner::Cpu(c) => {
+                c.times = Some(PassTimes::default());
+                Some("CPU wall clock of each pass")
+            }
+            Inner::Gpu(g) => {
+                let ctx = g.ctx;
+                if !ctx
+                    .device
+                    .features()
+                    .contains(wgpu::Features::TIMESTAMP_QUERY)
+                {
+                    return None;
+                }
+                g.profiler = Some(GpuProfiler::new(ctx));
+                Some("device timestamps around each pass group")
+            }
+        }
+    }
+
+    fn pass_times(&mut self) -> Result<Vec<PassTime>> {
+        Ok(match &mut self.inner {
+            Inner::Cpu(c) => c.times.clone().unwrap_or_default().into_vec(),
+            Inner::Gpu(g) => g
+                .profiler
+                .as_ref()
+                .map(|p| p.times.clone().into_vec())
+                .unwrap_or_default(),
+        })
     }
 
     fn set_state(&mut self, state: &State) -> Result<()> {
