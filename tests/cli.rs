@@ -196,9 +196,18 @@ fn info_lists_backends_as_json() {
             .unwrap()
             .min(adapters[0]["max_buffer_bytes"].as_u64().unwrap());
         // The threshold model's widest per-agent array holds one word per agent; the
-        // lifecycle's tie slots K = 24 words: the largest N follows from the cap.
+        // lifecycle's tie slots K = 24 words per agent, split into as many chunks as
+        // ties_commit can bind (5 + 3 per chunk storage buffers, at most 8 chunks): the
+        // largest N follows from the cap and the storage buffers per stage.
         assert_eq!(largest["threshold"].as_u64().unwrap(), cap / 4 - 1);
-        assert_eq!(largest["lifecycle"].as_u64().unwrap(), cap / 4 / 24);
+        let per_stage = adapters[0]["max_storage_buffers_per_stage"]
+            .as_u64()
+            .unwrap();
+        let chunks = ((per_stage - 5) / 3).min(8);
+        let lifecycle = (chunks * (cap / 4 / 24))
+            .min(cap / 4)
+            .min(u32::MAX as u64 / 24);
+        assert_eq!(largest["lifecycle"].as_u64().unwrap(), lifecycle);
     }
 }
 
