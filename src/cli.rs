@@ -70,15 +70,143 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
-    /// Plots (RUN_DIR/plots/*.png|svg) and a self-contained RUN_DIR/report.html from a run.
+    /// Plots (DIR/plots/*.png|svg) and a self-contained DIR/report.html from a run or a
+    /// merged sweep.
     Report {
-        /// A run directory (holds at least metrics.csv).
+        /// A run directory (holds at least metrics.csv), or a merged sweep's tables
+        /// (`sweep merge --out TABLES`): final metrics against each swept parameter with
+        /// 95% intervals over replicates, and time series by parameter value.
         run_dir: PathBuf,
     },
     /// A run's snapshots as a dynamic GEXF (Gephi) or one snapshot as GraphML.
     Export(ExportArgs),
     /// Frames and a movie from a lifecycle run's saved snapshots, after the fact.
     Render(ReplayArgs),
+    /// Parameter sweeps and replicate ensembles, sharded for job arrays (docs/sweeps.md).
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SweepCommand {
+    /// Expand a sweep file into its runs (checking every run's scenario and memory plan).
+    Plan {
+        /// The sweep file (TOML: base, [grid], [[point]], seeds or replicates).
+        sweep: PathBuf,
+        /// The plan to write (JSON lines: a header, then one run a line).
+        #[arg(short = 'o', long = "out", value_name = "PLAN")]
+        out: PathBuf,
+        /// Where the memory plans are checked: the host's memory (EMERGENCE_MEMORY_LIMIT
+        /// gives a compute node's), and on the GPU backend the adapter's limits.
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a shard of a plan into a sweep directory: one part file and one ledger line a run.
+    Run(SweepRunArgs),
+    /// Compact a sweep directory's parts into long.parquet and runs.parquet; exit 1 if
+    /// runs are missing or failed.
+    Merge {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// The folder for long.parquet, runs.parquet and merge.json.
+        #[arg(long, value_name = "TABLES")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the sbatch script of a sweep (a job array, one task a shard); plans it into
+    /// --out first.
+    Slurm(SlurmArgs),
+    /// Count a sweep directory's runs: done, failed, pending.
+    Status {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SweepRunArgs {
+    /// The plan (from `sweep plan`).
+    pub plan: PathBuf,
+    /// The sweep directory (created; shards of one plan share it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// This shard's number, from 0 [default: SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN,
+    /// or JOB_COMPLETION_INDEX, or the whole plan].
+    #[arg(long)]
+    pub shard: Option<u32>,
+    /// The number of shards [default: SLURM_ARRAY_TASK_COUNT].
+    #[arg(long)]
+    pub num_shards: Option<u32>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Let --backend gpu use a software adapter (also EMERGENCE_ALLOW_SOFTWARE=1).
+    #[arg(long)]
+    pub allow_software: bool,
+    /// Keep every finished run's full run directory under DIR/runs/.
+    #[arg(long)]
+    pub keep_runs: bool,
+    /// Runs at once in this process, admitted by their memory plans.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub concurrent: u32,
+    /// Bytes the runs in flight may plan together [default: the available host memory on
+    /// the CPU backend; on the GPU only --concurrent bounds them].
+    #[arg(long, value_name = "BYTES")]
+    pub memory_budget: Option<u64>,
+    /// Seconds of wall time between a run's checkpoints.
+    #[arg(long, default_value_t = 600.0, value_name = "S")]
+    pub checkpoint_every_s: f64,
+    /// Do not retry runs the ledger records as failed.
+    #[arg(long)]
+    pub skip_failed: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// A sweep file, or a plan (.jsonl) from `sweep plan`.
+    pub sweep: PathBuf,
+    /// The sweep directory the tasks write (the plan is written into it now).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Array tasks [default: one a run, at most 1000].
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Generic resources of each task; `none` leaves --gres out.
+    #[arg(long, default_value = "gpu:1")]
+    pub gres: String,
+    /// Each task's time limit (sbatch --time).
+    #[arg(long)]
+    pub time: Option<String>,
+    #[arg(long)]
+    pub partition: Option<String>,
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// Each task's memory (sbatch --mem, e.g. 16G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// The tasks' backend (auto: the task's GPU when it is a hardware one).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Runs at once in each task.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub concurrent: u32,
+    #[arg(long, default_value_t = 600.0, value_name = "S")]
+    pub checkpoint_every_s: f64,
+    #[arg(long)]
+    pub keep_runs: bool,
+    #[arg(long)]
+    pub allow_software: bool,
+    /// Write the script here instead of printing it.
+    #[arg(short = 'o', long = "script", value_name = "FILE")]
+    pub script: Option<PathBuf>,
 }
 
 /// `export RUN_DIR --gexf FILE | --graphml FILE` (docs/export.md).
@@ -494,6 +622,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 snapshot_every: args.snapshot_every,
                 snapshot_at: args.snapshot_at,
                 profile: args.profile,
+                no_report: false,
                 command: std::env::args_os()
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect(),
@@ -683,6 +812,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             })?;
             say(&r.to_text())
         }
+        Command::Sweep { command } => sweep(command),
         Command::Report { run_dir } => {
             let written = emergence::report::write(&run_dir)?;
             say(&format!(
@@ -691,6 +821,144 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 written.plots.len(),
                 run_dir.join("plots").display()
             ))
+        }
+    }
+}
+
+fn sweep(command: SweepCommand) -> anyhow::Result<()> {
+    use emergence::sweep;
+    match command {
+        SweepCommand::Plan {
+            sweep: file,
+            out,
+            device,
+            json,
+        } => {
+            device.check()?;
+            let backend =
+                emergence::backend::Backend::open(device.backend, device.adapter.as_deref())?;
+            let plan = sweep::plan::plan_file(&file, &backend)?;
+            sweep::plan::write(&plan, &out)?;
+            if json {
+                say(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&plan.header)?
+                ))
+            } else {
+                say(&format!(
+                    "{}\nwritten to {}\n",
+                    plan.describe(),
+                    out.display()
+                ))
+            }
+        }
+        SweepCommand::Run(a) => {
+            let stop = install_stop_handlers()?;
+            let report = sweep::exec::run_shard(&sweep::exec::SweepRunOptions {
+                plan: a.plan,
+                out: a.out.clone(),
+                shard: a.shard,
+                num_shards: a.num_shards,
+                backend: a.device.backend,
+                adapter: a.device.adapter,
+                allow_software: a.allow_software || sweep::exec::software_allowed_by_env(),
+                keep_runs: a.keep_runs,
+                concurrent: a.concurrent,
+                memory_budget: a.memory_budget,
+                checkpoint_every_s: a.checkpoint_every_s,
+                skip_failed: a.skip_failed,
+                stop: Some(stop),
+                command: std::env::args_os()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            })?;
+            if a.json {
+                say(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+            } else {
+                say(&report.to_text(&a.out))?;
+            }
+            if report.interrupted {
+                return Err(Interrupted.into());
+            }
+            if report.failed > 0 {
+                return Err(Error::Failed(format!(
+                    "sweep run: {} of {} runs of shard {} failed (the ledger holds their messages; `emergence sweep status {}`)",
+                    report.failed,
+                    report.assigned,
+                    report.shard,
+                    a.out.display()
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        SweepCommand::Merge { dir, out, json } => {
+            let report = sweep::merge::merge(&dir, &out)?;
+            if json {
+                say(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+            } else {
+                say(&report.to_text())?;
+            }
+            if !report.complete() {
+                return Err(Error::Failed(format!(
+                    "sweep merge: {} runs missing and {} failed of {}; the tables hold the {} done",
+                    report.missing.len(),
+                    report.failed.len(),
+                    report.runs,
+                    report.done
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        SweepCommand::Status { dir, json } => {
+            let st = sweep::status::status(&dir)?;
+            if json {
+                say(&format!("{}\n", serde_json::to_string_pretty(&st)?))
+            } else {
+                say(&st.to_text())
+            }
+        }
+        SweepCommand::Slurm(a) => {
+            let is_plan = a.sweep.extension().is_some_and(|e| e == "jsonl");
+            let plan = if is_plan {
+                sweep::plan::Plan::read(&a.sweep)?
+            } else {
+                sweep::plan::plan_file(&a.sweep, &emergence::backend::Backend::Cpu)?
+            };
+            let exe = std::env::current_exe()?;
+            let dir = std::path::absolute(&a.out)?;
+            let opts = sweep::slurm::SlurmOptions {
+                shards: a.shards,
+                gres: a.gres,
+                time: a.time,
+                partition: a.partition,
+                cpus_per_task: a.cpus_per_task,
+                mem: a.mem,
+                backend: a.backend,
+                concurrent: a.concurrent,
+                checkpoint_every_s: a.checkpoint_every_s,
+                keep_runs: a.keep_runs,
+                allow_software: a.allow_software,
+            };
+            // The script is checked before anything is written.
+            let script = sweep::slurm::script(&plan, &dir, &exe, &opts)?;
+            sweep::exec::claim_dir(&dir, &plan, &a.sweep)?;
+            let logs = dir.join("logs");
+            std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
+            match &a.script {
+                Some(path) => {
+                    emergence::io::rundir::write_atomic(path, script.as_bytes())?;
+                    say(&format!(
+                        "{}: {} runs in the sweep directory {}; submit with `sbatch {}`\n",
+                        path.display(),
+                        plan.runs.len(),
+                        dir.display(),
+                        path.display()
+                    ))
+                }
+                None => say(&script),
+            }
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub snapshot_at: Vec<u64>,
     /// `--profile`: time every pass and write `profile.json` (a table at the end too).
     pub profile: bool,
+    /// No plots or `report.html` at the end (a sweep's runs: their rows go into one table).
+    pub no_report: bool,
     /// The command line, for the manifest.
     pub command: Vec<String>,
     /// Set by SIGINT/SIGTERM (the binary installs the handlers): the run finishes its
@@ -148,6 +150,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
         snapshots,
         stop: opts.stop.clone(),
         profile: opts.profile,
+        no_report: opts.no_report,
         wall,
     };
     execute(&mut dir, parts, None).map_err(|e| failed(dir, e))
@@ -292,6 +295,7 @@ fn resume(opts: &RunOptions, run_dir: &Path) -> Result<RunReport> {
         snapshots,
         stop: opts.stop.clone(),
         profile: opts.profile,
+        no_report: opts.no_report,
         wall,
     };
     execute(&mut dir, parts, Some(ck)).map_err(|e| failed(dir, e))
@@ -342,6 +346,7 @@ struct Parts<'a> {
     snapshots: SnapshotTicks,
     stop: Option<Arc<AtomicBool>>,
     profile: bool,
+    no_report: bool,
     wall: Instant,
 }
 
@@ -734,6 +739,16 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     dir.end(Status::Complete, 0, None)?;
     // The report comes after the run is complete, so a report that fails (a full disk,
     // a plotting error) costs only the report, never the run's data.
+    if p.no_report {
+        dir.record_files()?;
+        return Ok(RunReport {
+            dir: run_path,
+            summary,
+            metrics,
+            interrupted: None,
+            checkpoint: dir.manifest().checkpoint.clone(),
+        });
+    }
     if let Err(e) = crate::report::write(&run_path) {
         tracing::warn!(
             "report not written: {e}; `emergence report {}` retries it",

@@ -27,5 +27,6 @@ mod roofline;
 mod shaders;
 mod stages;
 mod state;
+mod sweeps;
 mod threshold;
 mod trig;

@@ -186,22 +186,28 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<Loaded> {
             PathBuf::from("."),
         ),
     };
+    load_text(&text, source, base_dir, sets)
+}
+
+/// Load a scenario from a TOML `text` (a sweep's inline base, a planned run's resolved
+/// config): `source` names it in errors, relative paths are taken from `base_dir`.
+pub fn load_text(text: &str, source: String, base_dir: PathBuf, sets: &[String]) -> Result<Loaded> {
     // Parse once as written, so errors in the file point at its line.
-    toml::from_str::<Scenario>(&text).map_err(|e| {
+    toml::from_str::<Scenario>(text).map_err(|e| {
         let message = e.message().trim();
         // A key the model does not read is reported at its own line, not the table's.
         let line = key_named(message)
-            .and_then(|key| line_of_key(&text, "model", key))
-            .or_else(|| e.span().map(|s| line_of(&text, s.start)));
+            .and_then(|key| line_of_key(text, "model", key))
+            .or_else(|| e.span().map(|s| line_of(text, s.start)));
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
-        let key = e.span().and_then(|s| key_at(&text, s.start));
-        let given = key.as_deref().and_then(|k| value_in(&text, k));
+        let key = e.span().and_then(|s| key_at(text, s.start));
+        let given = key.as_deref().and_then(|k| value_in(text, k));
         Error::bad_input(format!(
             "{source}{at}: {}",
             plain(message, key.as_deref(), given.as_deref())
         ))
     })?;
-    let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
+    let mut table: toml::Table = toml::from_str(text).expect("parsed above");
     if let Some(model) = table.get_mut("model").and_then(toml::Value::as_table_mut) {
         // Older names of `[model]` keys are kept in the file's table under their
         // contract names, so `--set` with either name replaces the same value.

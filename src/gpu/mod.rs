@@ -112,6 +112,28 @@ fn rank(s: &AdapterSummary) -> Option<u32> {
 
 /// Choose an adapter: by `selector` (an index, a PCI bus id, or part of the name, case
 /// insensitive), or else the best by [`rank`].
+/// A PCI bus id as (domain, bus, device, function), from `DDDD:BB:DD.F` (Vulkan's),
+/// `DDDDDDDD:BB:DD.F` (nvidia-smi's) or `BB:DD.F`, in hexadecimal.
+fn bus_id(s: &str) -> Option<(u32, u32, u32, u32)> {
+    let hex = |t: &str| u32::from_str_radix(t, 16).ok();
+    let (rest, function) = s.trim().rsplit_once('.')?;
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (domain, bus, device) = match parts.as_slice() {
+        [d, b, v] => (hex(d)?, hex(b)?, hex(v)?),
+        [b, v] => (0, hex(b)?, hex(v)?),
+        _ => return None,
+    };
+    Some((domain, bus, device, hex(function)?))
+}
+
+/// Whether two spellings of a PCI bus id name the same device.
+pub fn same_bus_id(a: &str, b: &str) -> bool {
+    match (bus_id(a), bus_id(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
 pub fn choose(summaries: &[AdapterSummary], selector: Option<&str>) -> Result<usize> {
     if summaries.is_empty() {
         return Err(Error::Gpu(
@@ -139,7 +161,7 @@ pub fn choose(summaries: &[AdapterSummary], selector: Option<&str>) -> Result<us
         let lower = sel.to_lowercase();
         if let Some(s) = summaries
             .iter()
-            .find(|s| !s.pci_bus_id.is_empty() && s.pci_bus_id.eq_ignore_ascii_case(sel))
+            .find(|s| !s.pci_bus_id.is_empty() && same_bus_id(&s.pci_bus_id, sel))
         {
             return Ok(s.index);
         }

@@ -319,7 +319,10 @@ pub fn claim(path: &Path, force: bool, flag: &str) -> Result<Claim> {
 /// Create and remove a folder in `dir`: the only sure test that a directory can be made
 /// there (permissions, read-only mounts, quotas on inodes).
 fn probe_writable(dir: &Path) -> std::io::Result<()> {
-    let probe = dir.join(format!(".emergence-probe-{}", std::process::id()));
+    // Unique per call: runs of one sweep claim folders side by side in one process.
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let k = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = dir.join(format!(".emergence-probe-{}-{k}", std::process::id()));
     std::fs::create_dir(&probe)?;
     std::fs::remove_dir(&probe)
 }

@@ -35,7 +35,8 @@ impl Column {
     }
 }
 
-fn properties() -> WriterProperties {
+/// The writer settings of every Parquet file of ours (zstd level 1, row groups of [`ROWS_PER_GROUP`]).
+pub fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("level 1 is valid"),
@@ -48,8 +49,6 @@ fn properties() -> WriterProperties {
 /// Write `columns` (all of one length) as the Parquet file `path`, atomically. A column
 /// is nullable when it holds a null.
 pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
-    let rows = columns.first().map_or(0, |c| c.values.len());
-    debug_assert!(columns.iter().all(|c| c.values.len() == rows));
     let schema = Arc::new(Schema::new(
         columns
             .iter()
@@ -62,6 +61,15 @@ pub fn write_parquet(path: &Path, columns: &[Column]) -> Result<()> {
             })
             .collect::<Vec<_>>(),
     ));
+    write_parquet_schema(path, schema, columns)
+}
+
+/// Write `columns` as the Parquet file `path` with a given `schema` (its fields in the
+/// columns' order and types), atomically: files that must share one schema whatever
+/// their values (a sweep's part files).
+pub fn write_parquet_schema(path: &Path, schema: Arc<Schema>, columns: &[Column]) -> Result<()> {
+    let rows = columns.first().map_or(0, |c| c.values.len());
+    debug_assert!(columns.iter().all(|c| c.values.len() == rows));
     let parquet_error =
         |e: parquet::errors::ParquetError| std::io::Error::other(format!("writing Parquet: {e}"));
     write_atomic_file(path, |file| {

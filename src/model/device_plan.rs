@@ -123,7 +123,8 @@ pub fn plan(model: &dyn Model, size: &Size, limits: &Limits) -> DevicePlan {
     for b in &buffers {
         let bound = match b.split {
             Split::Whole => b.bytes,
-            Split::Csr => b.bytes.div_ceil(MAX_CHUNKS as u64).max(b.bytes.min(cap)),
+            // Chunks of `cap` bytes are filled in order: the first is the largest.
+            Split::Csr => b.bytes.min(cap),
             Split::Slots if split.chunks > 1 => (4 * split.chunk_len as u64).min(b.bytes),
             Split::Slots => b.bytes,
         };

@@ -7,6 +7,7 @@
 //! Only `metrics.csv` is required: `summary.json`, `config.toml` and `stages.json` are
 //! used when present and readable, so the report degrades rather than fails.
 
+pub mod ensemble;
 mod html;
 pub mod plot;
 
@@ -99,6 +100,9 @@ pub fn stage_color(stage: i64) -> Rgb {
 
 /// `emergence report RUN_DIR`: load the run directory and write the plots and the page.
 pub fn write(dir: &Path) -> Result<Written> {
+    if ensemble::is_tables(dir) {
+        return ensemble::write(dir);
+    }
     let data = load(dir)?;
     write_loaded(&data)
 }

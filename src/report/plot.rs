@@ -298,7 +298,8 @@ fn draw<DB: DrawingBackend>(
                     .draw_series(LineSeries::new(run.iter().copied(), style))
                     .map_err(e)?
             };
-            if !labelled {
+            // An unlabelled series (an interval's second edge) has no legend entry.
+            if !labelled && !s.label.is_empty() {
                 labelled = true;
                 drawn.label(s.label.as_str()).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
