@@ -677,6 +677,16 @@ fn a_shard_stopped_by_sigterm_resumes_its_run_from_the_checkpoint_to_the_same_ro
         let b = read(&dir.join("sw/parts").join(format!("{id}.parquet")));
         assert_eq!(a, b, "run {id}: the same rows, bit for bit");
     }
+    // The lifecycle's wide table carries its stage ticks.
+    ok(&emergence(
+        &["sweep", "merge", "sw", "--out", "tables"],
+        &dir,
+    ));
+    let wide = read(&dir.join("tables/runs.parquet"));
+    for s in 1..=3 {
+        assert!(wide.column_by_name(&format!("stage_{s}_tick")).is_some());
+    }
+    assert_eq!(floats(&wide, "ticks_run"), [Some(4000.0), Some(4000.0)]);
 }
 
 #[test]
@@ -736,11 +746,25 @@ fn concurrent_runs_give_the_parts_of_one_at_a_time() {
             "2",
             "--memory-budget",
             "1",
+            "--keep-runs",
             "-q",
         ],
         &dir,
     ));
     assert_eq!(done_counts(&dir.join("tight")).len(), 12);
+    // --keep-runs: every finished run's own run directory, complete, under runs/.
+    for r in plan_runs(&dir.join("plan.jsonl")) {
+        let kept = dir.join("tight/runs").join(r["run_id"].as_str().unwrap());
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(kept.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["status"], "complete");
+        assert!(kept.join("metrics.parquet").is_file() && kept.join("summary.json").is_file());
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.join("tight/work")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -1121,6 +1145,9 @@ fn the_watts_sweep_follows_gleeson_cahalane_within_four_standard_errors() {
     assert!(dir
         .join("tables/plots/active_fraction_vs_graph.mean_degree.png")
         .is_file());
+    // The table by its file gives the same report.
+    let by_file = ok(&emergence(&["report", "tables/runs.parquet"], &dir));
+    assert!(by_file.contains("tables/report.html"), "{by_file}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1464,4 +1491,61 @@ fn a_cancelled_slurm_task_resubmitted_runs_only_the_missing_runs() {
         &["sweep", "merge", "sw", "--out", "tables"],
         &dir,
     ));
+}
+
+#[test]
+fn a_concurrent_run_refused_for_memory_is_retried_alone_after_the_others() {
+    let dir = scratch("sweep-oom");
+    let base = configs().join("threshold.toml");
+    std::fs::write(
+        dir.join("sizes.toml"),
+        format!(
+            "base = \"{}\"\nseeds = [1, 2]\n[grid]\nagents = [3000000, 20000]\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    ok(&emergence(
+        &["sweep", "plan", "sizes.toml", "-o", "plan.jsonl"],
+        &dir,
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
+        .args([
+            "sweep",
+            "run",
+            "plan.jsonl",
+            "--out",
+            "sw",
+            "--backend",
+            "cpu",
+            "--concurrent",
+            "2",
+        ])
+        .current_dir(&dir)
+        .env("EMERGENCE_MEMORY_LIMIT", "50000000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 done now, 2 failed"));
+    assert!(stderr(&out).contains("retrying it alone"));
+    let lines = ledger_lines(&dir.join("sw"));
+    let plan = plan_runs(&dir.join("plan.jsonl"));
+    let big: Vec<&str> = plan
+        .iter()
+        .filter(|r| r["agents"] == 3000000)
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    let last_done = lines.iter().rposition(|l| l["status"] == "done").unwrap();
+    for id in big {
+        let tries: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i]["run_id"] == id)
+            .collect();
+        assert_eq!(tries.len(), 2, "run {id}: beside the others, then alone");
+        assert_eq!(lines[tries[0]]["reason"], "oom");
+        assert_eq!(lines[tries[1]]["status"], "failed");
+        assert!(
+            tries[1] > last_done,
+            "the retry comes once the others are done"
+        );
+    }
 }

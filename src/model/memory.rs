@@ -13,6 +13,10 @@ use serde::Serialize;
 /// that a refusal can be provoked, and a run bounded, without the machine being full.
 pub const MEMORY_LIMIT_ENV: &str = "EMERGENCE_MEMORY_LIMIT";
 
+/// The words of a refusal for want of host memory: a sweep's runs side by side take
+/// memory from each other, so a run refused so is retried alone.
+pub const HOST_MEMORY_REFUSAL: &str = "of host memory on";
+
 /// Host bytes per agent of the graph arrays: the CSR's offsets and the per-agent counts
 /// it is built from.
 const GRAPH_BYTES_PER_AGENT: u64 = 8;
@@ -214,7 +218,7 @@ fn refusal(
     largest: u64,
 ) -> Error {
     Error::bad_input(format!(
-        "{what}: {} agents of model {} need {needed} bytes ({}) of host memory on {} backend, more than the {} bytes ({}) available ({}); the largest N that fits is {largest}",
+        "{what}: {} agents of model {} need {needed} bytes ({}) {HOST_MEMORY_REFUSAL} {} backend, more than the {} bytes ({}) available ({}); the largest N that fits is {largest}",
         size.agents,
         model.name(),
         gib(needed),

@@ -103,6 +103,13 @@ pub fn write(dir: &Path) -> Result<Written> {
     if ensemble::is_tables(dir) {
         return ensemble::write(dir);
     }
+    // A merged sweep's table by its file (`report TABLES/runs.parquet`): its folder's report.
+    if let Some(tables) = dir
+        .parent()
+        .filter(|p| dir.is_file() && ensemble::is_tables(p))
+    {
+        return ensemble::write(tables);
+    }
     let data = load(dir)?;
     write_loaded(&data)
 }

@@ -603,10 +603,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether a run's error says the device ran out of memory.
+/// Whether a run's error says it ran out of memory: the device's (wgpu's out-of-memory
+/// errors), or the host plan's refusal, since runs in flight take memory from each other.
 fn is_oom(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("out of memory") || m.contains("outofmemory")
+    m.contains("out of memory")
+        || m.contains("outofmemory")
+        || message.contains(crate::model::memory::HOST_MEMORY_REFUSAL)
 }
 
 /// The columns of a part file and of `long.parquet`: run_id, replicate, seed, every
