@@ -47,6 +47,17 @@ pub fn emergence(args: &[&str], cwd: &Path) -> Output {
         .expect("binary runs")
 }
 
+/// [`emergence`] with environment variables set (a job array's, a memory limit).
+pub fn emergence_with(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emergence"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs")
+}
+
 /// `configs/<config>.toml` at `agents` agents and `seed`.
 pub fn scenario(config: &str, agents: u32, seed: u32) -> emergence::config::Loaded {
     let path = format!("{}/configs/{config}.toml", env!("CARGO_MANIFEST_DIR"));

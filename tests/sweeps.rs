@@ -6,7 +6,7 @@
 //! (slurmctld, slurmd, munge) an array runs a sweep, and a cancelled task's resubmission
 //! runs only the missing runs.
 
-use super::common::{emergence, scratch};
+use super::common::{emergence, emergence_with, scratch};
 use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,66 +52,9 @@ fn read(path: &Path) -> RecordBatch {
         .unwrap()
         .build()
         .unwrap();
+    let schema = arrow_array::RecordBatchReader::schema(&reader);
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    let schema = batches[0].schema();
-    arrow_select_concat(&schema, &batches)
-}
-
-/// Batches of one schema end to end (few rows in these tests: by value).
-fn arrow_select_concat(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
-    use arrow_array::ArrayRef;
-    use std::sync::Arc;
-    let columns: Vec<ArrayRef> = (0..schema.fields().len())
-        .map(|k| {
-            let first = batches[0].column(k);
-            let any = first.as_any();
-            if any.is::<Float64Array>() {
-                Arc::new(
-                    batches
-                        .iter()
-                        .flat_map(|b| {
-                            b.column(k)
-                                .as_any()
-                                .downcast_ref::<Float64Array>()
-                                .unwrap()
-                                .iter()
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<Float64Array>(),
-                ) as ArrayRef
-            } else if any.is::<Int64Array>() {
-                Arc::new(
-                    batches
-                        .iter()
-                        .flat_map(|b| {
-                            b.column(k)
-                                .as_any()
-                                .downcast_ref::<Int64Array>()
-                                .unwrap()
-                                .iter()
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<Int64Array>(),
-                ) as ArrayRef
-            } else {
-                Arc::new(
-                    batches
-                        .iter()
-                        .flat_map(|b| {
-                            b.column(k)
-                                .as_any()
-                                .downcast_ref::<StringArray>()
-                                .unwrap()
-                                .iter()
-                                .map(|s| s.map(str::to_string))
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<StringArray>(),
-                ) as ArrayRef
-            }
-        })
-        .collect();
-    RecordBatch::try_new(schema.clone(), columns).unwrap()
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
 }
 
 fn strings(b: &RecordBatch, name: &str) -> Vec<String> {
@@ -358,8 +301,8 @@ fn shards_split_the_plan_and_merge_finds_every_run_once_with_its_parameters() {
     let partial = emergence(&["sweep", "merge", "sw", "--out", "tables"], &dir);
     assert_eq!(partial.status.code(), Some(1), "{}", stderr(&partial));
     assert!(String::from_utf8_lossy(&partial.stdout).contains("4 of 12 runs merged"));
-    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args([
+    let out = emergence_with(
+        &[
             "sweep",
             "run",
             "plan.jsonl",
@@ -367,16 +310,17 @@ fn shards_split_the_plan_and_merge_finds_every_run_once_with_its_parameters() {
             "sw",
             "--backend",
             "cpu",
-        ])
-        .current_dir(&dir)
-        .env("SLURM_ARRAY_TASK_ID", "5")
-        .env("SLURM_ARRAY_TASK_MIN", "4")
-        .env("SLURM_ARRAY_TASK_COUNT", "3")
-        .output()
-        .unwrap();
+        ],
+        &dir,
+        &[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ],
+    );
     assert!(ok(&out).contains("shard 1 of 3: 4 runs"));
-    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args([
+    let out = emergence_with(
+        &[
             "sweep",
             "run",
             "plan.jsonl",
@@ -386,11 +330,10 @@ fn shards_split_the_plan_and_merge_finds_every_run_once_with_its_parameters() {
             "3",
             "--backend",
             "cpu",
-        ])
-        .current_dir(&dir)
-        .env("JOB_COMPLETION_INDEX", "2")
-        .output()
-        .unwrap();
+        ],
+        &dir,
+        &[("JOB_COMPLETION_INDEX", "2")],
+    );
     assert!(ok(&out).contains("shard 2 of 3: 4 runs"));
     // A shard run again finds its runs done and runs nothing.
     let again = ok(&emergence(
@@ -491,8 +434,8 @@ fn a_run_that_fails_is_recorded_and_the_shard_goes_on_and_only_it_runs_again() {
     ));
     // The compute node has less memory than the planning one: the large runs are
     // refused when they start, and recorded.
-    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args([
+    let out = emergence_with(
+        &[
             "sweep",
             "run",
             "plan.jsonl",
@@ -500,11 +443,10 @@ fn a_run_that_fails_is_recorded_and_the_shard_goes_on_and_only_it_runs_again() {
             "sw",
             "--backend",
             "cpu",
-        ])
-        .current_dir(&dir)
-        .env("EMERGENCE_MEMORY_LIMIT", "50000000")
-        .output()
-        .unwrap();
+        ],
+        &dir,
+        &[("EMERGENCE_MEMORY_LIMIT", "50000000")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("4 runs, 0 done before, 2 done now, 2 failed"));
@@ -963,8 +905,8 @@ fn sweep_run_on_a_software_adapter_needs_allow_software() {
         "{line}"
     );
     assert!(!dir.join("sw").exists());
-    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args([
+    let out = emergence_with(
+        &[
             "sweep",
             "run",
             "plan.jsonl",
@@ -976,11 +918,10 @@ fn sweep_run_on_a_software_adapter_needs_allow_software() {
             "0",
             "--num-shards",
             "6",
-        ])
-        .current_dir(&dir)
-        .env("EMERGENCE_ALLOW_SOFTWARE", "1")
-        .output()
-        .unwrap();
+        ],
+        &dir,
+        &[("EMERGENCE_ALLOW_SOFTWARE", "1")],
+    );
     ok(&out);
     let lines = ledger_lines(&dir.join("sw"));
     assert_eq!(lines.len(), 2);
@@ -1509,8 +1450,8 @@ fn a_concurrent_run_refused_for_memory_is_retried_alone_after_the_others() {
         &["sweep", "plan", "sizes.toml", "-o", "plan.jsonl"],
         &dir,
     ));
-    let out = Command::new(env!("CARGO_BIN_EXE_emergence"))
-        .args([
+    let out = emergence_with(
+        &[
             "sweep",
             "run",
             "plan.jsonl",
@@ -1520,11 +1461,10 @@ fn a_concurrent_run_refused_for_memory_is_retried_alone_after_the_others() {
             "cpu",
             "--concurrent",
             "2",
-        ])
-        .current_dir(&dir)
-        .env("EMERGENCE_MEMORY_LIMIT", "50000000")
-        .output()
-        .unwrap();
+        ],
+        &dir,
+        &[("EMERGENCE_MEMORY_LIMIT", "50000000")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 done now, 2 failed"));
     assert!(stderr(&out).contains("retrying it alone"));

@@ -253,6 +253,38 @@ struct Figure {
 /// A run's rows as (tick, value).
 type Rows = Vec<(f64, f64)>;
 
+/// A mean as a line in `color` and its 95% interval as two fainter lines, from
+/// (x, mean, half-width) points; `interval_label` names the interval in the legend (or
+/// leaves it out when empty).
+fn push_interval(
+    p: &mut LinePlot,
+    label: String,
+    interval_label: &str,
+    color: plot::Rgb,
+    points: &[(f64, f64, f64)],
+) {
+    let faint = (
+        (color.0 as u16 * 2 / 3 + 85) as u8,
+        (color.1 as u16 * 2 / 3 + 85) as u8,
+        (color.2 as u16 * 2 / 3 + 85) as u8,
+    );
+    p.series.push(Series {
+        label,
+        points: points.iter().map(|&(x, m, _)| (x, m)).collect(),
+        color: Some(color),
+    });
+    p.series.push(Series {
+        label: interval_label.to_string(),
+        points: points.iter().map(|&(x, m, h)| (x, m - h)).collect(),
+        color: Some(faint),
+    });
+    p.series.push(Series {
+        label: String::new(),
+        points: points.iter().map(|&(x, m, h)| (x, m + h)).collect(),
+        color: Some(faint),
+    });
+}
+
 /// `emergence report TABLES`.
 pub fn write(dir: &Path) -> Result<Written> {
     let marker = dir.join(MERGE_MARKER);
@@ -324,30 +356,14 @@ pub fn write(dir: &Path) -> Result<Written> {
                 } else {
                     label.clone()
                 };
-                p.series.push(Series {
-                    label: if label.is_empty() {
-                        "mean over replicates".to_string()
-                    } else {
-                        format!("{label}: mean over replicates")
-                    },
-                    points: points.iter().map(|q| (q.x, q.mean)).collect(),
-                    color: Some(color),
-                });
-                let faint = (
-                    (color.0 as u16 * 2 / 3 + 85) as u8,
-                    (color.1 as u16 * 2 / 3 + 85) as u8,
-                    (color.2 as u16 * 2 / 3 + 85) as u8,
-                );
-                p.series.push(Series {
-                    label: "95% interval".into(),
-                    points: points.iter().map(|q| (q.x, q.mean - q.ci95)).collect(),
-                    color: Some(faint),
-                });
-                p.series.push(Series {
-                    label: String::new(),
-                    points: points.iter().map(|q| (q.x, q.mean + q.ci95)).collect(),
-                    color: Some(faint),
-                });
+                let mean_label = if label.is_empty() {
+                    "mean over replicates".to_string()
+                } else {
+                    format!("{label}: mean over replicates")
+                };
+                let lines: Vec<(f64, f64, f64)> =
+                    points.iter().map(|q| (q.x, q.mean, q.ci95)).collect();
+                push_interval(&mut p, mean_label, "95% interval", color, &lines);
                 table.push((name, points));
             }
             if let Some(t) = lo
@@ -399,43 +415,22 @@ pub fn write(dir: &Path) -> Result<Written> {
                         by_run.values().flatten().map(|(t, _)| OrdF64(*t)).collect();
                     all_ticks.sort();
                     all_ticks.dedup();
-                    let mut mean = Vec::new();
-                    let mut low = Vec::new();
-                    let mut high = Vec::new();
-                    for t in &all_ticks {
-                        // A run that stopped at its fixed point keeps its last value.
-                        let ys: Vec<f64> = by_run
-                            .values()
-                            .filter_map(|rows| {
-                                rows.iter().rev().find(|(rt, _)| *rt <= t.0).map(|r| r.1)
-                            })
-                            .filter(|v| v.is_finite())
-                            .collect();
-                        let (m, h) = mean_ci(&ys);
-                        mean.push((t.0, m));
-                        low.push((t.0, m - h));
-                        high.push((t.0, m + h));
-                    }
-                    p.series.push(Series {
-                        label: format!("{x} = {}", value.0),
-                        points: mean,
-                        color: Some(color),
-                    });
-                    let faint = (
-                        (color.0 as u16 * 2 / 3 + 85) as u8,
-                        (color.1 as u16 * 2 / 3 + 85) as u8,
-                        (color.2 as u16 * 2 / 3 + 85) as u8,
-                    );
-                    p.series.push(Series {
-                        label: String::new(),
-                        points: low,
-                        color: Some(faint),
-                    });
-                    p.series.push(Series {
-                        label: String::new(),
-                        points: high,
-                        color: Some(faint),
-                    });
+                    // A run that stopped at its fixed point keeps its last value.
+                    let lines: Vec<(f64, f64, f64)> = all_ticks
+                        .iter()
+                        .map(|t| {
+                            let ys: Vec<f64> = by_run
+                                .values()
+                                .filter_map(|rows| {
+                                    rows.iter().rev().find(|(rt, _)| *rt <= t.0).map(|r| r.1)
+                                })
+                                .filter(|v| v.is_finite())
+                                .collect();
+                            let (m, h) = mean_ci(&ys);
+                            (t.0, m, h)
+                        })
+                        .collect();
+                    push_interval(&mut p, format!("{x} = {}", value.0), "", color, &lines);
                 }
                 let s = stem(&format!("{metric}_over_time_by_{x}"));
                 let png = plot::render(&p, &plots_dir, &s)?;

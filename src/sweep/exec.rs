@@ -475,7 +475,16 @@ impl Ctx<'_> {
         };
         let work = self.dir.join(WORK_DIR).join(&r.run_id);
         let config = self.dir.join(WORK_DIR).join(format!("{}.toml", r.run_id));
-        let params: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let what = format!(
+            "[{n}/{}] run {} ({}seed {})",
+            self.total,
+            r.run_id,
+            r.params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}, "))
+                .collect::<String>(),
+            r.seed
+        );
         let here = rundir::hostname();
         let mut opts = RunOptions {
             backend: self.backend,
@@ -500,13 +509,7 @@ impl Ctx<'_> {
             }
         }
         if resumable {
-            tracing::info!(
-                "[{n}/{}] run {} ({}seed {}): resuming from its checkpoint",
-                self.total,
-                r.run_id,
-                params.iter().map(|p| format!("{p}, ")).collect::<String>(),
-                r.seed
-            );
+            tracing::info!("{what}: resuming from its checkpoint");
             opts.resume = Some(work.clone());
             // This shard owns the run: an earlier attempt on a node that is gone cannot
             // say so itself.
@@ -516,13 +519,7 @@ impl Ctx<'_> {
                 // An attempt that left no checkpoint, in our own work folder: start over.
                 std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
             }
-            tracing::info!(
-                "[{n}/{}] run {} ({}seed {})",
-                self.total,
-                r.run_id,
-                params.iter().map(|p| format!("{p}, ")).collect::<String>(),
-                r.seed
-            );
+            tracing::info!("{what}");
             rundir::write_atomic(&config, r.config.as_bytes())?;
             opts.config = Some(config.clone());
             opts.out = Some(work.clone());
