@@ -28,19 +28,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var pull = 0.0;
     var positive = 0.0;
     var adopted_w = 0.0;
+    var adopted_pull = 0.0;
     for (var e = 0u; e < degree[i]; e++) {
         let j = neighbor_get(base + e);
         let w = weight_get(base + e);
         let d = phi[j] - phi_i;
+        let s = sin(d);
         w_sum += w;
-        pull += w * sin(d);
+        pull += w * s;
         positive += w * max(0.0, cos(d));
-        if (adopted_at[j] < t) { adopted_w += w; }
+        if (adopted_at[j] < t) { adopted_w += w; adopted_pull += w * s; }
     }
     let k_i = knowledge[i];
     let adopted = adopted_at[i] < t;
     var drift = omega[i] + params.coupling * (1.0 + min(k_i, params.mastery)) * pull / max(1.0, w_sum);
-    if (adopted) { drift += params.field * sin(control.psi - phi_i); }
+    if (adopted) {
+        let n_a = control.n_adopters;
+        if (params.field_mode == FIELD_GLOBAL && n_a > 0u) {
+            drift += params.field * sin(control.psi - phi_i);
+        } else if (params.field_mode == FIELD_ADOPTED_SHARE && n_a > 0u) {
+            drift += params.field * (f32(n_a) / f32(params.n)) * sin(control.psi - phi_i);
+        } else if (params.field_mode == FIELD_TIES) {
+            drift += params.field * adopted_pull / max(1.0, w_sum);
+        }
+    }
     let r = rand4(params.seed, t, i, STREAM_NOISE);
     var next = phi_i + params.dt * drift + params.noise_amp * normal(r.x, r.y);
     next = next - TAU * floor(next / TAU);

@@ -70,6 +70,19 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
+    /// The stage detector on any lifecycle metrics table (CSV or Parquet): each stage's
+    /// tick, confidence and evidence, the order they came in, and what the online tracker
+    /// said row by row (docs/stages.md).
+    Stages {
+        /// A metrics table: a run's metrics.csv or metrics.parquet, or one edited by hand.
+        metrics: PathBuf,
+        /// N, the number of agents (default: from the summary.json beside the table).
+        #[arg(long)]
+        agents: Option<u32>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Plots (DIR/plots/*.png|svg) and a self-contained DIR/report.html from a run or a
     /// merged sweep.
     Report {
@@ -731,6 +744,18 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 say(&format!("{}\n", serde_json::to_string_pretty(&report)?))
             } else {
                 say(&report.to_text())
+            }
+        }
+        Command::Stages {
+            metrics,
+            agents,
+            json,
+        } => {
+            let found = emergence::stage_table::detect_file(&metrics, agents)?;
+            if json {
+                say(&format!("{}\n", serde_json::to_string_pretty(&found)?))
+            } else {
+                say(&(found.describe().join("\n") + "\n"))
             }
         }
         Command::Validate {

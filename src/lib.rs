@@ -28,6 +28,7 @@ pub mod rng;
 pub mod roofline;
 pub mod run;
 pub mod scaling;
+pub mod stage_table;
 pub mod sweep;
 pub mod trig;
 pub mod validate;

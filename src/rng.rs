@@ -100,6 +100,11 @@ pub mod stream {
         WEDGE = 15;
         /// lifecycle metrics: label-propagation salts (one per round).
         LPA = 16;
+        /// lifecycle metrics: the stub matching of the degree-preserving null graph.
+        NULL_REWIRE = 17;
+        /// lifecycle metrics: the label permutation within components (alignment null)
+        /// and the null graph's label-propagation salts.
+        NULL_PERMUTE = 18;
         /// sir: transmissions (one word per susceptible agent and neighbour slot).
         INFECT = 20;
         /// sir: recoveries.

@@ -7,7 +7,7 @@
 //! and is marked `interrupted`; `run --resume RUN_DIR` goes on from its last checkpoint
 //! and ends with the files an uninterrupted run would have written.
 
-use crate::analysis::stages::{self, StageParams, StageReport};
+use crate::analysis::stages::{self, OnlineTracker, StageParams, StageReport};
 use crate::backend::{Backend, BackendChoice};
 use crate::config::{self, Loaded};
 use crate::engine::{Checkpoints, Observer, SnapshotTicks, Snapshots};
@@ -641,6 +641,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             components: serde_json::Value::Null,
             milestones: None,
             stages: None,
+            communities: None,
             result: None,
             version: env!("CARGO_PKG_VERSION").into(),
         };
@@ -688,6 +689,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             })
         }),
         milestones: outcome.milestones,
+        communities: outcome.communities,
         stages: stage_report.as_ref().map(|r| r.transitions.clone()),
         result: outcome.result,
         version: env!("CARGO_PKG_VERSION").into(),
@@ -698,14 +700,21 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     // same bytes, and a run directory's files are always whole.
     dir.write("metrics.csv", metrics.to_csv())?;
     table::write_metrics(&run_path, &metrics, model.integer_columns())?;
+    for (name, columns) in &outcome.tables {
+        table::write_parquet(&run_path.join(name), columns)?;
+    }
     dir.write(
         "summary.json",
         serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n",
     )?;
     if let Some(report) = &stage_report {
+        // What the online tracker said during the run (the same rows, fed one by one).
+        let online = OnlineTracker::replay(&metrics, report.params);
+        let mut value = serde_json::to_value(report).expect("stages serialise");
+        value["online"] = serde_json::to_value(online.said()).expect("stages serialise");
         dir.write(
             "stages.json",
-            serde_json::to_string_pretty(report).expect("stages serialise") + "\n",
+            serde_json::to_string_pretty(&value).expect("stages serialise") + "\n",
         )?;
     }
     if let Some(movie) = pending_movie {

@@ -125,16 +125,12 @@ fn giant_component(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result
 }
 
 /// Watts threshold cascade, θ = 0.18, ρ0 = 0.001, N = 10^5: Gleeson–Cahalane. Per-run sd
-/// measured over 30 seeds at this N; z = 2 carries the finite-size offset measured over
-/// 10 runs (+0.0018); the tolerance is capped at 0.005 (DESIGN §6).
+/// measured here over 30 seeds (1001–1030) at this N, whose means lie within 1.3 standard
+/// errors of the theory at every z, so no finite-size offset is added (docs/threshold.md).
 fn threshold(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
     let n = 100_000;
     let runs = plan.pick(5, 10);
-    for (z, sd, offset) in [
-        (2.0, 0.00234, 0.0018),
-        (4.0, 0.00054, 0.0),
-        (6.0, 0.00016, 0.0),
-    ] {
+    for (z, sd) in [(2.0, 0.00234), (4.0, 0.00054), (6.0, 0.00016)] {
         let start = Instant::now();
         let expected = theory::gleeson_cahalane(z, 18, 0.001);
         let mut got = Vec::new();
@@ -149,7 +145,7 @@ fn threshold(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
             let (_, cascade) = threshold::run(backend, &csr, &params)?;
             got.push(cascade.active() as f64 / n as f64);
         }
-        let tol = (4.0 * sd / (runs as f64).sqrt() + offset).min(0.005);
+        let tol = 4.0 * sd / (runs as f64).sqrt();
         out.push(numeric(
             "threshold",
             format!("ER z = {z}, θ = 0.18, ρ0 = 0.001: cascade size"),
@@ -158,9 +154,61 @@ fn threshold(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
             tol,
             n,
             runs,
-            format!("min(4·sd/√runs + offset, 0.005), sd = {sd} per run (measured, 30 seeds), offset {offset}"),
+            format!("4·sd/√runs, sd = {sd} per run (measured, 30 seeds)"),
             start,
         ));
+    }
+    Ok(())
+}
+
+/// The window of global cascades from a single seed, 1.021 < z < 5.765 (Watts 2002, θ =
+/// 0.18, DESIGN §6): ER graphs of N = 10^5 with seed fraction 1/N; of the runs that drew
+/// exactly one seed agent (about 37%), some cascade to more than half the agents inside
+/// the window (z = 2, 4) and none outside it (z = 0.8: no giant component; z = 7: the
+/// vulnerable agents, degree ≤ 5, do not percolate).
+fn cascade_window(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
+    let n = 100_000;
+    let runs = plan.pick(20, 40);
+    for (z, inside) in [(0.8, false), (2.0, true), (4.0, true), (7.0, false)] {
+        let start = Instant::now();
+        let (mut single, mut global) = (0u32, 0u32);
+        for seed in 1..=runs {
+            let csr = er(n, z, seed)?;
+            let params = ThresholdParams {
+                theta: 0.18,
+                seed_fraction: 1.0 / n as f64,
+                seed,
+                max_sweeps: 1000,
+            };
+            let (_, cascade) = threshold::run(backend, &csr, &params)?;
+            if cascade.new_per_sweep.first() == Some(&1) {
+                single += 1;
+                global += (cascade.active() as f64 > 0.5 * n as f64) as u32;
+            }
+        }
+        let (bound, rule, pass) = if inside {
+            (1.0, "m ≥ t", global >= 1)
+        } else {
+            (0.0, "m ≤ t", global == 0)
+        };
+        out.push(Case {
+            model: "threshold",
+            case: format!(
+                "ER z = {z}, θ = 0.18, one seed: global cascades, {} 1.021 < z < 5.765",
+                if inside { "in" } else { "not in" }
+            ),
+            theory: bound,
+            measured: global as f64,
+            tolerance: 0.0,
+            rule,
+            pass,
+            agents: n,
+            runs: single,
+            basis: format!(
+                "runs (of {runs} seeds) that drew exactly one seed agent; global: > half the agents active"
+            ),
+            seconds: start.elapsed().as_secs_f64(),
+        });
     }
     Ok(())
 }
@@ -443,7 +491,15 @@ pub fn validate(
 ) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
     type Part = fn(&Backend, Plan, &mut Vec<Case>) -> Result<()>;
-    let parts: [Part; 6] = [giant_component, threshold, sir, deffuant, voter, kuramoto];
+    let parts: [Part; 7] = [
+        giant_component,
+        threshold,
+        cascade_window,
+        sir,
+        deffuant,
+        voter,
+        kuramoto,
+    ];
     for part in parts {
         let mut new = Vec::new();
         part(backend, plan, &mut new)?;

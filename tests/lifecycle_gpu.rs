@@ -251,7 +251,7 @@ fn metrics_match_cpu() {
     let on_gpu = g.metrics(&ctx, 0).unwrap();
     let mut cpu = s.clone();
     let on_cpu = cpu.metrics(&p, 0);
-    let columns = emergence::model::lifecycle::COLUMNS;
+    let columns = emergence::model::lifecycle::BASE_COLUMNS;
     assert_eq!(on_gpu.len(), columns.len());
     // Integer quantities (the same ties, labels and wedge draws) agree exactly; fixed-point
     // sums of f32 cos/sin within their rounding.

@@ -122,6 +122,14 @@ fn sigterm_checkpoints_and_stops_and_kill_9_keeps_the_rows_and_both_resume_to_th
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume term"));
     resume("term", &dir);
     assert_eq!(std::fs::read(term.join("metrics.csv")).unwrap(), expected);
+    // The communities tracked across the stop are those of the uninterrupted run.
+    for f in ["communities.parquet", "community_events.parquet"] {
+        assert_eq!(
+            std::fs::read(term.join(f)).unwrap(),
+            std::fs::read(dir.join("straight").join(f)).unwrap(),
+            "{f}"
+        );
+    }
     let resumed_end = newest_checkpoint(&term);
     assert!(resumed_end.state == end.state, "the final state");
     assert!(resumed_end.table == end.table, "the final rows");

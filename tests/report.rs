@@ -18,7 +18,14 @@ fn ok(out: &Output) {
     );
 }
 
-const LIFECYCLE_PANELS: [&str; 4] = ["structure", "alignment", "mean_degree", "churn"];
+const LIFECYCLE_PANELS: [&str; 6] = [
+    "structure",
+    "alignment",
+    "evidence",
+    "mean_degree",
+    "churn",
+    "communities",
+];
 
 /// Decode a PNG and check it is a drawn plot: the expected size, not blank.
 fn check_png(path: &Path) {
@@ -88,7 +95,7 @@ fn lifecycle_report_with_stages_renders() {
     ));
     let run = dir.join("life");
     check_plots(&run, &LIFECYCLE_PANELS);
-    let html = check_html(&run, 4);
+    let html = check_html(&run, LIFECYCLE_PANELS.len());
     // Whatever the stage detector wrote, every transition it found is in the table.
     if let Ok(text) = std::fs::read_to_string(run.join("stages.json")) {
         let found: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -123,7 +130,7 @@ fn lifecycle_report_with_stages_renders() {
     let out = emergence(&["report", "life"], &dir);
     ok(&out);
     check_plots(&run, &LIFECYCLE_PANELS);
-    let html = check_html(&run, 4);
+    let html = check_html(&run, LIFECYCLE_PANELS.len());
     assert_eq!(html.matches("<tr class=\"transition\">").count(), 3);
     assert!(html.contains("communities of practice") && html.contains("0.75"));
     assert!(html.contains("&lt;b&gt;") && !html.contains("<b>: escaped"));

@@ -6,6 +6,7 @@ mod bad_input;
 mod checkpoint;
 mod cli;
 mod common;
+mod community_tracker;
 mod components;
 mod export;
 mod extension;

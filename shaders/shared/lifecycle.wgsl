@@ -21,7 +21,7 @@ struct Params {
     new_tie: f32,        // w0
     search_thr: u32,     // threshold_24(p_s·dt)
     closure_thr: u32,    // threshold_24(q)
-    _pad: u32,
+    field_mode: u32,     // 0 global, 1 adopted_share, 2 ties (model.field_mode)
 }
 
 struct Control {
@@ -35,6 +35,9 @@ struct Control {
     _pad2: u32,
 }
 
+const FIELD_GLOBAL: u32 = 0u;
+const FIELD_ADOPTED_SHARE: u32 = 1u;
+const FIELD_TIES: u32 = 2u;
 const NEVER: u32 = 0xffffffffu;
 const EMPTY: u32 = 0xffffffffu;
 const TAU: f32 = 6.283185307179586;

@@ -142,6 +142,38 @@ pub fn label_propagation<G: Adjacency + Sync + ?Sized>(
     changed
 }
 
+/// Share of the agents with ties whose label one more update would change (0: label
+/// propagation has settled): each agent's [`next_label`] against the current labels and
+/// label degrees, with the salt of round 0 of the next row. A diagnostic of convergence,
+/// the same on every backend (it reads the labels the run produced).
+pub fn unsettled<G: Adjacency + Sync + ?Sized>(
+    graph: &G,
+    labels: &[u32],
+    seed: u32,
+    tick: u32,
+) -> f64 {
+    let label_degree = label_degrees(graph, labels);
+    let two_m: u64 = label_degree.iter().sum();
+    let salt = rng::rand4(seed, tick, 0, stream::LPA)[0];
+    let (moved, tied) = (0..graph.n())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map_init(Vec::new, |buf, i| {
+            let nbrs = graph.neighbors(i);
+            if nbrs.is_empty() {
+                return (0u64, 0u64);
+            }
+            let next = next_label(i, nbrs, labels, &label_degree, two_m, salt, buf);
+            ((next != labels[i as usize]) as u64, 1)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if tied == 0 {
+        0.0
+    } else {
+        moved as f64 / tied as f64
+    }
+}
+
 /// Distinct labels among agents with ties.
 pub fn count_communities<G: Adjacency + Sync + ?Sized>(graph: &G, labels: &[u32]) -> u64 {
     let seen: Vec<AtomicU64> = (0..labels.len()).map(|_| AtomicU64::new(0)).collect();

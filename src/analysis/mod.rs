@@ -3,7 +3,9 @@
 
 pub mod clustering;
 pub mod communities;
+pub mod community_tracker;
 pub mod components;
 pub mod label_propagation_gpu;
+pub mod nulls;
 pub mod stages;
 pub mod theory;

@@ -1,13 +1,25 @@
-//! Stage detection on the lifecycle's metrics (DESIGN §5): which rows of a run were
-//! isolated efforts (0), networks (1), communities of practice (2) and a system of
-//! influence (3), when each transition happened and how sure we are. Stages 1 and 2 are
-//! threshold criteria on the order parameters that must hold for a window of rows
-//! (hysteresis, so one noisy row neither makes nor breaks a stage); stage 3 is the jump of
-//! adoption ρ and alignment r, found at the peak of dρ/dt and confirmed by a
-//! single-change-point least-squares search on both series. Every threshold is a field of
-//! [`StageParams`]; docs/stages.md gives the values, the measured numbers behind them and
-//! the definition of the confidence. The detector reads only a [`MetricsTable`], so it runs
-//! the same on a finished run, on the rows of a run in progress and on a `metrics.csv`.
+//! Stage detection on the lifecycle's metrics (DESIGN §5): when the run showed networks
+//! (stage 1), communities of practice (2) and a system of influence (3), with the
+//! evidence and a confidence. Each stage's criteria are evaluated on every row on their
+//! own and each transition is found over the whole table, so the order of the three is
+//! a finding ([`StageReport::in_order`] can be false), not an assumption.
+//!
+//! - Stage 1: the largest component passes `s1_factor`·N^(−1/3), held for a window.
+//! - Stage 2: clustering, modularity and community alignment each beat their null on the
+//!   same graph (the `*_null` columns: a degree-preserving rewiring, labels permuted
+//!   within components; sampled every few rows, each row judged against the latest
+//!   sample) by a margin, with most ties strong, held for a window.
+//! - Stage 3: adoption ρ rises from its level at the start of the table to its level at
+//!   the end by at least `rho_jump_min`, *suddenly* — the 10–90% rise time over the time
+//!   to the midpoint at most `suddenness_max` (the cut of an ROC over synthetic rises,
+//!   docs/stages.md) — with a jump of alignment r at the same time, and both have settled
+//!   (a plateau) before the end of the table.
+//!
+//! The detector reads only a [`MetricsTable`], so it runs the same on a finished run, an
+//! older run's or a hand-edited table (`emergence stages`). [`OnlineTracker`] feeds it the
+//! rows one by one and never revises what it has said. Every threshold is a field of
+//! [`StageParams`]; docs/stages.md gives the values, their measured behaviour on controls
+//! and the definition of each confidence.
 
 use crate::io::MetricsTable;
 use serde::Serialize;
@@ -21,18 +33,24 @@ pub const STAGE_NAMES: [&str; 4] = [
     "system of influence",
 ];
 
-/// The metrics columns the detector reads.
-pub const REQUIRED_COLUMNS: [&str; 10] = [
+/// The metrics columns the detector needs (stages 1 and 3, and stage 2's raw values).
+pub const REQUIRED_COLUMNS: [&str; 7] = [
     "tick",
     "s1",
-    "churn",
     "strong_ties",
     "clustering",
-    "clustering_ratio",
     "modularity",
     "alignment",
-    "community_alignment",
     "adoption",
+];
+
+/// The columns stage 2 needs besides the required ones: without them (a table written
+/// before the nulls existed) stage 2 is reported as not evaluable.
+pub const STAGE2_COLUMNS: [&str; 4] = [
+    "community_alignment",
+    "clustering_null",
+    "modularity_null",
+    "community_alignment_null",
 ];
 
 /// Thresholds and windows of the detector. [`StageParams::new`] gives the defaults that
@@ -43,35 +61,37 @@ pub struct StageParams {
     pub agents: u32,
     /// Stage 1: S1 > `s1_factor`·N^(−1/3) (DESIGN: 3).
     pub s1_factor: f64,
-    /// Stage 2: transitivity C > this (DESIGN: 0.2).
-    pub clustering_min: f64,
-    /// Stage 2: C / C_null > this (DESIGN: 10).
-    pub clustering_ratio_min: f64,
-    /// Stage 2: modularity Q > this (DESIGN: 0.3).
-    pub modularity_min: f64,
-    /// Stage 2: churn < `churn_factor` × the median churn of the stage-1 window. DESIGN
-    /// asks for half; the model's churn falls only to ≈ 0.7 of it before adoption, so the
-    /// default is 0.9 (docs/stages.md).
-    pub churn_factor: f64,
+    /// Stage 2: C − C_null > this (C_null: the wedge-sampled transitivity of a
+    /// degree-preserving rewiring of the same ties).
+    pub clustering_excess_min: f64,
+    /// Stage 2: Q − Q_null > this (Q_null: the same label propagation on the rewiring).
+    pub modularity_excess_min: f64,
+    /// Stage 2: community alignment − its null (the same community sizes, members drawn
+    /// at random within the same components) > this.
+    pub alignment_excess_min: f64,
     /// Stage 2: share of strong ties > this (DESIGN: 0.5).
     pub strong_ties_min: f64,
-    /// Stage 2: within-community alignment ≥ this × global r (DESIGN: 2).
-    pub alignment_factor: f64,
     /// Hysteresis window in ticks: a stage counts from a row when its criteria held in at
-    /// least `min_held` of the rows in [tick, tick + window).
+    /// least `min_held` of the rows in [tick, tick + window) that evaluate them.
     pub window_ticks: u64,
     /// Share of the window's rows in which the criteria must hold.
     pub min_held: f64,
-    /// Stage 3: the change-point search covers the rows within this many ticks of the
-    /// peak of dρ/dt.
-    pub search_ticks: u64,
-    /// Stage 3: the step in mean adoption at the change point must be at least this.
+    /// Stage 3: ρ's level at the end of the table minus its level at the start (medians
+    /// over `window_ticks`) at least this.
     pub rho_jump_min: f64,
-    /// Stage 3: the step in mean alignment at its change point must be at least this.
+    /// Stage 3: the same for the alignment r.
     pub r_jump_min: f64,
-    /// Stage 3: the change points of ρ and r, and the peak of dρ/dt, agree within this
-    /// many ticks.
+    /// Stage 3: r passes the middle of its jump within this many ticks of ρ.
     pub agree_ticks: u64,
+    /// Stage 3: (t90 − t10) / (t50 − t_first) at most this: the rise is short against
+    /// the time the run took to get there.
+    pub suddenness_max: f64,
+    /// Stage 3: the medians of the last two windows of the table differ by at most this
+    /// share of the jump (ρ and r have settled).
+    pub plateau_tolerance: f64,
+    /// Stage 3: the change-point scores of the confidence use the rows within this many
+    /// ticks of ρ's midpoint.
+    pub search_ticks: u64,
 }
 
 impl StageParams {
@@ -80,18 +100,18 @@ impl StageParams {
         StageParams {
             agents,
             s1_factor: 3.0,
-            clustering_min: 0.2,
-            clustering_ratio_min: 10.0,
-            modularity_min: 0.3,
-            churn_factor: 0.9,
+            clustering_excess_min: 0.1,
+            modularity_excess_min: 0.1,
+            alignment_excess_min: 0.05,
             strong_ties_min: 0.5,
-            alignment_factor: 2.0,
             window_ticks: 100,
             min_held: 0.8,
-            search_ticks: 300,
             rho_jump_min: 0.5,
             r_jump_min: 0.3,
             agree_ticks: 100,
+            suddenness_max: 0.3,
+            plateau_tolerance: 0.1,
+            search_ticks: 300,
         }
     }
 
@@ -110,24 +130,25 @@ pub struct Transition {
     /// The tick of the first row of the new stage.
     pub tick: u64,
     /// In [0, 1]; stages 1 and 2: the share of the hysteresis window's rows in which the
-    /// criteria held; stage 3: that share (for ρ and r past the middle of their steps)
-    /// times the smaller of the two change-point scores.
+    /// criteria held; stage 3: the smaller share of the window after the midpoint in
+    /// which ρ and r stayed past the middle of their jumps, times the smaller of their
+    /// change-point scores.
     pub confidence: f64,
     /// The values that crossed (at the transition's row) and the thresholds they crossed.
     pub evidence: BTreeMap<String, f64>,
 }
 
-/// The stage of one metrics row and which criteria held in it.
+/// The criteria of one metrics row.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RowStage {
     pub tick: u64,
-    /// The highest stage entered at or before this row.
+    /// The highest stage whose transition lies at or before this row.
     pub stage: u8,
     /// Whether the stage-1 criterion held in this row.
     pub networks: bool,
-    /// Whether all stage-2 criteria held in this row (false before stage 1, whose churn
-    /// they need).
-    pub communities: bool,
+    /// Whether all stage-2 criteria held in this row; None on a row without a null
+    /// sample (they cannot be evaluated there).
+    pub communities: Option<bool>,
 }
 
 /// The detector's full output (`stages.json`).
@@ -136,8 +157,14 @@ pub struct StageReport {
     pub params: StageParams,
     /// The stage of the last row.
     pub stage: u8,
-    /// Transitions in the order of their stage (a skipped stage is absent).
+    /// Transitions in the order of their stage (a stage not found is absent).
     pub transitions: Vec<Transition>,
+    /// Whether all three were found, at increasing ticks.
+    pub in_order: bool,
+    /// The stages found, ordered by their ticks (e.g. [1, 3]: no stage 2).
+    pub order: Vec<u8>,
+    /// Stages that could not be evaluated on this table, with why.
+    pub not_evaluable: BTreeMap<u8, String>,
     pub rows: Vec<RowStage>,
 }
 
@@ -149,22 +176,42 @@ impl StageReport {
 
     /// Whether all three transitions were found, at increasing ticks.
     pub fn in_order(&self) -> bool {
-        match (self.transition(1), self.transition(2), self.transition(3)) {
-            (Some(a), Some(b), Some(c)) => a.tick < b.tick && b.tick < c.tick,
-            _ => false,
-        }
+        self.in_order
     }
 
     /// One log line per stage.
     pub fn describe(&self) -> Vec<String> {
         (1..=3u8)
-            .map(|s| match self.transition(s) {
-                Some(t) => format!(
+            .map(|s| match (self.transition(s), self.not_evaluable.get(&s)) {
+                (Some(t), _) => format!(
                     "stage {s} {} at tick {} (confidence {:.2})",
                     t.name, t.tick, t.confidence
                 ),
-                None => format!("stage {s} {}: not detected", STAGE_NAMES[s as usize]),
+                (None, Some(why)) => {
+                    format!(
+                        "stage {s} {}: not evaluable ({why})",
+                        STAGE_NAMES[s as usize]
+                    )
+                }
+                (None, None) => format!("stage {s} {}: not detected", STAGE_NAMES[s as usize]),
             })
+            .chain(std::iter::once(format!(
+                "order of the transitions: {} ({})",
+                if self.order.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.order
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                },
+                if self.in_order {
+                    "in order"
+                } else {
+                    "not all three in order"
+                }
+            )))
             .collect()
     }
 
@@ -234,45 +281,198 @@ pub fn change_point(x: &[f64]) -> Option<ChangePoint> {
     })
 }
 
-/// The columns the detector reads, by name.
+/// The rise of a series from its level at the start of the table to its level at the
+/// end: the levels, and the ticks at which it passed 10%, 50% and 90% of the way.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rise {
+    /// Median over the first window of the table.
+    pub low: f64,
+    /// Median over the last window of the table.
+    pub high: f64,
+    /// The last upward crossing of low + 10% before the midpoint (interpolated).
+    pub t10: f64,
+    /// The first crossing of low + 50% (interpolated).
+    pub t50: f64,
+    /// The first crossing of low + 90% after the midpoint (interpolated).
+    pub t90: f64,
+    /// The first row's tick.
+    pub t_first: f64,
+    /// (t90 − t10) / (t50 − t_first): the 10–90% rise time over the time to the midpoint.
+    pub suddenness: f64,
+    /// |median of the last window − median of the window before| / (high − low).
+    pub drift_at_end: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+/// The rows of `tick` within [from, to).
+fn rows_between(tick: &[u64], from: u64, to: u64) -> std::ops::Range<usize> {
+    let lo = tick.partition_point(|&t| t < from);
+    let hi = tick.partition_point(|&t| t < to);
+    lo..hi
+}
+
+/// The [`Rise`] of `x` over the table (None for fewer than four rows, a table shorter
+/// than three windows, no rise, or one that never passes its midpoint).
+pub fn rise(tick: &[u64], x: &[f64], window: u64) -> Option<Rise> {
+    let n = tick.len();
+    if n < 4 {
+        return None;
+    }
+    let (first, last) = (tick[0], tick[n - 1]);
+    if last < first + 3 * window {
+        return None;
+    }
+    let low = median(x[rows_between(tick, first, first + window)].to_vec());
+    let end = rows_between(tick, last + 1 - window, last + 1);
+    let high = median(x[end.clone()].to_vec());
+    // Also false for NaN levels (a column of undefined values).
+    if high.partial_cmp(&low) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let level = |f: f64| low + f * (high - low);
+    let cross = |i: usize, l: f64| -> f64 {
+        // Between rows i − 1 (below l) and i (at or above l).
+        let (x0, x1) = (x[i - 1], x[i]);
+        let (t0, t1) = (tick[i - 1] as f64, tick[i] as f64);
+        if x1 > x0 {
+            t0 + (t1 - t0) * ((l - x0) / (x1 - x0)).clamp(0.0, 1.0)
+        } else {
+            t1
+        }
+    };
+    let mid = level(0.5);
+    let i50 = (1..n).find(|&i| x[i] >= mid && x[i - 1] < mid)?;
+    let t50 = cross(i50, mid);
+    let l10 = level(0.1);
+    let i10 = (1..=i50)
+        .rev()
+        .find(|&i| x[i - 1] < l10)
+        .map_or(first as f64, |i| {
+            if x[i] >= l10 {
+                cross(i, l10)
+            } else {
+                tick[i] as f64
+            }
+        });
+    let l90 = level(0.9);
+    let t90 = (i50..n).find(|&i| x[i] >= l90).map_or(last as f64, |i| {
+        if i > 0 && x[i - 1] < l90 {
+            cross(i, l90)
+        } else {
+            tick[i] as f64
+        }
+    });
+    let a = median(x[rows_between(tick, last + 1 - 2 * window, last + 1 - window)].to_vec());
+    let b = median(x[end].to_vec());
+    let to_mid = (t50 - first as f64).max(1.0);
+    Some(Rise {
+        low,
+        high,
+        t10: i10,
+        t50,
+        t90,
+        t_first: first as f64,
+        suddenness: (t90 - i10) / to_mid,
+        drift_at_end: ((b - a) / (high - low)).abs(),
+    })
+}
+
+/// The columns the detector reads, by name (None: absent from the table).
 struct Series {
     tick: Vec<u64>,
     s1: Vec<f64>,
-    churn: Vec<f64>,
     strong: Vec<f64>,
     c: Vec<f64>,
-    c_ratio: Vec<f64>,
     q: Vec<f64>,
     r: Vec<f64>,
-    r_comm: Vec<f64>,
     rho: Vec<f64>,
+    r_comm: Option<Vec<f64>>,
+    /// The nulls of the latest sample at or before each row (None before the first).
+    c_null: Option<Vec<Option<f64>>>,
+    q_null: Option<Vec<Option<f64>>>,
+    r_comm_null: Option<Vec<Option<f64>>>,
+    /// Evidence only.
+    churn: Option<Vec<f64>>,
+    knowledge_matched: Option<Vec<Option<f64>>>,
 }
 
 impl Series {
     fn of(table: &MetricsTable) -> Option<Series> {
-        // An undefined value (a ratio over no ties) counts as 0: no clustering, no
-        // modularity where there is nothing to measure them on.
-        let col = |name: &str| -> Option<Vec<f64>> {
+        let raw = |name: &str| -> Option<Vec<f64>> {
             let k = table.columns.iter().position(|c| c == name)?;
+            Some(table.rows.iter().map(|r| r[k]).collect())
+        };
+        // An undefined raw value (a ratio over no ties) counts as 0: no clustering, no
+        // modularity where there is nothing to measure them on. Null columns keep NaN:
+        // it marks a row without a null sample.
+        let zeroed = |name: &str| -> Option<Vec<f64>> {
             Some(
-                table
-                    .rows
-                    .iter()
-                    .map(|r| if r[k].is_nan() { 0.0 } else { r[k] })
+                raw(name)?
+                    .into_iter()
+                    .map(|v| if v.is_nan() { 0.0 } else { v })
+                    .collect(),
+            )
+        };
+        // The nulls are sampled every few rows; each row is judged against the latest
+        // sample at or before it (what an online reader has), none before the first.
+        let sampled: Vec<bool> = match raw("null_sampled") {
+            Some(flag) => flag.iter().map(|&v| v == 1.0).collect(),
+            None => {
+                let cols: Vec<Vec<f64>> = [
+                    "clustering_null",
+                    "modularity_null",
+                    "community_alignment_null",
+                ]
+                .iter()
+                .filter_map(|c| raw(c))
+                .collect();
+                (0..table.rows.len())
+                    .map(|i| cols.iter().any(|c| !c.get(i).is_none_or(|v| v.is_nan())))
+                    .collect()
+            }
+        };
+        let filled = |name: &str| -> Option<Vec<Option<f64>>> {
+            let v = raw(name)?;
+            let mut last: Option<f64> = None;
+            Some(
+                v.iter()
+                    .zip(&sampled)
+                    .map(|(&x, &s)| {
+                        if s {
+                            last = Some(x);
+                        }
+                        last
+                    })
                     .collect(),
             )
         };
         Some(Series {
-            tick: col("tick")?.iter().map(|&t| t.max(0.0) as u64).collect(),
-            s1: col("s1")?,
-            churn: col("churn")?,
-            strong: col("strong_ties")?,
-            c: col("clustering")?,
-            c_ratio: col("clustering_ratio")?,
-            q: col("modularity")?,
-            r: col("alignment")?,
-            r_comm: col("community_alignment")?,
-            rho: col("adoption")?,
+            tick: raw("tick")?.iter().map(|&t| t.max(0.0) as u64).collect(),
+            s1: zeroed("s1")?,
+            strong: zeroed("strong_ties")?,
+            c: zeroed("clustering")?,
+            q: zeroed("modularity")?,
+            r: zeroed("alignment")?,
+            rho: zeroed("adoption")?,
+            r_comm: zeroed("community_alignment"),
+            c_null: filled("clustering_null"),
+            q_null: filled("modularity_null"),
+            r_comm_null: filled("community_alignment_null"),
+            churn: raw("churn"),
+            knowledge_matched: filled("knowledge_growth_matched"),
         })
     }
 
@@ -289,181 +489,188 @@ impl Series {
     }
 }
 
-fn share(held: &[bool], rows: std::ops::Range<usize>) -> f64 {
-    let n = rows.len().max(1);
-    held[rows].iter().filter(|&&h| h).count() as f64 / n as f64
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
-}
-
-/// The first row `i` in `from..to` where `held[i]` and the criteria held in at least
-/// `min_held` of its complete window; with that share.
-fn first_held(
-    s: &Series,
-    held: &[bool],
-    from: usize,
-    to: usize,
-    p: &StageParams,
-) -> Option<(usize, f64)> {
-    (from..to).find_map(|i| {
-        if !held[i] {
+/// The first row `i` where the criteria held and held in at least `min_held` of the
+/// rows of its complete window that evaluate them; with that share.
+fn first_held(s: &Series, held: &[Option<bool>], p: &StageParams) -> Option<(usize, f64)> {
+    (0..held.len()).find_map(|i| {
+        if held[i] != Some(true) {
             return None;
         }
         let w = s.window(i, p.window_ticks)?;
-        let f = share(held, w);
+        let judged: Vec<bool> = held[w].iter().flatten().copied().collect();
+        if judged.is_empty() {
+            return None;
+        }
+        let f = judged.iter().filter(|&&h| h).count() as f64 / judged.len() as f64;
         (f >= p.min_held).then_some((i, f))
     })
 }
 
-/// Stage 3 found in the rows: (change-point row, confidence, evidence).
+/// Stage 2's criteria in every row: None where the row has no null sample.
+fn communities_held(s: &Series, p: &StageParams) -> Option<Vec<Option<bool>>> {
+    let (r_comm, c0, q0, a0) = (
+        s.r_comm.as_ref()?,
+        s.c_null.as_ref()?,
+        s.q_null.as_ref()?,
+        s.r_comm_null.as_ref()?,
+    );
+    Some(
+        (0..s.tick.len())
+            .map(|i| {
+                // No sample yet: the criteria cannot be judged.
+                let (c0, q0, a0) = (c0[i]?, q0[i]?, a0[i]?);
+                // A null undefined because there are no ties or wedges: nothing beats it.
+                let beats = |x: f64, null: f64, min: f64| !null.is_nan() && x - null > min;
+                Some(
+                    beats(s.c[i], c0, p.clustering_excess_min)
+                        && beats(s.q[i], q0, p.modularity_excess_min)
+                        && beats(r_comm[i], a0, p.alignment_excess_min)
+                        && s.strong[i] > p.strong_ties_min,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Stage 3 found in the rows: (row of ρ's midpoint, confidence, evidence).
 fn system_of_influence(s: &Series, p: &StageParams) -> Option<(usize, f64, BTreeMap<String, f64>)> {
-    let n = s.tick.len();
-    // The peak of dρ/dt between consecutive rows (the later row's index).
-    let (peak, rate) = (1..n)
-        .map(|i| {
-            let dt = s.tick[i].saturating_sub(s.tick[i - 1]).max(1) as f64;
-            (i, (s.rho[i] - s.rho[i - 1]) / dt)
-        })
-        .filter(|(_, v)| v.is_finite())
-        .fold(None, |best: Option<(usize, f64)>, (i, v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((i, v)),
-        })?;
-    if rate <= 0.0 {
-        return None;
-    }
-    let t_peak = s.tick[peak];
-    let lo = s
-        .tick
-        .iter()
-        .position(|&t| t + p.search_ticks >= t_peak)
-        .unwrap_or(0);
-    let hi = lo
-        + s.tick[lo..]
-            .iter()
-            .take_while(|&&t| t <= t_peak + p.search_ticks)
-            .count();
-    let cp_rho = change_point(&s.rho[lo..hi])?;
-    let cp_r = change_point(&s.r[lo..hi])?;
-    let (i_rho, i_r) = (lo + cp_rho.index, lo + cp_r.index);
-    let (rho_jump, r_jump) = (cp_rho.after - cp_rho.before, cp_r.after - cp_r.before);
-    let apart = |a: u64, b: u64| a.abs_diff(b) > p.agree_ticks;
-    if rho_jump < p.rho_jump_min
-        || r_jump < p.r_jump_min
-        || apart(s.tick[i_rho], s.tick[i_r])
-        || apart(s.tick[i_rho], t_peak)
+    let rho = rise(&s.tick, &s.rho, p.window_ticks)?;
+    let r = rise(&s.tick, &s.r, p.window_ticks)?;
+    if rho.high - rho.low < p.rho_jump_min
+        || r.high - r.low < p.r_jump_min
+        || rho.suddenness > p.suddenness_max
+        || rho.drift_at_end > p.plateau_tolerance
+        || r.drift_at_end > p.plateau_tolerance
+        || (rho.t50 - r.t50).abs() > p.agree_ticks as f64
     {
         return None;
     }
-    // Hysteresis: from its own change point on, each series stays past the middle of its
-    // step (r lags ρ by a row or two: the field needs adopters before it can align them).
-    let stays = |x: &[f64], cp: &ChangePoint, i: usize| -> Option<f64> {
-        let mid = 0.5 * (cp.before + cp.after);
-        let held: Vec<bool> = x.iter().map(|&v| v >= mid).collect();
-        Some(share(&held, s.window(i, p.window_ticks)?))
+    // The row at (or just after) ρ's midpoint.
+    let i50 = s.tick.partition_point(|&t| (t as f64) < rho.t50);
+    // Hysteresis: from their midpoints on, both stay past the middle of their jumps.
+    let stays = |x: &[f64], rise: &Rise| -> Option<f64> {
+        let i = s.tick.partition_point(|&t| (t as f64) < rise.t50);
+        let w = s.window(i, p.window_ticks)?;
+        let mid = 0.5 * (rise.low + rise.high);
+        Some(x[w.clone()].iter().filter(|&&v| v >= mid).count() as f64 / w.len().max(1) as f64)
     };
-    let f = stays(&s.rho, &cp_rho, i_rho)?.min(stays(&s.r, &cp_r, i_r)?);
-    if f < p.min_held {
+    let held = stays(&s.rho, &rho)?.min(stays(&s.r, &r)?);
+    if held < p.min_held {
         return None;
     }
-    let score = cp_rho.score.min(cp_r.score);
+    let around = rows_between(
+        &s.tick,
+        (rho.t50 as u64).saturating_sub(p.search_ticks),
+        rho.t50 as u64 + p.search_ticks + 1,
+    );
+    let score = |x: &[f64]| change_point(&x[around.clone()]).map_or(0.0, |c| c.score);
+    let (score_rho, score_r) = (score(&s.rho), score(&s.r));
     let evidence = BTreeMap::from([
-        ("peak_rate_tick".into(), t_peak as f64),
-        ("peak_adoption_rate".into(), rate),
-        ("adoption_before".into(), cp_rho.before),
-        ("adoption_after".into(), cp_rho.after),
-        ("adoption_score".into(), cp_rho.score),
-        ("alignment_change_tick".into(), s.tick[i_r] as f64),
-        ("alignment_before".into(), cp_r.before),
-        ("alignment_after".into(), cp_r.after),
-        ("alignment_score".into(), cp_r.score),
-        ("adoption".into(), s.rho[i_rho]),
-        ("alignment".into(), s.r[i_rho]),
-        ("held_fraction".into(), f),
+        ("adoption_low".into(), rho.low),
+        ("adoption_high".into(), rho.high),
+        ("adoption_t10".into(), rho.t10),
+        ("adoption_t50".into(), rho.t50),
+        ("adoption_t90".into(), rho.t90),
+        ("rise_ticks".into(), rho.t90 - rho.t10),
+        ("suddenness".into(), rho.suddenness),
+        ("suddenness_max".into(), p.suddenness_max),
+        ("alignment_low".into(), r.low),
+        ("alignment_high".into(), r.high),
+        ("alignment_t50".into(), r.t50),
+        ("alignment_suddenness".into(), r.suddenness),
+        ("adoption_score".into(), score_rho),
+        ("alignment_score".into(), score_r),
+        ("held_fraction".into(), held),
     ]);
-    Some((i_rho, f * score, evidence))
+    Some((
+        i50.min(s.tick.len() - 1),
+        held * score_rho.min(score_r),
+        evidence,
+    ))
 }
 
-/// Classify the rows of a lifecycle metrics table into stages and find the transitions.
-/// None when the table lacks one of [`REQUIRED_COLUMNS`] (not a lifecycle table). Runs in
-/// O(rows), so it can follow a run row by row.
+/// Classify the rows of a lifecycle metrics table and find the transitions, each on its
+/// own. None when the table lacks one of [`REQUIRED_COLUMNS`] (not a lifecycle table).
+/// Runs in O(rows · window), so it can follow a run row by row.
 pub fn detect(table: &MetricsTable, p: &StageParams) -> Option<StageReport> {
     let s = Series::of(table)?;
     let n = s.tick.len();
-    let mut transitions = Vec::new();
     let name = |stage: u8| STAGE_NAMES[stage as usize].to_string();
-
-    // Stage 3 first: stage 2 is only looked for before it (its criteria break once the
-    // network turns into one aligned, nearly random graph).
-    let third = system_of_influence(&s, p);
-    let before_third = third.as_ref().map_or(n, |(i, _, _)| *i);
+    let mut transitions = Vec::new();
+    let mut not_evaluable = BTreeMap::new();
 
     let s1_min = p.s1_threshold();
     let networks: Vec<bool> = s.s1.iter().map(|&v| v > s1_min).collect();
-    let first = first_held(&s, &networks, 0, before_third, p);
-    let mut communities = vec![false; n];
-    if let Some((e1, f1)) = first {
-        // The churn of the networks stage: the median over stage 1's own window.
-        let w1 = s
-            .window(e1, p.window_ticks)
-            .expect("confirmed stages have a window");
-        let churn_ref = median(s.churn[w1].to_vec());
-        let churn_max = p.churn_factor * churn_ref;
-        for (i, held) in communities.iter_mut().enumerate().skip(e1 + 1) {
-            *held = s.c[i] > p.clustering_min
-                && s.c_ratio[i] > p.clustering_ratio_min
-                && s.q[i] > p.modularity_min
-                && s.churn[i] < churn_max
-                && s.strong[i] > p.strong_ties_min
-                && s.r_comm[i] >= p.alignment_factor * s.r[i];
+    let as_judged: Vec<Option<bool>> = networks.iter().map(|&b| Some(b)).collect();
+    if let Some((e1, f1)) = first_held(&s, &as_judged, p) {
+        let mut evidence = BTreeMap::from([
+            ("s1".into(), s.s1[e1]),
+            ("s1_threshold".into(), s1_min),
+            ("clustering".into(), s.c[e1]),
+            ("held_fraction".into(), f1),
+        ]);
+        if let Some(churn) = &s.churn {
+            evidence.insert("churn".into(), churn[e1]);
         }
         transitions.push(Transition {
             stage: 1,
             name: name(1),
             tick: s.tick[e1],
             confidence: f1,
-            evidence: BTreeMap::from([
-                ("s1".into(), s.s1[e1]),
-                ("s1_threshold".into(), s1_min),
-                ("churn".into(), s.churn[e1]),
-                ("clustering".into(), s.c[e1]),
-                ("held_fraction".into(), f1),
-            ]),
+            evidence,
         });
-        if let Some((e2, f2)) = first_held(&s, &communities, e1 + 1, before_third, p) {
-            transitions.push(Transition {
-                stage: 2,
-                name: name(2),
-                tick: s.tick[e2],
-                confidence: f2,
-                evidence: BTreeMap::from([
+    }
+
+    let communities = match communities_held(&s, p) {
+        Some(held) => {
+            if let Some((e2, f2)) = first_held(&s, &held, p) {
+                let nul = |v: &Option<Vec<Option<f64>>>| {
+                    v.as_ref().and_then(|v| v[e2]).unwrap_or(f64::NAN)
+                };
+                let mut evidence = BTreeMap::from([
                     ("clustering".into(), s.c[e2]),
-                    ("clustering_ratio".into(), s.c_ratio[e2]),
+                    ("clustering_null".into(), nul(&s.c_null)),
+                    ("clustering_excess_min".into(), p.clustering_excess_min),
                     ("modularity".into(), s.q[e2]),
-                    ("churn".into(), s.churn[e2]),
-                    ("churn_stage1_median".into(), churn_ref),
-                    ("churn_threshold".into(), churn_max),
+                    ("modularity_null".into(), nul(&s.q_null)),
+                    ("modularity_excess_min".into(), p.modularity_excess_min),
+                    (
+                        "community_alignment".into(),
+                        s.r_comm.as_ref().map_or(f64::NAN, |v| v[e2]),
+                    ),
+                    ("community_alignment_null".into(), nul(&s.r_comm_null)),
+                    ("alignment_excess_min".into(), p.alignment_excess_min),
                     ("strong_ties".into(), s.strong[e2]),
-                    ("community_alignment".into(), s.r_comm[e2]),
                     ("alignment".into(), s.r[e2]),
                     ("held_fraction".into(), f2),
-                ]),
-            });
+                ]);
+                if let Some(v) = &s.churn {
+                    evidence.insert("churn".into(), v[e2]);
+                }
+                evidence.insert("knowledge_growth_matched".into(), nul(&s.knowledge_matched));
+                transitions.push(Transition {
+                    stage: 2,
+                    name: name(2),
+                    tick: s.tick[e2],
+                    confidence: f2,
+                    evidence,
+                });
+            }
+            held
         }
-    }
-    if let Some((i3, conf, evidence)) = third {
+        None => {
+            not_evaluable.insert(
+                2,
+                format!(
+                    "the table lacks the same-graph null columns {}",
+                    STAGE2_COLUMNS.join(", ")
+                ),
+            );
+            vec![None; n]
+        }
+    };
+
+    if let Some((i3, conf, evidence)) = system_of_influence(&s, p) {
         transitions.push(Transition {
             stage: 3,
             name: name(3),
@@ -472,22 +679,22 @@ pub fn detect(table: &MetricsTable, p: &StageParams) -> Option<StageReport> {
             evidence,
         });
     }
-    let entered = |stage: u8| {
-        transitions
-            .iter()
-            .find(|t| t.stage == stage)
-            .map(|t| t.tick)
-    };
-    let entries: Vec<(u8, u64)> = (1..=3u8)
-        .filter_map(|st| entered(st).map(|t| (st, t)))
-        .collect();
+
+    let mut order: Vec<&Transition> = transitions.iter().collect();
+    order.sort_by_key(|t| (t.tick, t.stage));
+    let order: Vec<u8> = order.iter().map(|t| t.stage).collect();
+    let tick_of = |st: u8| transitions.iter().find(|t| t.stage == st).map(|t| t.tick);
+    let in_order = matches!(
+        (tick_of(1), tick_of(2), tick_of(3)),
+        (Some(a), Some(b), Some(c)) if a < b && b < c
+    );
     let rows: Vec<RowStage> = (0..n)
         .map(|i| RowStage {
             tick: s.tick[i],
-            stage: entries
+            stage: transitions
                 .iter()
-                .filter(|(_, t)| *t <= s.tick[i])
-                .map(|(st, _)| *st)
+                .filter(|t| t.tick <= s.tick[i])
+                .map(|t| t.stage)
                 .max()
                 .unwrap_or(0),
             networks: networks[i],
@@ -498,6 +705,94 @@ pub fn detect(table: &MetricsTable, p: &StageParams) -> Option<StageReport> {
         params: *p,
         stage: rows.last().map_or(0, |r| r.stage),
         transitions,
+        in_order,
+        order,
+        not_evaluable,
         rows,
     })
+}
+
+/// A stage as the online tracker said it: dated to `tick`, said at the row of
+/// `confirmed_at`, never revised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnlineTransition {
+    pub stage: u8,
+    pub name: String,
+    /// The tick the transition is dated to.
+    pub tick: u64,
+    /// The tick of the row at which it was confirmed (≥ `tick`: a window must pass).
+    pub confirmed_at: u64,
+    pub confidence: f64,
+}
+
+/// The stages of a run as they are confirmed, from the rows seen so far only: each row
+/// is appended and the detector run on the rows so far; a stage it reports for the first
+/// time is recorded with the row's tick and never changed afterwards (the offline
+/// detector, on the whole table, may later date it differently). Interventions trigger
+/// on it; the progress line shows it.
+#[derive(Debug, Clone)]
+pub struct OnlineTracker {
+    params: StageParams,
+    table: MetricsTable,
+    said: Vec<OnlineTransition>,
+}
+
+impl OnlineTracker {
+    pub fn new(params: StageParams, columns: &[String]) -> OnlineTracker {
+        OnlineTracker {
+            params,
+            table: MetricsTable {
+                columns: columns.to_vec(),
+                rows: Vec::new(),
+            },
+            said: Vec::new(),
+        }
+    }
+
+    /// Feed one row; returns the transitions confirmed at it.
+    pub fn push(&mut self, row: &[f64]) -> Vec<OnlineTransition> {
+        self.table.rows.push(row.to_vec());
+        let Some(report) = detect(&self.table, &self.params) else {
+            return Vec::new();
+        };
+        let at = report.rows.last().map_or(0, |r| r.tick);
+        let mut new = Vec::new();
+        for t in &report.transitions {
+            if self.said.iter().all(|s| s.stage != t.stage) {
+                new.push(OnlineTransition {
+                    stage: t.stage,
+                    name: t.name.clone(),
+                    tick: t.tick,
+                    confirmed_at: at,
+                    confidence: t.confidence,
+                });
+            }
+        }
+        self.said.extend(new.iter().cloned());
+        new
+    }
+
+    /// Feed the rows of `table` it has not seen yet (the table grows from the same start).
+    pub fn catch_up(&mut self, table: &MetricsTable) {
+        for row in table.rows.iter().skip(self.table.rows.len()) {
+            self.push(row);
+        }
+    }
+
+    /// Every transition said so far, in the order said.
+    pub fn said(&self) -> &[OnlineTransition] {
+        &self.said
+    }
+
+    /// The highest stage said so far (0 before any).
+    pub fn stage(&self) -> u8 {
+        self.said.iter().map(|t| t.stage).max().unwrap_or(0)
+    }
+
+    /// The tracker run over a whole table, row by row: what it said live.
+    pub fn replay(table: &MetricsTable, params: StageParams) -> OnlineTracker {
+        let mut t = OnlineTracker::new(params, &table.columns);
+        t.catch_up(table);
+        t
+    }
 }

@@ -6,7 +6,7 @@
 mod models;
 
 pub use models::{
-    DeffuantConfig, FreqDist, KuramotoConfig, LifecycleConfig, ModelConfig, SirConfig,
+    DeffuantConfig, FieldMode, FreqDist, KuramotoConfig, LifecycleConfig, ModelConfig, SirConfig,
     ThresholdConfig, VoterConfig, BUILTIN,
 };
 
@@ -710,6 +710,7 @@ impl Loaded {
             )));
         }
         self.int("model.lpa_rounds", m.lpa_rounds as i64, 0, 1000)?;
+        self.int("model.null_every", m.null_every as i64, 0, 1_000_000)?;
         let search = m.search_rate * m.dt;
         if search > 1.0 {
             return Err(Error::bad_input(format!(

@@ -63,6 +63,11 @@ pub struct LifecycleConfig {
     pub dt: f64,
     /// Label-propagation rounds per metrics row.
     pub lpa_rounds: u32,
+    /// How adopters are pulled towards the adopters' direction (docs/lifecycle.md).
+    pub field_mode: FieldMode,
+    /// Metrics rows between two samples of the same-graph nulls and the community
+    /// tracker (1: every row; 0: never). docs/stages.md.
+    pub null_every: u32,
 }
 
 impl Default for LifecycleConfig {
@@ -85,6 +90,52 @@ impl Default for LifecycleConfig {
             new_tie: 0.2,
             dt: 0.1,
             lpa_rounds: 4,
+            field_mode: FieldMode::AdoptedShare,
+            null_every: 5,
+        }
+    }
+}
+
+/// The pull of adopters towards a common direction (`model.field_mode`), of strength
+/// h = `model.field`. Each is at most h, so the stability bound on dt holds for all.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldMode {
+    /// h·sin(ψ − φ_i): every adopter pulled towards the mean direction ψ of all
+    /// adopters, however few (an all-to-all coupling).
+    Global,
+    /// h·ρ·sin(ψ − φ_i): the same pull scaled by the adopted share ρ: a norm pulls as
+    /// strongly as it is held.
+    #[default]
+    AdoptedShare,
+    /// h·Σ_{j adopted} w_ij·sin(φ_j − φ_i) / max(1, Σ_j w_ij): only through the
+    /// adopter's own ties to adopters (local).
+    Ties,
+}
+
+impl FieldMode {
+    /// The integer the kernels read (`params.field_mode`).
+    pub fn code(self) -> u32 {
+        match self {
+            FieldMode::Global => 0,
+            FieldMode::AdoptedShare => 1,
+            FieldMode::Ties => 2,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldMode {
+    /// By name, with a message that says which key and what is allowed.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "global" => Ok(FieldMode::Global),
+            "adopted_share" => Ok(FieldMode::AdoptedShare),
+            "ties" => Ok(FieldMode::Ties),
+            _ => Err(D::Error::custom(format!(
+                "model.field_mode = \"{}\" is not allowed; allowed: \"global\", \"adopted_share\", \"ties\"",
+                name.chars().take(40).collect::<String>()
+            ))),
         }
     }
 }
@@ -268,6 +319,8 @@ pub const BUILTIN: [(&str, &[&str]); 6] = [
             "new_tie",
             "dt",
             "lpa_rounds",
+            "field_mode",
+            "null_every",
         ],
     ),
     ("sir", &["beta", "gamma", "initial_infected"]),
@@ -346,7 +399,7 @@ fn unknown_key(kind: &str, key: &str, allowed: &[&str]) -> String {
         format!(" (model.kind = \"{}\" reads it)", readers.join("\", \""))
     };
     format!(
-        "model.{key} is not a key of model.kind = \"{kind}\"{read_by}; allowed: {}",
+        "model.{key} is not a {kind} key{read_by}; allowed: {}",
         allowed.join(", ")
     )
 }

@@ -28,6 +28,10 @@ pub struct Summary {
     /// absent for models without stages. `stages.json` holds the full report.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stages: Option<Vec<Transition>>,
+    /// lifecycle: the communities of practice tracked across the run (counts, peak sizes,
+    /// lifetimes, events; docs/stages.md). `communities.parquet` holds every sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communities: Option<serde_json::Value>,
     /// The classical models' outcome next to the theory they are checked against
     /// (sir, deffuant, voter, kuramoto).
     #[serde(skip_serializing_if = "Option::is_none")]

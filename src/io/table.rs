@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub const ROWS_PER_GROUP: usize = 1 << 20;
 
 /// One named column.
+#[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
     pub values: ArrayRef,
@@ -143,4 +144,83 @@ pub fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
         "{}: not a readable Parquet file: {e}",
         path.display()
     ))
+}
+
+/// A metrics table from a Parquet file (this crate's `metrics.parquet`, or one an analyst
+/// wrote): every numeric column in file order, integers and floats as f64, nulls as NaN;
+/// columns of other types are left out. The first column must be `tick`.
+pub fn read_metrics_parquet(path: &Path) -> Result<MetricsTable> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type,
+    };
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| read_error(path, e))?;
+    let mut columns: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<f64>> = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| read_error(path, e))?;
+        let schema = batch.schema();
+        let numeric: Vec<(usize, &Arc<Field>)> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.data_type().is_numeric())
+            .collect();
+        if columns.is_empty() {
+            columns = numeric.iter().map(|(_, f)| f.name().clone()).collect();
+            values = vec![Vec::new(); columns.len()];
+        }
+        for (k, (i, f)) in numeric.iter().enumerate() {
+            let col = batch.column(*i);
+            let get = |v: Option<f64>| v.unwrap_or(f64::NAN);
+            let out = &mut values[k];
+            macro_rules! take {
+                ($t:ty) => {
+                    out.extend(
+                        col.as_primitive::<$t>()
+                            .iter()
+                            .map(|v| get(v.map(|x| x as f64))),
+                    )
+                };
+            }
+            match f.data_type() {
+                DataType::Float64 => take!(Float64Type),
+                DataType::Float32 => take!(Float32Type),
+                DataType::Int64 => take!(Int64Type),
+                DataType::Int32 => take!(Int32Type),
+                DataType::UInt64 => take!(UInt64Type),
+                DataType::UInt32 => take!(UInt32Type),
+                other => {
+                    return Err(Error::bad_input(format!(
+                        "{}: column `{}` has type {other}; allowed: float64, float32, int64, int32, uint64, uint32",
+                        path.display(),
+                        f.name()
+                    )))
+                }
+            }
+            let _ = col.len();
+        }
+    }
+    if columns.first().map(String::as_str) != Some("tick") {
+        return Err(Error::bad_input(format!(
+            "{}: the first numeric column must be `tick`, found {}",
+            path.display(),
+            columns
+                .first()
+                .map_or("none".to_string(), |c| format!("`{c}`"))
+        )));
+    }
+    let rows = values.first().map_or(0, Vec::len);
+    Ok(MetricsTable {
+        columns,
+        rows: (0..rows)
+            .map(|r| values.iter().map(|v| v[r]).collect())
+            .collect(),
+    })
 }

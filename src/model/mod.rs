@@ -248,6 +248,11 @@ pub struct Outcome {
     pub milestones: Option<serde_json::Value>,
     /// Log lines the run ends with (costs, milestones).
     pub notes: Vec<String>,
+    /// `summary.json` `communities`: the tracked communities of practice (lifecycle).
+    pub communities: Option<serde_json::Value>,
+    /// Parquet tables for the run directory, by file name (the lifecycle's
+    /// `communities.parquet` and `community_events.parquet`).
+    pub tables: Vec<(&'static str, Vec<crate::io::table::Column>)>,
 }
 
 /// A simulation that can be asked for its outcome once the driver is done with it.

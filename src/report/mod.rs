@@ -321,6 +321,20 @@ pub fn panels(model: &str, columns: &[String]) -> Vec<Panel> {
                 true,
             ),
             p(
+                "evidence",
+                "Stage-2 evidence against nulls on the same graph",
+                "value / its null",
+                &[
+                    "clustering",
+                    "clustering_null",
+                    "modularity",
+                    "modularity_null",
+                    "community_alignment",
+                    "community_alignment_null",
+                ],
+                true,
+            ),
+            p(
                 "mean_degree",
                 "Mean degree",
                 "ties per agent",
@@ -423,9 +437,16 @@ pub fn panel_plot(data: &RunData, panel: &Panel) -> LinePlot {
             .iter()
             .position(|c| c == name)
             .expect("kept columns exist");
+        // A null is sampled every few rows: its line joins the samples.
+        let sampled = name.ends_with("_null");
         plot.series.push(Series {
             label: name.clone(),
-            points: m.rows.iter().map(|r| (r[0], r[k])).collect(),
+            points: m
+                .rows
+                .iter()
+                .map(|r| (r[0], r[k]))
+                .filter(|p| !sampled || p.1.is_finite())
+                .collect(),
             color: None,
         });
     }
@@ -464,6 +485,19 @@ pub fn write_loaded(data: &RunData) -> Result<Written> {
         plots.push(plots_dir.join(format!("{}.svg", panel.stem)));
         figures.push(html::Figure { panel, png });
     }
+    if let Some(plot) = communities_plot(&data.dir)? {
+        let panel = Panel {
+            stem: "communities".into(),
+            title: plot.title.clone(),
+            y_label: plot.y_label.clone(),
+            columns: vec!["size".into()],
+            unit: false,
+        };
+        let png = plot::render(&plot, &plots_dir, &panel.stem)?;
+        plots.push(plots_dir.join("communities.png"));
+        plots.push(plots_dir.join("communities.svg"));
+        figures.push(html::Figure { panel, png });
+    }
     let page = html::page(data, &figures);
     let html_path = data.dir.join("report.html");
     // Written beside and renamed, so a browser never sees half a page.
@@ -472,4 +506,48 @@ pub fn write_loaded(data: &RunData) -> Result<Written> {
         html: html_path,
         plots,
     })
+}
+
+/// Communities shown in the report's panel: the largest by peak size.
+pub const COMMUNITIES_SHOWN: usize = 12;
+
+/// The sizes over time of the largest tracked communities (`communities.parquet` of a
+/// lifecycle run), on a log scale; None for a run without the file.
+fn communities_plot(dir: &Path) -> Result<Option<LinePlot>> {
+    let path = dir.join("communities.parquet");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let t = crate::io::table::read_metrics_parquet(&path)?;
+    let col = |name: &str| t.columns.iter().position(|c| c == name);
+    let (Some(id), Some(size)) = (col("id"), col("size")) else {
+        return Ok(None);
+    };
+    let mut by_id: std::collections::BTreeMap<u64, Vec<(f64, f64)>> = Default::default();
+    for r in &t.rows {
+        by_id.entry(r[id] as u64).or_default().push((r[0], r[size]));
+    }
+    let mut largest: Vec<(u64, f64)> = by_id
+        .iter()
+        .map(|(&k, pts)| (k, pts.iter().map(|p| p.1).fold(0.0, f64::max)))
+        .collect();
+    largest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut plot = LinePlot::new(
+        format!(
+            "Communities of practice: the {} largest of {} tracked",
+            COMMUNITIES_SHOWN.min(largest.len()),
+            largest.len()
+        ),
+        "tick",
+    );
+    plot.y_label = "members".into();
+    plot.log_y = true;
+    for (k, _) in largest.into_iter().take(COMMUNITIES_SHOWN) {
+        plot.series.push(Series {
+            label: format!("#{k}"),
+            points: by_id[&k].clone(),
+            color: None,
+        });
+    }
+    Ok(Some(plot))
 }

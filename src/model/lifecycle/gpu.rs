@@ -42,13 +42,13 @@ pub(crate) struct Params {
     new_tie: f32,
     search_thr: u32,
     closure_thr: u32,
-    _pad: u32,
+    field_mode: u32,
 }
 crate::host_layout! {
     Params {
         n, slots, seed, groups, dt, coupling, noise_amp, field, learning_rate, forgetting,
         knowledge_norm, mastery, theta, tie_gain, tie_cost, strong_tie, new_tie, search_thr,
-        closure_thr, _pad
+        closure_thr, field_mode
     }
 }
 
@@ -171,7 +171,7 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
         new_tie: p.new_tie,
         search_thr: p.search_cut(),
         closure_thr: p.closure_cut(),
-        _pad: 0,
+        field_mode: p.field_mode,
     }
 }
 
@@ -713,6 +713,15 @@ impl GpuLifecycle {
 
     /// One metrics row of the current tick, waiting for it (tests and the first row).
     pub fn metrics(&self, ctx: &GpuContext, ticks_in_interval: u32) -> Result<Vec<f64>> {
+        Ok(self.metrics_checked(ctx, ticks_in_interval)?.0)
+    }
+
+    /// [`Self::metrics`] and whether the components converged within their rounds.
+    pub fn metrics_checked(
+        &self,
+        ctx: &GpuContext,
+        ticks_in_interval: u32,
+    ) -> Result<(Vec<f64>, bool)> {
         let staging = self.staging(ctx);
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_metrics(ctx, &mut encoder, &staging);
@@ -725,7 +734,7 @@ impl GpuLifecycle {
                 row[0]
             );
         }
-        Ok(row)
+        Ok((row, converged))
     }
 
     /// The state buffers a renderer reads (and never writes), so frames can be drawn

@@ -20,7 +20,8 @@ mod traffic;
 
 pub use sim::{run, LifecycleModel, LifecycleSim};
 
-use crate::analysis::{clustering, communities, components};
+use crate::analysis::community_tracker::{self, CommunityTracker};
+use crate::analysis::{clustering, communities, components, nulls};
 use crate::config::{LifecycleConfig, Scenario};
 use crate::graph::TieStore;
 use crate::io::MetricsTable;
@@ -32,6 +33,12 @@ use std::time::Instant;
 
 /// `adopted_at` of an agent that has not adopted.
 pub const NEVER: u32 = u32::MAX;
+/// `params.field_mode`: the pull towards ψ of every adopter (h·sin(ψ − φ)).
+pub const FIELD_GLOBAL: u32 = 0;
+/// `params.field_mode`: that pull scaled by the adopted share (h·ρ·sin(ψ − φ)).
+pub const FIELD_ADOPTED_SHARE: u32 = 1;
+/// `params.field_mode`: the pull through ties to adopters only.
+pub const FIELD_TIES: u32 = 2;
 /// No target / no partner in the handshake.
 pub const NONE: u32 = u32::MAX;
 /// Agents per chunk of the deterministic float sums (ψ and the metrics). Chunks are summed
@@ -41,17 +48,25 @@ pub const SUM_CHUNK: usize = 1024;
 /// Agents per rayon task in the per-agent passes.
 pub(crate) const MIN_LEN: usize = 512;
 
-/// Metrics columns, in the order of [`Lifecycle::metrics`].
 /// The columns whose value may be undefined (NaN) at a row: ratios over ties or
-/// wedges when there are none.
-pub const UNDEFINED_COLUMNS: [&str; 4] = [
+/// wedges when there are none, and the same-graph nulls on rows without a null sample.
+pub const UNDEFINED_COLUMNS: [&str; 11] = [
     "strong_ties",
     "clustering",
     "clustering_ratio",
     "modularity",
+    "clustering_null",
+    "modularity_null",
+    "community_alignment_null",
+    "knowledge_growth_inside",
+    "knowledge_growth_outside",
+    "knowledge_growth_matched",
+    "lpa_unsettled",
 ];
 
-pub const COLUMNS: [&str; 13] = [
+/// The columns of the metrics row the kernels reduce ([`Lifecycle::metrics`] on the CPU,
+/// `GpuLifecycle::metrics` on the GPU).
+pub const BASE_COLUMNS: [&str; 13] = [
     "tick",
     "mean_degree",
     "s1",
@@ -66,6 +81,53 @@ pub const COLUMNS: [&str; 13] = [
     "adoption",
     "knowledge",
 ];
+
+/// The same-graph nulls and the knowledge comparison ([`Lifecycle::null_row`]), computed
+/// on the host from the state every `model.null_every` rows (NaN on the other rows).
+pub const NULL_COLUMNS: [&str; 8] = [
+    "null_sampled",
+    "clustering_null",
+    "modularity_null",
+    "community_alignment_null",
+    "knowledge_growth_inside",
+    "knowledge_growth_outside",
+    "knowledge_growth_matched",
+    "lpa_unsettled",
+];
+
+/// Metrics columns of a lifecycle run: [`BASE_COLUMNS`], `components_converged` (1 when
+/// the connected components were complete: always on the CPU, within the GPU's fixed
+/// rounds otherwise), then [`NULL_COLUMNS`].
+pub const COLUMNS: [&str; 22] = [
+    "tick",
+    "mean_degree",
+    "s1",
+    "churn",
+    "strong_ties",
+    "clustering",
+    "clustering_ratio",
+    "communities",
+    "modularity",
+    "alignment",
+    "community_alignment",
+    "adoption",
+    "knowledge",
+    "components_converged",
+    "null_sampled",
+    "clustering_null",
+    "modularity_null",
+    "community_alignment_null",
+    "knowledge_growth_inside",
+    "knowledge_growth_outside",
+    "knowledge_growth_matched",
+    "lpa_unsettled",
+];
+
+/// Label-propagation rounds on the null graph, from a cold start, at most (it stops once
+/// a round changes no label). The null's modularity still creeps up past 16 rounds, by
+/// ≈ 0.015 up to 32 at N = 10^5 (docs/stages.md): far below the margin it is compared with,
+/// at half the cost.
+pub const NULL_LPA_ROUNDS: u32 = 16;
 
 /// The model's parameters as the passes use them (f32, like the GPU's uniforms).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,6 +167,11 @@ pub struct LifecycleParams {
     pub slots: u32,
     /// Label-propagation rounds per metrics row.
     pub lpa_rounds: u32,
+    /// `model.field_mode` as [`crate::config::FieldMode::code`]: 0 global, 1 adopted
+    /// share, 2 through ties.
+    pub field_mode: u32,
+    /// Metrics rows between two same-graph null samples (0: never).
+    pub null_every: u32,
 }
 
 impl Default for LifecycleParams {
@@ -139,6 +206,8 @@ impl LifecycleParams {
             dt: m.dt as f32,
             slots: s.graph.slots as u32,
             lpa_rounds: m.lpa_rounds,
+            field_mode: m.field_mode.code(),
+            null_every: m.null_every,
         }
     }
 
@@ -322,7 +391,7 @@ impl Lifecycle {
 
     /// Twin of the metrics row on the GPU (`metrics_agents.wgsl`, then the community and
     /// component kernels).
-    /// One metrics row (the columns of [`COLUMNS`]) for the current tick. Runs
+    /// One metrics row (the columns of [`BASE_COLUMNS`]) for the current tick. Runs
     /// `lpa_rounds` rounds of label propagation from the previous row's labels, and resets
     /// the interval's created/removed counters; `ticks_in_interval` is the number of ticks
     /// since the previous row (0 for the row at tick 0, whose churn is 0).
@@ -397,6 +466,113 @@ impl Lifecycle {
             k_sum / n,
         ]
     }
+}
+
+impl Lifecycle {
+    /// Whether the row at `tick` carries a null sample: rows at multiples of
+    /// `every·null_every` ticks (by tick, so a resumed run samples the same rows).
+    pub fn null_row_due(p: &LifecycleParams, every: u32, tick: u32) -> bool {
+        let period = every as u64 * p.null_every as u64;
+        period > 0 && (tick as u64).is_multiple_of(period)
+    }
+
+    /// The [`NULL_COLUMNS`] of the current state, after [`Self::metrics`] has updated the
+    /// labels (docs/stages.md): the wedge-sampled transitivity and the label-propagation
+    /// modularity of a degree-preserving rewiring of the ties, the community alignment
+    /// with labels permuted within components, and the knowledge growth rate inside
+    /// communities of ≥ [`nulls::MIN_COMMUNITY`] members against the rest, overall and at
+    /// equal tie weight. Host code, the same for both backends (the GPU's state is
+    /// downloaded first).
+    pub fn null_row(&self, p: &LifecycleParams) -> Vec<f64> {
+        self.null_sample(p).0
+    }
+
+    /// [`Self::null_row`] and each agent's knowledge growth rate dk/dt (for the community
+    /// tracker, which samples on the same rows).
+    pub fn null_sample(&self, p: &LifecycleParams) -> (Vec<f64>, Vec<f64>) {
+        let (seed, tick) = (self.seed, self.tick);
+        let null = nulls::rewired(&self.ties, seed, tick);
+        let wedges = clustering::sample_wedges(&null, seed, tick);
+        let clustering_null = if wedges.total_weight == 0 {
+            f64::NAN
+        } else {
+            wedges.transitivity()
+        };
+        let mut labels: Vec<u32> = (0..self.n).collect();
+        let lpa_seed = rng::rand4(seed, tick, 1, stream::NULL_PERMUTE)[0];
+        for chunk in 0..NULL_LPA_ROUNDS / 4 {
+            if communities::label_propagation(&null, &mut labels, lpa_seed, chunk, 4) == 0 {
+                break;
+            }
+        }
+        let modularity_null = if null.num_edges() == 0 {
+            f64::NAN
+        } else {
+            communities::modularity(&null, &labels)
+        };
+        let (component, _) = components::labels_cpu(&self.ties);
+        let permuted =
+            nulls::permuted_within_components(&self.ties, &self.labels, &component, seed, tick);
+        let community_alignment_null = if self.ties.num_ties() == 0 {
+            f64::NAN
+        } else {
+            communities::community_alignment(&self.ties, &permuted, &self.phi)
+        };
+        let size = nulls::community_sizes(&self.ties, &self.labels);
+        let per_agent: Vec<(f64, f64, bool)> = (0..self.n)
+            .into_par_iter()
+            .with_min_len(MIN_LEN)
+            .map(|i| {
+                let (mut w_sum, mut aligned) = (0.0f64, 0.0f64);
+                for (&j, &w) in self.ties.neighbors(i).iter().zip(self.ties.weights(i)) {
+                    w_sum += w as f64;
+                    let d = self.phi[j as usize] as f64 - self.phi[i as usize] as f64;
+                    aligned += w as f64 * d.cos().max(0.0);
+                }
+                let k = self.knowledge[i as usize] as f64;
+                let rate = p.learning_rate as f64 * aligned * aligned / p.knowledge_norm as f64
+                    - p.forgetting as f64 * k;
+                let inside = !self.ties.neighbors(i).is_empty()
+                    && size[self.labels[i as usize] as usize] >= nulls::MIN_COMMUNITY;
+                (rate, w_sum, inside)
+            })
+            .collect();
+        let rate: Vec<f64> = per_agent.iter().map(|a| a.0).collect();
+        let weight: Vec<f64> = per_agent.iter().map(|a| a.1).collect();
+        let inside: Vec<bool> = per_agent.iter().map(|a| a.2).collect();
+        let growth = nulls::knowledge_growth(&rate, &weight, &inside);
+        let row = vec![
+            1.0,
+            clustering_null,
+            modularity_null,
+            community_alignment_null,
+            growth.inside,
+            growth.outside,
+            growth.matched,
+            communities::unsettled(&self.ties, &self.labels, seed, tick + 1),
+        ];
+        (row, rate)
+    }
+
+    /// Feed the communities of the current state to `tracker` (`growth`: each agent's
+    /// dk/dt, from [`Self::null_sample`]).
+    pub fn track_communities(&self, tracker: &mut CommunityTracker, growth: &[f64]) {
+        tracker.observe(&community_tracker::Sample {
+            tick: self.tick as u64,
+            graph: &self.ties,
+            labels: &self.labels,
+            knowledge: &self.knowledge,
+            growth,
+            phi: &self.phi,
+        });
+    }
+}
+
+/// The [`NULL_COLUMNS`] of a row without a null sample: `null_sampled` 0, the rest NaN.
+pub fn no_null_row() -> Vec<f64> {
+    let mut row = vec![f64::NAN; NULL_COLUMNS.len()];
+    row[0] = 0.0;
+    row
 }
 
 /// Two f64 sums of `f(x)` over fixed chunks, combined in chunk order (deterministic).

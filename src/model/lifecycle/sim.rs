@@ -5,14 +5,16 @@
 //! double-buffered staging while the device runs the next interval.
 
 use super::gpu::{GpuLifecycle, COMPONENT_ROUNDS, TICK};
-use super::{Lifecycle, LifecycleParams, Milestones, COLUMNS, UNDEFINED_COLUMNS};
+use super::{no_null_row, Lifecycle, LifecycleParams, Milestones, COLUMNS, UNDEFINED_COLUMNS};
+use crate::analysis::community_tracker::{CommunityRow, CommunityTracker, TrackerParams};
 use crate::analysis::components;
-use crate::analysis::stages::{self, StageParams};
+use crate::analysis::stages::{OnlineTracker, StageParams};
 use crate::backend::Backend;
 use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, GpuContext};
 use crate::graph::TieStore;
+use crate::io::table::Column;
 use crate::io::MetricsTable;
 use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
 use crate::profile::{PassTime, PassTimes};
@@ -20,6 +22,7 @@ use crate::render::drive::{params_for, render_cpu};
 use crate::render::gpu::GpuRenderer;
 use crate::render::layout::{self, ForceLayout, TieView};
 use crate::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Instant;
@@ -204,6 +207,8 @@ struct Stop {
     interval: u32,
     row_rx: Option<Receiver<Result<()>>>,
     frame_rx: Option<Receiver<Result<()>>>,
+    /// The row's null sample, computed from the state downloaded when it was due.
+    nulls: Option<Vec<f64>>,
 }
 
 enum Inner<'a> {
@@ -219,6 +224,10 @@ pub struct LifecycleSim<'a> {
     frames: u64,
     /// Seconds the simulation thread spent on frames.
     render_s: f64,
+    /// The stages said so far, fed each new row by `stage`/`progress`.
+    tracker: RefCell<Option<OnlineTracker>>,
+    /// The communities of practice, matched from null sample to null sample.
+    communities: CommunityTracker,
     inner: Inner<'a>,
 }
 
@@ -293,6 +302,8 @@ impl<'a> LifecycleSim<'a> {
             last_row: 0,
             frames: 0,
             render_s: 0.0,
+            tracker: RefCell::new(None),
+            communities: CommunityTracker::new(TrackerParams::default()),
             inner,
         })
     }
@@ -321,6 +332,19 @@ impl<'a> LifecycleSim<'a> {
     }
 }
 
+impl LifecycleSim<'_> {
+    /// The highest stage the online tracker has said, after feeding it the rows of
+    /// `table` it has not seen (0, isolated efforts, until it says more).
+    fn online_stage(&self, table: &MetricsTable) -> u8 {
+        let mut tracker = self.tracker.borrow_mut();
+        let tracker = tracker.get_or_insert_with(|| {
+            OnlineTracker::new(StageParams::new(self.life().n), &table.columns)
+        });
+        tracker.catch_up(table);
+        tracker.stage()
+    }
+}
+
 impl Simulation for LifecycleSim<'_> {
     fn columns(&self) -> &'static [&'static str] {
         &COLUMNS
@@ -346,10 +370,34 @@ impl Simulation for LifecycleSim<'_> {
 
     fn initial_rows(&mut self) -> Result<Vec<Vec<f64>>> {
         self.last_row = self.life().tick;
-        let row = match &mut self.inner {
-            Inner::Cpu(c) => c.life.metrics(&self.params, 0),
-            Inner::Gpu(g) => g.device.metrics(g.ctx, 0)?,
+        let due = Lifecycle::null_row_due(&self.params, self.every, self.life().tick);
+        let mut row = match &mut self.inner {
+            Inner::Cpu(c) => {
+                let mut row = c.life.metrics(&self.params, 0);
+                // The CPU's components always run to completion.
+                row.push(1.0);
+                row
+            }
+            Inner::Gpu(g) => {
+                let (mut row, converged) = g.device.metrics_checked(g.ctx, 0)?;
+                row.push(converged as u8 as f64);
+                if due {
+                    g.device.download(g.ctx, &mut g.life)?;
+                }
+                row
+            }
         };
+        if due {
+            let (nulls, growth) = self.life().null_sample(&self.params);
+            row.extend(nulls);
+            let life = match &self.inner {
+                Inner::Cpu(c) => &c.life,
+                Inner::Gpu(g) => &g.life,
+            };
+            life.track_communities(&mut self.communities, &growth);
+        } else {
+            row.extend(no_null_row());
+        }
         Ok(vec![row])
     }
 
@@ -368,9 +416,21 @@ impl Simulation for LifecycleSim<'_> {
                 let mut out = Collected::default();
                 if iv.row {
                     let t0 = Instant::now();
-                    let row = c.life.metrics(&self.params, c.life.tick - self.last_row);
+                    let mut row = c.life.metrics(&self.params, c.life.tick - self.last_row);
+                    row.push(1.0);
                     if let Some(times) = c.times.as_mut() {
                         times.add("metrics row", 1, t0.elapsed().as_secs_f64());
+                    }
+                    if Lifecycle::null_row_due(&self.params, self.every, c.life.tick) {
+                        let t0 = Instant::now();
+                        let (nulls, growth) = c.life.null_sample(&self.params);
+                        row.extend(nulls);
+                        c.life.track_communities(&mut self.communities, &growth);
+                        if let Some(times) = c.times.as_mut() {
+                            times.add("null sample", 1, t0.elapsed().as_secs_f64());
+                        }
+                    } else {
+                        row.extend(no_null_row());
                     }
                     self.last_row = c.life.tick;
                     out.rows.push(row);
@@ -450,6 +510,22 @@ impl Simulation for LifecycleSim<'_> {
                     .map(|s| map(&s[slot], "frame"));
                 // The tick the device reaches with this submission.
                 g.life.tick += iv.ticks;
+                // A null sample needs the state of this row: wait for it and download
+                // (the one stall of the tick loop, every `null_every` rows).
+                let nulls =
+                    if iv.row && Lifecycle::null_row_due(&self.params, self.every, g.life.tick) {
+                        let t_null = Instant::now();
+                        g.device.download(ctx, &mut g.life)?;
+                        let (row, growth) = g.life.null_sample(&self.params);
+                        g.life.track_communities(&mut self.communities, &growth);
+                        if let Some(p) = g.profiler.as_mut() {
+                            p.times
+                                .add("null sample", 1, t_null.elapsed().as_secs_f64());
+                        }
+                        Some(row)
+                    } else {
+                        None
+                    };
                 let interval = g.life.tick - self.last_row;
                 if iv.row {
                     self.last_row = g.life.tick;
@@ -460,6 +536,7 @@ impl Simulation for LifecycleSim<'_> {
                     interval,
                     row_rx,
                     frame_rx,
+                    nulls,
                 });
                 if iv.frame {
                     self.render_s += t0.elapsed().as_secs_f64();
@@ -489,7 +566,9 @@ impl Simulation for LifecycleSim<'_> {
                 if let Some(rx) = stop.row_rx {
                     received(rx)?;
                     let words: Vec<u32> = buffers::read_mapped(&g.m_staging[stop.slot])?;
-                    let (row, converged) = g.device.decode_metrics(&words, stop.interval);
+                    let (mut row, converged) = g.device.decode_metrics(&words, stop.interval);
+                    row.push(converged as u8 as f64);
+                    row.extend(stop.nulls.unwrap_or_else(no_null_row));
                     if !converged {
                         tracing::warn!(
                             "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
@@ -511,15 +590,16 @@ impl Simulation for LifecycleSim<'_> {
     }
 
     fn progress(&self, table: &MetricsTable) -> String {
-        lifecycle_progress(table, self.life().n)
+        let stage = self.online_stage(table);
+        format!(
+            "{} | stage {stage} {}",
+            lifecycle_progress(table),
+            crate::analysis::stages::STAGE_NAMES[stage as usize]
+        )
     }
 
     fn stage(&self, table: &MetricsTable) -> Option<u32> {
-        // Stage 0 (isolated efforts) until the detector sees more.
-        Some(
-            stages::detect(table, &StageParams::new(self.life().n))
-                .map_or(0, |s| u32::from(s.stage)),
-        )
+        Some(self.online_stage(table) as u32)
     }
 
     fn state(&mut self) -> Result<State> {
@@ -534,6 +614,7 @@ impl Simulation for LifecycleSim<'_> {
                 .map(|r| r.positions(g.ctx))
                 .transpose()?,
         };
+        let (tracker_words, tracker_rows) = self.communities.to_parts();
         let life = self.life();
         let t = &life.ties;
         let counter = |v: u64| Values::U64(vec![v]);
@@ -569,7 +650,9 @@ impl Simulation for LifecycleSim<'_> {
             .with("removed", Per::Run, counter(life.removed))
             .with("created_total", Per::Run, counter(life.created_total))
             .with("removed_total", Per::Run, counter(life.removed_total))
-            .with("last_row", Per::Run, counter(last_row)))
+            .with("last_row", Per::Run, counter(last_row))
+            .with("community_tracker", Per::Run, Values::U64(tracker_words))
+            .with("community_rows", Per::Run, Values::F64(tracker_rows)))
     }
 
     fn set_profiling(&mut self) -> Option<&'static str> {
@@ -633,6 +716,21 @@ impl Simulation for LifecycleSim<'_> {
             removed_total: state.counter("removed_total")?,
         };
         self.last_row = state.counter("last_row")? as u32;
+        // A checkpoint written before communities were tracked starts a fresh tracker.
+        if let (Ok(w), Ok(f)) = (
+            state.field("community_tracker"),
+            state.field("community_rows"),
+        ) {
+            let (Values::U64(w), Values::F64(f)) = (&w.values, &f.values) else {
+                return Err(Error::bad_input(
+                    "the checkpoint's community tracker is malformed",
+                ));
+            };
+            self.communities = CommunityTracker::from_parts(self.communities.params, w, f)
+                .ok_or_else(|| {
+                    Error::bad_input("the checkpoint's community tracker is malformed")
+                })?;
+        }
         // A state without a layout (a run without frames) leaves the renderer's own.
         let layout: Option<Vec<[f32; 2]>> = match (state.field("layout_x"), state.field("layout_y"))
         {
@@ -677,7 +775,26 @@ impl Run for LifecycleSim<'_> {
                 1e3 * self.render_s / self.frames as f64
             ));
         }
+        // Communities that ended by merging once adoption had begun its jump were absorbed
+        // into the system of influence.
+        let absorbed_from =
+            crate::analysis::stages::detect(table, &StageParams::new(self.life().n))
+                .and_then(|r| {
+                    r.transition(3)
+                        .and_then(|t| t.evidence.get("adoption_t10").copied())
+                })
+                .map(|t| t.max(0.0) as u64);
+        let end = self.life().tick as u64;
+        let summary = self.communities.summary(end, absorbed_from);
+        notes.push(format!(
+            "communities of practice: {} tracked, {} lived ≥ {} ticks",
+            summary["tracked"],
+            summary["communities_of_practice"],
+            self.communities.params.min_lifetime
+        ));
         Ok(Outcome {
+            communities: Some(summary),
+            tables: community_tables(&self.communities),
             // No fixed point: the lifecycle always runs all its ticks.
             converged: false,
             components: Some(components::components_cpu(&self.life().ties)),
@@ -688,10 +805,65 @@ impl Run for LifecycleSim<'_> {
     }
 }
 
-/// The progress line of a lifecycle run: the last metrics row and the stage the detector
-/// sees in the rows so far (it runs again on every row; it is O(rows), negligible next to
-/// the ticks between two rows).
-pub(crate) fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
+/// `communities.parquet` (one row per tracked community and null sample) and
+/// `community_events.parquet` (births, splits, merges, deaths).
+fn community_tables(t: &CommunityTracker) -> Vec<(&'static str, Vec<Column>)> {
+    use arrow_array::{Float64Array, StringArray, UInt32Array, UInt64Array};
+    use std::sync::Arc;
+    let rows = &t.rows;
+    let f = |name: &str, g: fn(&CommunityRow) -> f64| {
+        Column::new(
+            name,
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(g))),
+        )
+    };
+    let communities = vec![
+        Column::new(
+            "tick",
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.tick))),
+        ),
+        Column::new(
+            "id",
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.id))),
+        ),
+        Column::new(
+            "size",
+            Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.size))),
+        ),
+        f("density", |r| r.density),
+        f("knowledge", |r| r.knowledge),
+        f("knowledge_growth", |r| r.knowledge_growth),
+        f("alignment", |r| r.alignment),
+    ];
+    let ev = &t.events;
+    let events = vec![
+        Column::new(
+            "tick",
+            Arc::new(UInt64Array::from_iter_values(ev.iter().map(|e| e.tick))),
+        ),
+        Column::new(
+            "event",
+            Arc::new(StringArray::from_iter_values(
+                ev.iter().map(|e| e.kind.name()),
+            )),
+        ),
+        Column::new(
+            "id",
+            Arc::new(UInt64Array::from_iter_values(ev.iter().map(|e| e.id))),
+        ),
+        Column::new(
+            "other",
+            Arc::new(ev.iter().map(|e| e.other).collect::<UInt64Array>()),
+        ),
+    ];
+    vec![
+        ("communities.parquet", communities),
+        ("community_events.parquet", events),
+    ]
+}
+
+/// The progress line of a lifecycle run: the last metrics row's main values.
+pub(crate) fn lifecycle_progress(table: &MetricsTable) -> String {
     let row = table.rows.last().map_or(&[][..], |r| &r[..]);
     let get = |name: &str| {
         table
@@ -701,10 +873,8 @@ pub(crate) fn lifecycle_progress(table: &MetricsTable, agents: u32) -> String {
             .and_then(|k| row.get(k).copied())
             .unwrap_or(f64::NAN)
     };
-    let stage = stages::detect(table, &StageParams::new(agents))
-        .map_or_else(String::new, |s| format!(" | {}", s.current()));
     format!(
-        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}{stage}",
+        "degree {:.2} s1 {:.3} clustering {:.3} adoption {:.3} alignment {:.3}",
         get("mean_degree"),
         get("s1"),
         get("clustering"),

@@ -1,7 +1,9 @@
 //! CPU twin of `shaders/lifecycle_agents.wgsl`: alignment, knowledge and adoption of every
 //! agent from the state at the start of the tick.
 
-use super::super::{wrap, Lifecycle, LifecycleParams};
+use super::super::{
+    wrap, Lifecycle, LifecycleParams, FIELD_ADOPTED_SHARE, FIELD_GLOBAL, FIELD_TIES,
+};
 use crate::rng::{self, stream};
 use crate::trig;
 use rayon::prelude::*;
@@ -48,7 +50,8 @@ impl Lifecycle {
                         let k_i = this.knowledge[i];
                         let at_i = this.adopted_at[i];
                         let adopted = at_i < t;
-                        let (mut w_sum, mut a_sum, mut p_sum, mut b_sum) = (0.0f32, 0.0, 0.0, 0.0);
+                        let (mut w_sum, mut a_sum, mut p_sum, mut b_sum, mut b_pull) =
+                            (0.0f32, 0.0, 0.0, 0.0, 0.0f32);
                         for (&j, &w) in ties.neighbors(i as u32).iter().zip(ties.weights(i as u32))
                         {
                             w_sum += w;
@@ -57,13 +60,21 @@ impl Lifecycle {
                             p_sum += w * cos_d.max(0.0);
                             if this.adopted_at[j as usize] < t {
                                 b_sum += w;
+                                b_pull += w * sin_d;
                             }
                             e += 1;
                         }
                         let mut drive = this.omega[i]
                             + p.coupling * (1.0 + k_i.min(p.mastery)) * a_sum / w_sum.max(1.0);
-                        if adopted && n_a > 0 {
-                            drive += p.field * trig::sin(psi - phi_i);
+                        if adopted {
+                            drive += match p.field_mode {
+                                FIELD_GLOBAL if n_a > 0 => p.field * trig::sin(psi - phi_i),
+                                FIELD_ADOPTED_SHARE if n_a > 0 => {
+                                    p.field * (n_a as f32 / this.n as f32) * trig::sin(psi - phi_i)
+                                }
+                                FIELD_TIES => p.field * b_pull / w_sum.max(1.0),
+                                _ => 0.0,
+                            };
                         }
                         let r = rng::rand4(this.seed, t, i as u32, stream::NOISE);
                         let xi = rng::normal(r[0], r[1]);
