@@ -299,6 +299,14 @@ fn gpu_runs_show_the_stages_in_order() {
         let table = whole_run(&backend, 20_000, seed, 1400);
         let m = emergence::model::lifecycle::Milestones::of(&table);
         assert!(m.in_order(), "seed {seed}: {m:?}");
+        // The positive control on the GPU: the detector finds the three stages, each on
+        // its own, in order.
+        let stages = emergence::analysis::stages::detect(
+            &table,
+            &emergence::analysis::stages::StageParams::new(20_000),
+        )
+        .unwrap();
+        assert!(stages.in_order(), "seed {seed}: {:?}", stages.describe());
         let (rho, r) = (last(&table, "adoption"), last(&table, "alignment"));
         assert!(
             rho >= 0.9 && r >= 0.5,

@@ -678,3 +678,46 @@ fn a_runs_config_toml_reruns_it_exactly() {
         }
     }
 }
+
+#[test]
+#[ignore]
+fn kuramoto_onset_scan() {
+    let n = 5_000;
+    let csr = er(n, 10.0, 1);
+    let lambda = kuramoto::lambda_max_cpu(&csr, 1);
+    let k_c = 2.0 / lambda;
+    for seed in 1..=3u32 {
+        let mut line = format!("seed {seed}:");
+        for step in 0..11 {
+            let ratio = 0.6 + 0.1 * step as f64;
+            let p = KuramotoParams {
+                coupling: (ratio * k_c) as f32,
+                dt: 0.05,
+                frequencies: Frequencies::Lorentzian,
+                width: 1.0,
+                seed,
+                ticks: 2000,
+                metrics_every: 10,
+                average_ticks: 1000,
+            };
+            let run = kuramoto::run_cpu(n, Some(&csr), &p);
+            let k = run
+                .metrics
+                .columns
+                .iter()
+                .position(|c| c == "order")
+                .unwrap();
+            let r: Vec<f64> = run
+                .metrics
+                .rows
+                .iter()
+                .filter(|row| row[0] >= 1000.0)
+                .map(|row| row[k])
+                .collect();
+            let m = r.iter().sum::<f64>() / r.len() as f64;
+            let v = r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / r.len() as f64;
+            line += &format!(" {ratio:.1}: r {m:.3} chi {:.3};", n as f64 * v);
+        }
+        println!("{line}");
+    }
+}

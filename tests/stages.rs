@@ -826,15 +826,19 @@ fn default_scenario_ten_seeds() {
          --ignored --nocapture` (configs/lifecycle.toml: N = 100,000, rows every 10 ticks, \
          null samples every 50, stopped at tick 1,800; CPU backend). Ticks of each transition, \
          found independently, confidence in brackets; the online tracker's confirmation \
-         ticks; the communities of ≥ 5 members at stage 2's tick; the milestones of \
-         `summary.json` for comparison (C ≥ 0.2, adoption 0.1 / 0.5 / 0.9)."
+         ticks; the stage-2 evidence at stage 2's tick; stage 3's suddenness; the adoption \
+         milestones of `summary.json`; the communities of practice of the whole run \
+         (`summary.json` `communities`: tracked communities of ≥ 5 members that lived ≥ 100 \
+         ticks, their peak sizes and lifetimes in ticks, and how many were absorbed into \
+         the system of influence)."
             .to_string(),
         String::new(),
         "| seed | 1 networks | 2 communities of practice | 3 system of influence | order | \
          online said at | stage-2 evidence C−C0 / Q−Q0 / r_c−r_c0 | suddenness | \
-         adoption 0.1 / 0.5 / 0.9 | wall s |"
+         adoption 0.1 / 0.5 / 0.9 | communities of practice: count, peak size median / max, \
+         lifetime median / max, absorbed | wall s |"
             .to_string(),
-        "|---|---|---|---|---|---|---|---|---|---|".to_string(),
+        "|---|---|---|---|---|---|---|---|---|---|---|".to_string(),
     ];
     let mut in_order = 0;
     for seed in 1..=10u32 {
@@ -865,8 +869,18 @@ fn default_scenario_ten_seeds() {
             ev("community_alignment") - ev("community_alignment_null")
         );
         in_order += st.in_order() as u32;
+        let c = report.summary.communities.clone().unwrap_or_default();
+        let cops = format!(
+            "{}, {} / {}, {} / {}, {}",
+            c["communities_of_practice"],
+            c["peak_size"]["median"],
+            c["peak_size"]["max"],
+            c["lifetime_ticks"]["median"],
+            c["lifetime_ticks"]["max"],
+            c["absorbed_into_system_of_influence"]
+        );
         let line = format!(
-            "| {seed} | {} | {} | {} | {} | {} | {e2} | {} | {} / {} / {} | {:.0} |",
+            "| {seed} | {} | {} | {} | {} | {} | {e2} | {} | {} / {} / {} | {cops} | {:.0} |",
             cell(1),
             cell(2),
             cell(3),
@@ -943,7 +957,6 @@ fn field_modes() {
             .unwrap();
             let table = &report.metrics;
             let st = detect_n(table, report.summary.agents);
-            let ticks: Vec<u64> = table.rows.iter().map(|r| r[0] as u64).collect();
             let col = |c: &str| {
                 let k = table.columns.iter().position(|x| x == c).unwrap();
                 table.rows.iter().map(|r| r[k]).collect::<Vec<f64>>()
@@ -956,7 +969,6 @@ fn field_modes() {
             };
             let r_before = med(&r[..10]);
             let r_after = med(&r[r.len() - 10..]);
-            let _ = rise(&ticks, &rho, 100);
             let m = lifecycle::Milestones::of(table);
             let cell = |s: u8| {
                 st.transition(s).map_or("–".to_string(), |t| {
