@@ -679,6 +679,10 @@ fn a_runs_config_toml_reruns_it_exactly() {
     }
 }
 
+/// `cargo test --release --test tests models::kuramoto_onset_scan -- --ignored
+/// --nocapture` (about 90 s): where the Kuramoto onset shows on an ER graph of c = 10 at
+/// N = 5,000 — the fluctuations χ = N·var_t(r) over the second half of 2,000-tick runs at
+/// K/K_c = 0.6 … 1.6, seeds 1–3, printed for docs/models.md.
 #[test]
 #[ignore]
 fn kuramoto_onset_scan() {

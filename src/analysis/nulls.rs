@@ -43,6 +43,7 @@ pub fn rewired<G: Adjacency + Sync + ?Sized>(graph: &G, seed: u32, tick: u32) ->
             (a != b).then_some((a.min(b), a.max(b)))
         })
         .collect();
+    drop(stubs);
     edges.par_sort_unstable();
     edges.dedup();
     Csr::from_edges(&EdgeList {

@@ -33,11 +33,13 @@ pub struct HostPlan {
     /// The model's state: on the CPU backend the arrays the passes work on, on the GPU
     /// backend the same state, built on the host before it is uploaded and read back.
     pub state_bytes: u64,
+    /// The model's analysis on the host at its peak ([`Model::host_analysis_bytes`]).
+    pub analysis_bytes: u64,
 }
 
 impl HostPlan {
     pub fn total(&self) -> u64 {
-        self.graph_bytes + self.state_bytes
+        self.graph_bytes + self.state_bytes + self.analysis_bytes
     }
 }
 
@@ -50,6 +52,7 @@ pub fn host_plan(model: &dyn Model, size: &Size) -> HostPlan {
     HostPlan {
         graph_bytes: GRAPH_BYTES_PER_AGENT * (size.agents + 1) + GRAPH_BYTES_PER_TIE * ties,
         state_bytes,
+        analysis_bytes: model.host_analysis_bytes(size),
     }
 }
 

@@ -285,6 +285,13 @@ pub trait Model: Send + Sync {
         let _ = slot_chunks;
         0
     }
+    /// Host bytes its analysis needs beside the state at a size, at its peak (the
+    /// lifecycle's same-graph null sample: a rewired copy of the ties and its
+    /// communities); 0 for models without such work.
+    fn host_analysis_bytes(&self, size: &Size) -> u64 {
+        let _ = size;
+        0
+    }
     /// The unit of progress ("ticks", "sweeps").
     fn unit(&self) -> &'static str {
         "ticks"

@@ -59,6 +59,15 @@ impl Model for LifecycleModel {
         super::gpu::buffers(size.agents, size.slots)
     }
 
+    /// The null sample at its peak with every slot in use (2M = N·K tie ends): the keyed
+    /// tie ends (12 B each) and the rewired edge list (4 B per end), then the rewired
+    /// graph's neighbour ids (4 B per end); per agent about 64 B of labels, components,
+    /// permutation keys and per-agent rates.
+    fn host_analysis_bytes(&self, size: &Size) -> u64 {
+        let ends = size.agents * size.slots;
+        16 * ends + 64 * size.agents
+    }
+
     fn storage_per_stage(&self, slot_chunks: u32) -> u32 {
         super::gpu::storage_per_stage(slot_chunks)
     }
