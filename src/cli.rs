@@ -403,6 +403,10 @@ pub struct ScalingArgs {
     /// threshold model, alignment for the lifecycle).
     #[arg(long)]
     pub order: Option<String>,
+    /// Bisection steps per seed between the two grid values its curve crosses 1/2
+    /// between, so each seed's crossing is known to grid/2^K (K more runs per seed and N).
+    #[arg(long, default_value_t = emergence::scaling::DEFAULT_BISECT)]
+    pub bisect: u32,
     /// Override any other config key: --set path.key=value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
@@ -688,6 +692,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 agents: args.agents,
                 seeds: args.seeds,
                 order: args.order,
+                bisect: args.bisect,
                 backend: args.device.backend,
                 adapter: args.device.adapter,
                 out: args.out,

@@ -29,6 +29,8 @@ pub struct ScalingOptions {
     pub seeds: u32,
     /// Metrics column whose final value is the order parameter (default per model).
     pub order: Option<String>,
+    /// Bisection steps per seed inside the grid interval where its curve crosses 1/2.
+    pub bisect: u32,
     pub backend: BackendChoice,
     pub adapter: Option<String>,
     pub out: Option<PathBuf>,
@@ -56,6 +58,63 @@ pub struct SizeSummary {
     pub width: Option<f64>,
     pub chi_peak: f64,
     pub chi_peak_at: f64,
+    /// Each seed's own crossing of 1/2 (its curve over the control values, interpolated;
+    /// None where that seed's curve does not cross inside the range), so the width is
+    /// not limited by the grid.
+    pub seed_crossings: Vec<Option<f64>>,
+    /// q90 − q10 of the seeds' crossings (None with fewer than 3 crossings).
+    pub seed_width: Option<f64>,
+    /// Its standard error: the sd of `seed_width` over [`BOOTSTRAP`] resamples of the seeds.
+    pub seed_width_se: Option<f64>,
+}
+
+/// `--bisect`'s default: each seed's crossing to 1/32 of the grid step.
+pub const DEFAULT_BISECT: u32 = 5;
+/// The most bisection steps (each halves the interval; 2^-30 of a grid step is far
+/// below any use).
+pub const MAX_BISECT: u32 = 30;
+
+/// Bootstrap resamples of the seeds for the errors of the seed width and its exponent.
+pub const BOOTSTRAP: u32 = 1000;
+
+/// The `q`-quantile of sorted values, linearly interpolated.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let x = q * (sorted.len() - 1) as f64;
+    let (i, f) = (x.floor() as usize, x - x.floor());
+    if i + 1 < sorted.len() {
+        sorted[i] + f * (sorted[i + 1] - sorted[i])
+    } else {
+        sorted[i]
+    }
+}
+
+/// q90 − q10 of the values (None with fewer than 3).
+fn spread(values: &[f64]) -> Option<f64> {
+    if values.len() < 3 {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(quantile(&v, 0.9) - quantile(&v, 0.1))
+}
+
+/// A bootstrap resample (with replacement) of `values`, from the counter-based generator
+/// keyed by `(size index, resample)`, so the errors are the same on every run.
+fn resample(values: &[f64], size: u32, b: u32) -> Vec<f64> {
+    (0..values.len() as u32)
+        .map(|i| {
+            let r = crate::rng::rand4(size, b, i, crate::rng::stream::GRAPH_AUX)[0];
+            values[((r as u64 * values.len() as u64) >> 32) as usize]
+        })
+        .collect()
+}
+
+fn sd(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    Some((xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +129,13 @@ pub struct ScalingReport {
     /// Slope of ln Δ against ln N (−1/ν), with ν, from the sizes that have a width.
     pub width_exponent: Option<f64>,
     pub nu: Option<f64>,
+    /// The slope of ln Δ_seeds against ln N (the widths of the seeds' crossings) and its
+    /// standard error over [`BOOTSTRAP`] resamples of every size's seeds; ν = −1/slope
+    /// with the error propagated (σ_ν = σ_slope / slope²).
+    pub seed_width_exponent: Option<f64>,
+    pub seed_width_exponent_se: Option<f64>,
+    pub nu_seeds: Option<f64>,
+    pub nu_seeds_se: Option<f64>,
     /// For the threshold model on ER graphs swept in `model.seed_fraction`: the critical
     /// seed fraction of the Gleeson–Cahalane recursion.
     pub theory_critical: Option<f64>,
@@ -181,11 +247,19 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
             config::MAX_AGENTS
         )));
     }
-    let runs = (values.len() * opts.agents.len()) as u64 * opts.seeds as u64;
+    if opts.bisect > MAX_BISECT {
+        return Err(Error::bad_input(format!(
+            "--bisect {}: allowed: 0 ≤ K ≤ {MAX_BISECT}",
+            opts.bisect
+        )));
+    }
+    let runs =
+        (values.len() as u64 + opts.bisect as u64) * opts.agents.len() as u64 * opts.seeds as u64;
     if runs > MAX_RUNS {
         return Err(Error::bad_input(format!(
-            "--range, --agents, --seeds: {} values × {} sizes × {} seeds = {runs} runs; allowed: at most {MAX_RUNS} runs",
+            "--range, --bisect, --agents, --seeds: ({} values + {} bisections) × {} sizes × {} seeds = {runs} runs; allowed: at most {MAX_RUNS} runs",
             values.len(),
+            opts.bisect,
             opts.agents.len(),
             opts.seeds
         )));
@@ -234,12 +308,17 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
     let mut sizes = Vec::new();
     for &n in &opts.agents {
         let mut means = Vec::new();
+        // curves[seed][value]: each seed's own curve (common random numbers).
+        let mut curves = vec![Vec::new(); opts.seeds as usize];
         for &v in &values {
             let mut xs = Vec::new();
             for seed in 1..=opts.seeds {
                 xs.push(order_parameter(&load(n, v, seed)?, &backend, &order)?);
                 done += 1;
                 progress.update(done, &format!("N = {n}, {} = {v}", opts.param));
+            }
+            for (curve, &x) in curves.iter_mut().zip(&xs) {
+                curve.push(x);
             }
             let mean = xs.iter().sum::<f64>() / xs.len() as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
@@ -262,12 +341,48 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
                 (f64::NEG_INFINITY, f64::NAN),
                 |a, b| if b.0 > a.0 { b } else { a },
             );
+        // Each seed's crossing: the grid interval where its curve first crosses 1/2, then
+        // `bisect` halvings of it, each one more run of that seed.
+        let mut seed_crossings: Vec<Option<f64>> = Vec::new();
+        for (k, curve) in curves.iter().enumerate() {
+            let seed = k as u32 + 1;
+            let Some(j) = (1..values.len()).find(|&j| {
+                (curve[j - 1] - 0.5) * (curve[j] - 0.5) <= 0.0 && curve[j - 1] != curve[j]
+            }) else {
+                seed_crossings.push(None);
+                continue;
+            };
+            let (mut a, mut b) = ((values[j - 1], curve[j - 1]), (values[j], curve[j]));
+            for _ in 0..opts.bisect {
+                let mid = 0.5 * (a.0 + b.0);
+                let y = order_parameter(&load(n, mid, seed)?, &backend, &order)?;
+                done += 1;
+                progress.update(done, &format!("N = {n}, seed {seed}: bisecting at {mid}"));
+                if (a.1 - 0.5) * (y - 0.5) <= 0.0 && a.1 != y {
+                    b = (mid, y);
+                } else {
+                    a = (mid, y);
+                }
+            }
+            seed_crossings.push(crossing(&[a.0, b.0], &[a.1, b.1], 0.5));
+        }
+        let found: Vec<f64> = seed_crossings.iter().flatten().copied().collect();
+        let size_index = sizes.len() as u32;
+        let seed_width_se = spread(&found).and_then(|_| {
+            let widths: Vec<f64> = (0..BOOTSTRAP)
+                .filter_map(|b| spread(&resample(&found, size_index, b)))
+                .collect();
+            sd(&widths)
+        });
         sizes.push(SizeSummary {
             agents: n,
             crossing: crossing(&values, &means, 0.5),
             width: lo.zip(hi).map(|(a, b)| (b - a).abs()),
             chi_peak,
             chi_peak_at,
+            seed_width: spread(&found),
+            seed_width_se,
+            seed_crossings,
         });
     }
     progress.finish();
@@ -283,6 +398,46 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         &fitted.iter().map(|p| p.0).collect::<Vec<_>>(),
         &fitted.iter().map(|p| p.1).collect::<Vec<_>>(),
     );
+    // The seeds' widths: the fit, and the same fit on bootstrap resamples of every size.
+    let seed_fit = |widths: &[(u32, f64)]| -> Option<f64> {
+        let pts: Vec<(f64, f64)> = widths
+            .iter()
+            .filter(|(_, w)| *w > 0.0)
+            .map(|&(n, w)| ((n as f64).ln(), w.ln()))
+            .collect();
+        if pts.len() < 2 {
+            return None;
+        }
+        slope(
+            &pts.iter().map(|p| p.0).collect::<Vec<_>>(),
+            &pts.iter().map(|p| p.1).collect::<Vec<_>>(),
+        )
+    };
+    let measured: Vec<(u32, f64)> = sizes
+        .iter()
+        .filter_map(|s| s.seed_width.map(|w| (s.agents, w)))
+        .collect();
+    let seed_width_exponent = seed_fit(&measured);
+    let seed_width_exponent_se = seed_width_exponent.and_then(|_| {
+        let slopes: Vec<f64> = (0..BOOTSTRAP)
+            .filter_map(|b| {
+                let widths: Vec<(u32, f64)> = sizes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, s)| {
+                        let found: Vec<f64> = s.seed_crossings.iter().flatten().copied().collect();
+                        spread(&resample(&found, k as u32, b)).map(|w| (s.agents, w))
+                    })
+                    .collect();
+                seed_fit(&widths)
+            })
+            .collect();
+        sd(&slopes)
+    });
+    let nu_seeds = seed_width_exponent.filter(|s| *s < 0.0).map(|s| -1.0 / s);
+    let nu_seeds_se = nu_seeds
+        .zip(seed_width_exponent.zip(seed_width_exponent_se))
+        .map(|(_, (s, se))| se / (s * s));
     let g = &base.scenario.graph;
     let theory_critical = (model.name() == "threshold"
         && opts.param == "model.seed_fraction"
@@ -305,6 +460,10 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         sizes,
         width_exponent,
         nu: width_exponent.filter(|s| *s < 0.0).map(|s| -1.0 / s),
+        seed_width_exponent,
+        seed_width_exponent_se,
+        nu_seeds,
+        nu_seeds_se,
         theory_critical,
     };
     let mut csv = format!("agents,{},mean,sd,chi\n", opts.param);
@@ -384,18 +543,19 @@ impl ScalingReport {
     pub fn to_text(&self) -> String {
         let f = |x: Option<f64>| x.map(|v| format!("{v:.6}")).unwrap_or_else(|| "–".into());
         let mut out = format!(
-            "{}: order parameter `{}` against `{}`, {} seeds per point, {} backend\n{:>10} {:>12} {:>12} {:>12} {:>12}\n",
-            self.model, self.order, self.param, self.seeds, self.backend, "N", "crossing", "width 10-90", "chi peak", "at"
+            "{}: order parameter `{}` against `{}`, {} seeds per point, {} backend\n{:>10} {:>12} {:>12} {:>12} {:>12} {:>22}\n",
+            self.model, self.order, self.param, self.seeds, self.backend, "N", "crossing", "width 10-90", "chi peak", "at", "seeds' width ± se"
         );
         for s in &self.sizes {
             let _ = writeln!(
                 out,
-                "{:>10} {:>12} {:>12} {:>12.4} {:>12.6}",
+                "{:>10} {:>12} {:>12} {:>12.4} {:>12.6} {:>22}",
                 s.agents,
                 f(s.crossing),
                 f(s.width),
                 s.chi_peak,
-                s.chi_peak_at
+                s.chi_peak_at,
+                format!("{} ± {}", f(s.seed_width), f(s.seed_width_se))
             );
         }
         let _ = writeln!(
@@ -403,6 +563,14 @@ impl ScalingReport {
             "width ∝ N^{}  (ν = {})",
             f(self.width_exponent),
             f(self.nu)
+        );
+        let _ = writeln!(
+            out,
+            "seeds' width ∝ N^({} ± {})  (ν = {} ± {})",
+            f(self.seed_width_exponent),
+            f(self.seed_width_exponent_se),
+            f(self.nu_seeds),
+            f(self.nu_seeds_se)
         );
         if let Some(c) = self.theory_critical {
             let _ = writeln!(out, "Gleeson–Cahalane critical {} = {c:.6}", self.param);

@@ -284,9 +284,11 @@ fn cases(gpu: bool) -> Vec<Case> {
         // Scaling.
         case("range count huge", "scaling c.toml --param model.theta --range 0.1:0.2:1000000000 --agents 100 --backend cpu", &["--range 0.1:0.2:1000000000", "2 ≤ n ≤ 10000"])
             .config(THRESHOLD, ""),
-        case("too many runs", "scaling c.toml --param model.theta --range 0.1:0.2:10000 --agents 100,200 --seeds 10 --backend cpu", &["200000 runs", "at most 100000 runs"])
+        case("too many runs", "scaling c.toml --param model.theta --range 0.1:0.2:10000 --agents 100,200 --seeds 10 --backend cpu", &["(10000 values + 5 bisections)", "200100 runs", "at most 100000 runs"])
             .config(THRESHOLD, ""),
         case("range syntax", "scaling c.toml --param model.theta --range 0.1:0.2 --agents 100 --backend cpu", &["--range 0.1:0.2", "a:b:n"])
+            .config(THRESHOLD, ""),
+        case("too many bisections", "scaling c.toml --param model.theta --range 0.1:0.2:3 --agents 100 --bisect 31 --backend cpu", &["--bisect 31", "0 ≤ K ≤ 30"])
             .config(THRESHOLD, ""),
         case("range not numbers", "scaling c.toml --param model.theta --range a:b:c --agents 100 --backend cpu", &["--range a:b:c", "a:b:n"])
             .config(THRESHOLD, ""),

@@ -204,6 +204,7 @@ fn a_model_registered_by_the_test_is_swept_by_scaling() {
         agents: vec![500, 1000],
         seeds: 2,
         order: None,
+        bisect: 0,
         backend: BackendChoice::Cpu,
         adapter: None,
         out: Some(dir.join("scaling")),

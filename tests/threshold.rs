@@ -186,6 +186,7 @@ fn scaling_locates_the_critical_seed_fraction_and_sharpens() {
         agents: vec![16_384, 65_536, 262_144],
         seeds: 8,
         order: None,
+        bisect: 4,
         backend: emergence::backend::BackendChoice::Cpu,
         adapter: None,
         out: Some(dir.join("out")),
@@ -209,5 +210,46 @@ fn scaling_locates_the_critical_seed_fraction_and_sharpens() {
     assert!(report.nu.unwrap() > 0.0);
     // χ grows with N.
     assert!(sizes.windows(2).all(|w| w[1].chi_peak > w[0].chi_peak));
+    // Each seed's own crossing: every seed crosses inside the range; the seeds' width
+    // shrinks with N by more than its bootstrap errors, and the fitted exponent comes
+    // with its own error.
+    for s in sizes {
+        eprintln!(
+            "N = {}: seeds' width {:?} ± {:?}, crossings {:?}",
+            s.agents, s.seed_width, s.seed_width_se, s.seed_crossings
+        );
+        assert!(
+            s.seed_crossings.iter().all(Option::is_some),
+            "{:?}",
+            s.seed_crossings
+        );
+        let (w, se) = (s.seed_width.unwrap(), s.seed_width_se.unwrap());
+        assert!(
+            w > 0.0 && se > 0.0 && se < w,
+            "N = {}: {w} ± {se}",
+            s.agents
+        );
+    }
+    let (a, b) = (&sizes[0], largest);
+    let gap = a.seed_width.unwrap() - b.seed_width.unwrap();
+    let se = a.seed_width_se.unwrap().hypot(b.seed_width_se.unwrap());
+    assert!(
+        gap > 2.0 * se,
+        "seeds' width {:?} → {:?} (se {se})",
+        a.seed_width,
+        b.seed_width
+    );
+    let (slope, slope_se) = (
+        report.seed_width_exponent.unwrap(),
+        report.seed_width_exponent_se.unwrap(),
+    );
+    eprintln!(
+        "seeds' width ∝ N^({slope} ± {slope_se}), ν = {:?} ± {:?}",
+        report.nu_seeds, report.nu_seeds_se
+    );
+    assert!(
+        slope < 0.0 && slope_se > 0.0 && slope_se < slope.abs(),
+        "{slope} ± {slope_se}"
+    );
     assert!(dir.join("out/scaling.csv").exists() && dir.join("out/scaling.json").exists());
 }
