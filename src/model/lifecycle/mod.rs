@@ -98,30 +98,31 @@ pub const NULL_COLUMNS: [&str; 8] = [
 /// Metrics columns of a lifecycle run: [`BASE_COLUMNS`], `components_converged` (1 when
 /// the connected components were complete: always on the CPU, within the GPU's fixed
 /// rounds otherwise), then [`NULL_COLUMNS`].
-pub const COLUMNS: [&str; 22] = [
-    "tick",
-    "mean_degree",
-    "s1",
-    "churn",
-    "strong_ties",
-    "clustering",
-    "clustering_ratio",
-    "communities",
-    "modularity",
-    "alignment",
-    "community_alignment",
-    "adoption",
-    "knowledge",
-    "components_converged",
-    "null_sampled",
-    "clustering_null",
-    "modularity_null",
-    "community_alignment_null",
-    "knowledge_growth_inside",
-    "knowledge_growth_outside",
-    "knowledge_growth_matched",
-    "lpa_unsettled",
-];
+pub const COLUMNS: [&str; 22] = join(BASE_COLUMNS, ["components_converged"], NULL_COLUMNS);
+
+/// Three column lists as one (the lengths must add up, checked when compiling).
+const fn join<const A: usize, const B: usize, const C: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+    c: [&'static str; C],
+) -> [&'static str; N] {
+    assert!(A + B + C == N, "the column lists' lengths must add up");
+    let mut out = [""; N];
+    let mut k = 0;
+    while k < A {
+        out[k] = a[k];
+        k += 1;
+    }
+    while k < A + B {
+        out[k] = b[k - A];
+        k += 1;
+    }
+    while k < N {
+        out[k] = c[k - A - B];
+        k += 1;
+    }
+    out
+}
 
 /// Label-propagation rounds on the null graph, from a cold start, at most (it stops once
 /// a round changes no label). The null's modularity still creeps up past 16 rounds, by
