@@ -144,7 +144,8 @@ pub fn label_propagation<G: Adjacency + Sync + ?Sized>(
 
 /// Share of the agents with ties whose label one more update would change (0: label
 /// propagation has settled): each agent's [`next_label`] against the current labels and
-/// label degrees, with the salt of round 0 of the next row. A diagnostic of convergence,
+/// label degrees, with a fresh salt (round 0 of `tick`'s label-propagation stream; the
+/// caller passes the row's tick + 1). A diagnostic of convergence,
 /// the same on every backend (it reads the labels the run produced).
 pub fn unsettled<G: Adjacency + Sync + ?Sized>(
     graph: &G,

@@ -7,9 +7,10 @@
 //! p's *successor* is the c holding the largest share of p's members (if at least half),
 //! c's *predecessor* the p that gave c the largest share of its members (if at least
 //! half). c **continues** p when they are each other's successor and predecessor and
-//! their Jaccard overlap |p∩c|/|p∪c| ≥ `jaccard_min`; another c whose predecessor is p
-//! **splits** from it (a new id); a p whose successor continues another community
-//! **merges** into it and ends; a c without a predecessor is **born**. Hysteresis: a
+//! their Jaccard overlap |p∩c|/|p∪c| ≥ `jaccard_min` (0.5); another c whose predecessor
+//! is p **splits** from it (a new id); a p that does not continue but has a successor
+//! **merges** into that successor (continued, split or newborn) and ends; a c without a
+//! continued predecessor is **born**. Hysteresis: a
 //! tracked community that is matched by nothing stays dormant for `grace` samples
 //! (members remembered) and is continued if it reappears; only then it **dies**. Ties
 //! in every choice go to the smaller id or label, so the result is deterministic.
@@ -23,7 +24,8 @@ use std::collections::BTreeMap;
 pub struct TrackerParams {
     /// Communities smaller than this are not tracked.
     pub min_size: u32,
-    /// Jaccard overlap a continuation needs.
+    /// Jaccard overlap a continuation needs. The two majority conditions alone imply
+    /// |p∩c|/|p∪c| ≥ 1/3, so a value above 1/3 is what makes this a condition.
     pub jaccard_min: f64,
     /// Samples a tracked community may go unmatched before it dies.
     pub grace: u32,
@@ -36,7 +38,7 @@ impl Default for TrackerParams {
     fn default() -> Self {
         TrackerParams {
             min_size: crate::analysis::nulls::MIN_COMMUNITY,
-            jaccard_min: 0.3,
+            jaccard_min: 0.5,
             grace: 1,
             min_lifetime: 100,
         }
@@ -313,9 +315,15 @@ impl CommunityTracker {
             .map(|&(id, born, ended, peak, how)| (id, born, ended, peak, Some(how)))
             .collect();
         v.extend(
-            self.tracked
-                .iter()
-                .map(|t| (t.id, t.born, end.max(t.last_seen), t.peak_size, None)),
+            // A dormant community lived until it was last seen.
+            self.tracked.iter().map(|t| {
+                let until = if t.missed == 0 {
+                    end.max(t.last_seen)
+                } else {
+                    t.last_seen
+                };
+                (t.id, t.born, until, t.peak_size, None)
+            }),
         );
         v.sort_by_key(|x| x.0);
         v

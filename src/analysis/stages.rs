@@ -146,8 +146,8 @@ pub struct RowStage {
     pub stage: u8,
     /// Whether the stage-1 criterion held in this row.
     pub networks: bool,
-    /// Whether all stage-2 criteria held in this row; None on a row without a null
-    /// sample (they cannot be evaluated there).
+    /// Whether all stage-2 criteria held in this row, judged against the latest null
+    /// sample at or before it; None before the first sample (or without null columns).
     pub communities: Option<bool>,
 }
 
@@ -591,7 +591,8 @@ fn system_of_influence(s: &Series, p: &StageParams) -> Option<(usize, f64, BTree
 
 /// Classify the rows of a lifecycle metrics table and find the transitions, each on its
 /// own. None when the table lacks one of [`REQUIRED_COLUMNS`] (not a lifecycle table).
-/// Runs in O(rows · window), so it can follow a run row by row.
+/// Runs in O(rows · window); the [`OnlineTracker`] runs it on every prefix, O(rows² ·
+/// window) over a run (milliseconds for the default run's 250 rows).
 pub fn detect(table: &MetricsTable, p: &StageParams) -> Option<StageReport> {
     let s = Series::of(table)?;
     let n = s.tick.len();

@@ -725,6 +725,8 @@ impl Simulation for LifecycleSim<'_> {
             removed_total: state.counter("removed_total")?,
         };
         self.last_row = state.counter("last_row")? as u32;
+        // The online tracker is fed again from the table the driver hands back.
+        *self.tracker.get_mut() = None;
         // A checkpoint written before communities were tracked starts a fresh tracker.
         if let (Ok(w), Ok(f)) = (
             state.field("community_tracker"),
