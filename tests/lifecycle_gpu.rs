@@ -8,7 +8,7 @@ use emergence::config;
 use emergence::gpu::GpuContext;
 use emergence::graph::ties::TieStore;
 use emergence::model::lifecycle::gpu::{GpuLifecycle, Pass, TICK};
-use emergence::model::lifecycle::{pair_cos, Lifecycle, LifecycleParams};
+use emergence::model::lifecycle::{self, pair_cos, Lifecycle, LifecycleParams};
 use std::f32::consts::TAU;
 
 fn params(sets: &[&str]) -> LifecycleParams {
@@ -66,6 +66,27 @@ fn agents_pass_matches_cpu() {
         .map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i]))
         .fold(0.0, f32::max);
     assert!(worst_phi < 2f32.powi(-9), "phase differs by {worst_phi}");
+    // The other two pulls of adopters (the default above is the adopted share).
+    for mode in [lifecycle::FIELD_GLOBAL, lifecycle::FIELD_TIES] {
+        let q = LifecycleParams {
+            field_mode: mode,
+            ..p
+        };
+        let on_device = on_gpu(&ctx, &s, &q, &[Pass::Psi, Pass::Agents]);
+        let mut twin = s.clone();
+        twin.agents(&q, psi, n_a, t);
+        let worst = (0..s.n as usize)
+            .map(|i| angle_gap(twin.phi[i], on_device.phi[i]))
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 2f32.powi(-9),
+            "field mode {mode}: phase differs by {worst}"
+        );
+        assert!(
+            twin.phi != cpu.phi,
+            "field mode {mode} must change the phases"
+        );
+    }
     for i in 0..s.n as usize {
         let (a, b) = (cpu.knowledge[i], gpu_state.knowledge[i]);
         assert!(

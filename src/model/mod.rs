@@ -250,6 +250,9 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// `summary.json` `communities`: the tracked communities of practice (lifecycle).
     pub communities: Option<serde_json::Value>,
+    /// `stages.json` `online`: the stages as the online tracker said them during the run
+    /// (models with stages).
+    pub online_stages: Option<serde_json::Value>,
     /// Parquet tables for the run directory, by file name (the lifecycle's
     /// `communities.parquet` and `community_events.parquet`).
     pub tables: Vec<(&'static str, Vec<crate::io::table::Column>)>,

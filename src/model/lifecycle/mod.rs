@@ -48,21 +48,17 @@ pub const SUM_CHUNK: usize = 1024;
 /// Agents per rayon task in the per-agent passes.
 pub(crate) const MIN_LEN: usize = 512;
 
-/// The columns whose value may be undefined (NaN) at a row: ratios over ties or
-/// wedges when there are none, and the same-graph nulls on rows without a null sample.
-pub const UNDEFINED_COLUMNS: [&str; 11] = [
+/// The ratios of the metrics row that are undefined (NaN) without ties or wedges.
+const RATIO_COLUMNS: [&str; 4] = [
     "strong_ties",
     "clustering",
     "clustering_ratio",
     "modularity",
-    "clustering_null",
-    "modularity_null",
-    "community_alignment_null",
-    "knowledge_growth_inside",
-    "knowledge_growth_outside",
-    "knowledge_growth_matched",
-    "lpa_unsettled",
 ];
+
+/// The columns whose value may be undefined (NaN) at a row: ratios over ties or
+/// wedges when there are none, and the same-graph nulls on rows without a null sample.
+pub const UNDEFINED_COLUMNS: [&str; 11] = join(RATIO_COLUMNS, NULL_VALUES, []);
 
 /// The columns of the metrics row the kernels reduce ([`Lifecycle::metrics`] on the CPU,
 /// `GpuLifecycle::metrics` on the GPU).
@@ -82,10 +78,8 @@ pub const BASE_COLUMNS: [&str; 13] = [
     "knowledge",
 ];
 
-/// The same-graph nulls and the knowledge comparison ([`Lifecycle::null_row`]), computed
-/// on the host from the state every `model.null_every` rows (NaN on the other rows).
-pub const NULL_COLUMNS: [&str; 8] = [
-    "null_sampled",
+/// The values of a null sample ([`Lifecycle::null_row`] after its `null_sampled` flag).
+const NULL_VALUES: [&str; 7] = [
     "clustering_null",
     "modularity_null",
     "community_alignment_null",
@@ -94,6 +88,11 @@ pub const NULL_COLUMNS: [&str; 8] = [
     "knowledge_growth_matched",
     "lpa_unsettled",
 ];
+
+/// The same-graph nulls and the knowledge comparison ([`Lifecycle::null_row`]), computed
+/// on the host from the state every `model.null_every` rows: `null_sampled` (1 on those
+/// rows, 0 on the others) and [`NULL_VALUES`] (NaN on the other rows).
+pub const NULL_COLUMNS: [&str; 8] = join(["null_sampled"], NULL_VALUES, []);
 
 /// Metrics columns of a lifecycle run: [`BASE_COLUMNS`], `components_converged` (1 when
 /// the connected components were complete: always on the CPU, within the GPU's fixed

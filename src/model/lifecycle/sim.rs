@@ -803,8 +803,16 @@ impl Run for LifecycleSim<'_> {
             summary["communities_of_practice"],
             self.communities.params.min_lifetime
         ));
+        // What the live tracker said, fed the rows it has not seen yet.
+        self.online_stage(table);
+        let online = self
+            .tracker
+            .borrow()
+            .as_ref()
+            .map(|t| serde_json::to_value(t.said()).expect("stages serialise"));
         Ok(Outcome {
             communities: Some(summary),
+            online_stages: online,
             tables: community_tables(&self.communities),
             // No fixed point: the lifecycle always runs all its ticks.
             converged: false,
