@@ -136,7 +136,7 @@ fn lifecycle_report_with_stages_renders() {
     assert!(html.contains("&lt;b&gt;") && !html.contains("<b>: escaped"));
     eprintln!("lifecycle run + report: {:.2?}", started.elapsed());
 
-    browser_check(&run.join("report.html"), 4);
+    browser_check(&run.join("report.html"), LIFECYCLE_PANELS.len());
 }
 
 #[test]
