@@ -1,13 +1,14 @@
 // Kernel: alignment, knowledge and adoption of one agent (DESIGN §4 steps 1–3), Jacobi:
 // neighbours are read as they were at the start of the tick (φ from `phi`, adoption by
 // adopted_at < t); the new φ goes to `phi_next`, k is updated in place (an agent reads
-// only its own), adoption is written as the tick t. Twin: Lifecycle::agents.
+// only its own), adoption is written as the tick t; adoptions through the threshold rule
+// alone (not mastery) are counted in control.cascade. Twin: Lifecycle::agents.
 #import lifecycle
 #import rng
 #import index
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> control: Control;
+@group(0) @binding(1) var<storage, read_write> control: Control;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read_write> phi_next: array<f32>;
 @group(0) @binding(4) var<storage, read> omega: array<f32>;
@@ -58,7 +59,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (next >= TAU) { next = 0.0; }
     phi_next[i] = next;
     knowledge[i] = k_i + params.dt * (params.learning_rate * positive * positive / params.knowledge_norm - params.forgetting * k_i);
-    if (!adopted && (k_i >= params.mastery || (w_sum > 0.0 && adopted_w >= params.theta * w_sum))) {
+    let masters = k_i >= params.mastery;
+    if (!adopted && (masters || (w_sum > 0.0 && adopted_w >= params.theta * w_sum))) {
         adopted_at[i] = t;
+        // An integer count: the same whatever order the agents add in.
+        if (!masters) { atomicAdd(&control.cascade, 1u); }
     }
 }

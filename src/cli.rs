@@ -403,10 +403,14 @@ pub struct ScalingArgs {
     /// threshold model, alignment for the lifecycle).
     #[arg(long)]
     pub order: Option<String>,
-    /// Bisection steps per seed between the two grid values its curve crosses 1/2
+    /// Bisection steps per seed between the two grid values its curve crosses --level
     /// between, so each seed's crossing is known to grid/2^K (K more runs per seed and N).
     #[arg(long, default_value_t = emergence::scaling::DEFAULT_BISECT)]
     pub bisect: u32,
+    /// The value of the order parameter whose crossing locates the transition (each
+    /// seed's and the mean curve's), e.g. 0.75 for an order parameter between 1/2 and 1.
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub level: f64,
     /// Override any other config key: --set path.key=value (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
@@ -693,6 +697,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 seeds: args.seeds,
                 order: args.order,
                 bisect: args.bisect,
+                level: args.level,
                 backend: args.device.backend,
                 adapter: args.device.adapter,
                 out: args.out,

@@ -1,9 +1,11 @@
 //! `emergence scaling`: finite-size scaling of a transition. A control parameter is swept
 //! at several sizes N with several seeds each; per N the order parameter's mean curve
-//! gives the location of the jump (where it crosses 1/2), its 10–90% width Δ(N) and the
-//! susceptibility peak χ = N·var; a least-squares fit of ln Δ against ln N gives the
-//! exponent of Δ ∝ N^(−1/ν). A transition that sharpens with N is a real phase
-//! transition, not a smooth crossover.
+//! gives the location of the jump (where it crosses `--level`, 1/2 by default), its
+//! 10–90% width Δ(N) and the susceptibility peak χ = N·var; a least-squares fit of ln Δ
+//! against ln N gives the exponent of Δ ∝ N^(−1/ν). A transition that sharpens with N is
+//! a real phase transition, not a smooth crossover. Each point also records how much the
+//! order parameter still moved over the last fifth of the run, so a reader sees whether
+//! the run length is a plateau or mixes time with the parameter.
 
 use crate::analysis::theory;
 use crate::backend::{Backend, BackendChoice};
@@ -29,8 +31,10 @@ pub struct ScalingOptions {
     pub seeds: u32,
     /// Metrics column whose final value is the order parameter (default per model).
     pub order: Option<String>,
-    /// Bisection steps per seed inside the grid interval where its curve crosses 1/2.
+    /// Bisection steps per seed inside the grid interval where its curve crosses `level`.
     pub bisect: u32,
+    /// The value of the order parameter whose crossing locates the transition.
+    pub level: f64,
     pub backend: BackendChoice,
     pub adapter: Option<String>,
     pub out: Option<PathBuf>,
@@ -46,14 +50,20 @@ pub struct Point {
     pub sd: f64,
     /// Susceptibility N·var of the order parameter over seeds.
     pub chi: f64,
+    /// Mean over the seeds of |y(end) − y(4/5 of the run)|: near 0 when the run length
+    /// is a plateau for the order parameter.
+    pub late_change: f64,
 }
 
 /// What one size gives.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeSummary {
     pub agents: u32,
-    /// Control value where the mean order parameter crosses 1/2 (linear interpolation).
+    /// Control value where the mean order parameter crosses the level (linear
+    /// interpolation).
     pub crossing: Option<f64>,
+    /// The mean curve's slope on the grid interval of that crossing.
+    pub slope: Option<f64>,
     /// |p(0.9) − p(0.1)| of the mean curve.
     pub width: Option<f64>,
     pub chi_peak: f64,
@@ -122,6 +132,8 @@ pub struct ScalingReport {
     pub model: String,
     pub param: String,
     pub order: String,
+    /// The crossing level of the order parameter.
+    pub level: f64,
     pub seeds: u32,
     pub backend: String,
     pub points: Vec<Point>,
@@ -175,6 +187,17 @@ pub fn parse_range(text: &str) -> Result<Vec<f64>> {
         .collect())
 }
 
+/// The slope of the piecewise-linear curve through `(x, y)` on the segment where it first
+/// crosses `level`: it steepens with N at a transition and stays put at a crossover.
+fn slope_at_crossing(xs: &[f64], ys: &[f64], level: f64) -> Option<f64> {
+    (1..xs.len())
+        .find(|&k| {
+            let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
+            y0 * y1 < 0.0 || y1 == 0.0 || (y0 == 0.0 && k == 1)
+        })
+        .map(|k| (ys[k] - ys[k - 1]) / (xs[k] - xs[k - 1]))
+}
+
 /// Where the piecewise-linear curve through `(x, y)` first crosses `level`.
 fn crossing(xs: &[f64], ys: &[f64], level: f64) -> Option<f64> {
     for k in 1..xs.len() {
@@ -201,8 +224,9 @@ fn slope(xs: &[f64], ys: &[f64]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// The final value of `order` for one scenario, run through the driver like any run.
-fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> Result<f64> {
+/// The final value of `order` for one scenario, run through the driver like any run, and
+/// its value at the last row at or before 4/5 of the run.
+fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> Result<(f64, f64)> {
     let model = model::find(loaded.scenario.model.kind())?;
     let (edges, graph, csr) = build_graph(loaded)?;
     let start = Start {
@@ -214,7 +238,18 @@ fn order_parameter(loaded: &config::Loaded, backend: &Backend, order: &str) -> R
     };
     let table = model::simulate(model, start, backend, &Progress::hidden(), Vec::new())?.table;
     let k = column(&table.columns, order)?;
-    Ok(table.rows.last().map(|r| r[k]).unwrap_or(0.0))
+    let last = table
+        .rows
+        .last()
+        .map(|r| (r[0], r[k]))
+        .unwrap_or((0.0, 0.0));
+    let late = table
+        .rows
+        .iter()
+        .rev()
+        .find(|r| r[0] <= 0.8 * last.0)
+        .map_or(last.1, |r| r[k]);
+    Ok((last.1, late))
 }
 
 /// The index of metrics column `order`, or the refusal naming the model's columns.
@@ -245,6 +280,12 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         return Err(Error::bad_input(format!(
             "--agents {n}: a size of no agents; allowed: 1 ≤ N ≤ {}",
             config::MAX_AGENTS
+        )));
+    }
+    if !opts.level.is_finite() {
+        return Err(Error::bad_input(format!(
+            "--level {}: allowed: a finite value of the order parameter",
+            opts.level
         )));
     }
     if opts.bisect > MAX_BISECT {
@@ -312,8 +353,11 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         let mut curves = vec![Vec::new(); opts.seeds as usize];
         for &v in &values {
             let mut xs = Vec::new();
+            let mut late_change = 0.0;
             for seed in 1..=opts.seeds {
-                xs.push(order_parameter(&load(n, v, seed)?, &backend, &order)?);
+                let (y, late) = order_parameter(&load(n, v, seed)?, &backend, &order)?;
+                xs.push(y);
+                late_change += (y - late).abs() / opts.seeds as f64;
                 done += 1;
                 progress.update(done, &format!("N = {n}, {} = {v}", opts.param));
             }
@@ -329,6 +373,7 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
                 mean,
                 sd: var.sqrt(),
                 chi: n as f64 * var,
+                late_change,
             });
         }
         let lo = crossing(&values, &means, 0.1);
@@ -341,13 +386,14 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
                 (f64::NEG_INFINITY, f64::NAN),
                 |a, b| if b.0 > a.0 { b } else { a },
             );
-        // Each seed's crossing: the grid interval where its curve first crosses 1/2, then
-        // `bisect` halvings of it, each one more run of that seed.
+        // Each seed's crossing: the grid interval where its curve first crosses the level,
+        // then `bisect` halvings of it, each one more run of that seed.
+        let level = opts.level;
         let mut seed_crossings: Vec<Option<f64>> = Vec::new();
         for (k, curve) in curves.iter().enumerate() {
             let seed = k as u32 + 1;
             let Some(j) = (1..values.len()).find(|&j| {
-                (curve[j - 1] - 0.5) * (curve[j] - 0.5) <= 0.0 && curve[j - 1] != curve[j]
+                (curve[j - 1] - level) * (curve[j] - level) <= 0.0 && curve[j - 1] != curve[j]
             }) else {
                 seed_crossings.push(None);
                 continue;
@@ -355,16 +401,16 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
             let (mut a, mut b) = ((values[j - 1], curve[j - 1]), (values[j], curve[j]));
             for _ in 0..opts.bisect {
                 let mid = 0.5 * (a.0 + b.0);
-                let y = order_parameter(&load(n, mid, seed)?, &backend, &order)?;
+                let y = order_parameter(&load(n, mid, seed)?, &backend, &order)?.0;
                 done += 1;
                 progress.update(done, &format!("N = {n}, seed {seed}: bisecting at {mid}"));
-                if (a.1 - 0.5) * (y - 0.5) <= 0.0 && a.1 != y {
+                if (a.1 - level) * (y - level) <= 0.0 && a.1 != y {
                     b = (mid, y);
                 } else {
                     a = (mid, y);
                 }
             }
-            seed_crossings.push(crossing(&[a.0, b.0], &[a.1, b.1], 0.5));
+            seed_crossings.push(crossing(&[a.0, b.0], &[a.1, b.1], level));
         }
         let found: Vec<f64> = seed_crossings.iter().flatten().copied().collect();
         let size_index = sizes.len() as u32;
@@ -376,7 +422,8 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         });
         sizes.push(SizeSummary {
             agents: n,
-            crossing: crossing(&values, &means, 0.5),
+            crossing: crossing(&values, &means, level),
+            slope: slope_at_crossing(&values, &means, level),
             width: lo.zip(hi).map(|(a, b)| (b - a).abs()),
             chi_peak,
             chi_peak_at,
@@ -454,6 +501,7 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         model: model.name().into(),
         param: opts.param.clone(),
         order,
+        level: opts.level,
         seeds: opts.seeds,
         backend: backend.name().into(),
         points,
@@ -466,12 +514,12 @@ pub fn scaling(opts: &ScalingOptions) -> Result<(PathBuf, ScalingReport)> {
         nu_seeds_se,
         theory_critical,
     };
-    let mut csv = format!("agents,{},mean,sd,chi\n", opts.param);
+    let mut csv = format!("agents,{},mean,sd,chi,late_change\n", opts.param);
     for p in &report.points {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{}",
-            p.agents, p.value, p.mean, p.sd, p.chi
+            "{},{},{},{},{},{}",
+            p.agents, p.value, p.mean, p.sd, p.chi, p.late_change
         );
     }
     dir.write("scaling.csv", csv)?;
@@ -519,19 +567,29 @@ fn plot(report: &ScalingReport, dir: &std::path::Path) -> Result<()> {
     chi.series = per_size(|p| p.chi);
     chi.log_y = true;
     render(&chi, dir, "susceptibility")?;
-    let widths: Vec<(f64, f64)> = report
-        .sizes
-        .iter()
-        .filter_map(|s| s.width.map(|w| (s.agents as f64, w)))
-        .collect();
-    if !widths.is_empty() {
-        let mut width = LinePlot::new("10–90% width of the transition", "N");
+    let widths = |f: fn(&SizeSummary) -> Option<f64>| -> Vec<(f64, f64)> {
+        report
+            .sizes
+            .iter()
+            .filter_map(|s| f(s).filter(|w| *w > 0.0).map(|w| (s.agents as f64, w)))
+            .collect()
+    };
+    let series: Vec<Series> = [
+        ("Δ(N) of the mean curve", widths(|s| s.width)),
+        ("seeds' crossings q90 − q10", widths(|s| s.seed_width)),
+    ]
+    .into_iter()
+    .filter(|(_, points)| !points.is_empty())
+    .map(|(label, points)| Series {
+        label: label.into(),
+        points,
+        color: None,
+    })
+    .collect();
+    if !series.is_empty() {
+        let mut width = LinePlot::new("width of the transition", "N");
         width.y_label = "Δ".into();
-        width.series = vec![Series {
-            label: "Δ(N)".into(),
-            points: widths,
-            color: None,
-        }];
+        width.series = series;
         width.log_x = true;
         width.log_y = true;
         render(&width, dir, "width")?;
@@ -543,19 +601,30 @@ impl ScalingReport {
     pub fn to_text(&self) -> String {
         let f = |x: Option<f64>| x.map(|v| format!("{v:.6}")).unwrap_or_else(|| "–".into());
         let mut out = format!(
-            "{}: order parameter `{}` against `{}`, {} seeds per point, {} backend\n{:>10} {:>12} {:>12} {:>12} {:>12} {:>22}\n",
-            self.model, self.order, self.param, self.seeds, self.backend, "N", "crossing", "width 10-90", "chi peak", "at", "seeds' width ± se"
+            "{}: order parameter `{}` against `{}` (crossing {}), {} seeds per point, {} backend\n{:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>22} {:>12}\n",
+            self.model, self.order, self.param, self.level, self.seeds, self.backend, "N", "crossing", "slope", "width 10-90", "chi peak", "at", "seeds' width ± se", "late change"
         );
         for s in &self.sizes {
+            // The most the order parameter moved over the last fifth of a run at this N.
+            let late = self
+                .points
+                .iter()
+                .filter(|p| p.agents == s.agents)
+                .map(|p| p.late_change)
+                .fold(0.0f64, f64::max);
             let _ = writeln!(
                 out,
-                "{:>10} {:>12} {:>12} {:>12.4} {:>12.6} {:>22}",
+                "{:>10} {:>12} {:>12} {:>12} {:>12.4} {:>12.6} {:>22} {:>12.4}",
                 s.agents,
                 f(s.crossing),
+                s.slope
+                    .map(|v| format!("{v:.4}"))
+                    .unwrap_or_else(|| "–".into()),
                 f(s.width),
                 s.chi_peak,
                 s.chi_peak_at,
-                format!("{} ± {}", f(s.seed_width), f(s.seed_width_se))
+                format!("{} ± {}", f(s.seed_width), f(s.seed_width_se)),
+                late
             );
         }
         let _ = writeln!(

@@ -290,6 +290,8 @@ fn cases(gpu: bool) -> Vec<Case> {
             .config(THRESHOLD, ""),
         case("too many bisections", "scaling c.toml --param model.theta --range 0.1:0.2:3 --agents 100 --bisect 31 --backend cpu", &["--bisect 31", "0 ≤ K ≤ 30"])
             .config(THRESHOLD, ""),
+        case("level not finite", "scaling c.toml --param model.theta --range 0.1:0.2:3 --agents 100 --level nan --backend cpu", &["--level NaN", "finite value"])
+            .config(THRESHOLD, ""),
         case("range not numbers", "scaling c.toml --param model.theta --range a:b:c --agents 100 --backend cpu", &["--range a:b:c", "a:b:n"])
             .config(THRESHOLD, ""),
         case("zero size", "scaling c.toml --param model.theta --range 0.1:0.2:3 --agents 0,100 --backend cpu", &["--agents 0", "1 ≤ N"])

@@ -209,6 +209,77 @@ fn without_the_cascade_alignment_does_not_lock() {
 }
 
 #[test]
+fn adoption_by_cascade_counts_the_threshold_rule_only() {
+    // The default run: almost everyone adopts through the cascade, never more than adopt,
+    // and the count only grows.
+    let table = &cascade_runs()[0];
+    let (rho, cascade) = (
+        column(table, "adoption"),
+        column(table, "adoption_by_cascade"),
+    );
+    assert!(
+        cascade.windows(2).all(|w| w[0] <= w[1]),
+        "the count must only grow"
+    );
+    assert!(rho.iter().zip(&cascade).all(|(a, c)| c <= a));
+    assert!(
+        *cascade.last().unwrap() > 0.9 * rho.last().unwrap(),
+        "cascade {} of adoption {}",
+        cascade.last().unwrap(),
+        rho.last().unwrap()
+    );
+    // A threshold above 1 cannot be met: whoever adopts does so by mastery, and the
+    // cascade's count stays 0.
+    let mut params = params_with(&[]);
+    params.theta = 1.01;
+    let (table, life) = run(4000, SEEDS[0], &params, TICKS);
+    assert!(
+        last(&table, "adoption") > 0.05,
+        "mastery must bring some adopters"
+    );
+    assert!(column(&table, "adoption_by_cascade")
+        .iter()
+        .all(|&c| c == 0.0));
+    assert_eq!(life.cascade_total, 0);
+}
+
+#[test]
+fn convergence_columns_say_what_they_measure() {
+    // The CPU's components always run to completion; label propagation's unsettled share
+    // is a share, sampled on the null rows only (every null_every rows from tick 0).
+    let table = &cascade_runs()[0];
+    assert!(column(table, "components_converged")
+        .iter()
+        .all(|&c| c == 1.0));
+    let sampled = column(table, "null_sampled");
+    let unsettled = column(table, "lpa_unsettled");
+    let every = params_with(&[]).null_every as usize;
+    for (row, (&s, &u)) in sampled.iter().zip(&unsettled).enumerate() {
+        if row % every == 0 && row + 1 < sampled.len() {
+            assert_eq!(s, 1.0, "row {row} must carry a null sample");
+        }
+        if s == 1.0 {
+            assert!((0.0..=1.0).contains(&u), "row {row}: lpa_unsettled {u}");
+        } else {
+            assert!(u.is_nan(), "row {row}: lpa_unsettled {u} without a sample");
+        }
+    }
+    // Once ties are many and settled, few labels would still move: the last sample's
+    // share is below the first's among rows that have ties.
+    let with_ties: Vec<f64> = sampled
+        .iter()
+        .zip(&unsettled)
+        .zip(column(table, "mean_degree"))
+        .filter(|((&s, _), d)| s == 1.0 && *d > 1.0)
+        .map(|((_, &u), _)| u)
+        .collect();
+    assert!(
+        with_ties.last().unwrap() < with_ties.first().unwrap(),
+        "{with_ties:?}"
+    );
+}
+
+#[test]
 fn same_seed_gives_identical_runs() {
     let params = params_with(&[]);
     let (a, life_a) = run(5000, 11, &params, 1200);

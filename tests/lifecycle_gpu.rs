@@ -61,7 +61,7 @@ fn agents_pass_matches_cpu() {
         n_a > 0,
         "the state must have adopters for the field term to be tested"
     );
-    cpu.agents(&p, psi, n_a, t);
+    let cascade = cpu.agents(&p, psi, n_a, t);
     let worst_phi = (0..s.n as usize)
         .map(|i| angle_gap(cpu.phi[i], gpu_state.phi[i]))
         .fold(0.0, f32::max);
@@ -125,6 +125,44 @@ fn agents_pass_matches_cpu() {
     assert!(
         cpu.adopted_at.iter().filter(|&&a| a == t).count() > 0,
         "some agents must adopt in this tick"
+    );
+    // The cascade's count: those who adopted in this tick below mastery, on both backends
+    // (up to the decisions that rounded apart above).
+    let below_mastery = (0..s.n as usize)
+        .filter(|&i| cpu.adopted_at[i] == t && s.knowledge[i] < p.mastery)
+        .count() as u64;
+    assert_eq!(cascade, below_mastery);
+    assert!(
+        cascade > 0,
+        "some agents must adopt through the threshold rule"
+    );
+    // With a threshold no one can meet, those who adopt do so by mastery and the
+    // device counts none of them.
+    // (Mastery set to the median knowledge of those not yet adopted, so half of them
+    // master now.)
+    let mut waiting: Vec<f32> = (0..s.n as usize)
+        .filter(|&i| s.adopted_at[i] >= t)
+        .map(|i| s.knowledge[i])
+        .collect();
+    waiting.sort_by(f32::total_cmp);
+    let unreachable = LifecycleParams {
+        theta: 1.01,
+        mastery: waiting[waiting.len() / 2],
+        ..p
+    };
+    let masters = on_gpu(&ctx, &s, &unreachable, &[Pass::Psi, Pass::Agents]);
+    let by_mastery = (0..s.n as usize)
+        .filter(|&i| masters.adopted_at[i] == t)
+        .count();
+    assert!(
+        by_mastery > 0,
+        "some agents must master the practice in this tick"
+    );
+    assert_eq!(masters.cascade_total, s.cascade_total);
+    let on_device = gpu_state.cascade_total - s.cascade_total;
+    assert!(
+        on_device.abs_diff(cascade) <= differing,
+        "cascade: {on_device} on the GPU, {cascade} on the CPU"
     );
 }
 

@@ -3,13 +3,14 @@
 //! `emergence validate --quick` on both backends through the real binary.
 
 use crate::common::{emergence, gpu, scratch};
-use emergence::backend::GpuGraph;
+use emergence::backend::{Backend, GpuGraph};
 use emergence::graph::{generators::erdos_renyi, Csr, EdgeList};
 use emergence::model::deffuant::{self, DeffuantParams, Mixing, NONE};
 use emergence::model::kuramoto::{self, Frequencies, KuramotoParams};
 use emergence::model::sir::{self, SirParams};
 use emergence::model::voter::{self, Voter, VoterParams};
 use emergence::rng::Permutation;
+use emergence::validate;
 use std::collections::HashMap;
 
 fn er(n: u32, c: f64, seed: u32) -> Csr {
@@ -679,6 +680,37 @@ fn a_runs_config_toml_reruns_it_exactly() {
     }
 }
 
+#[test]
+fn the_onset_locator_recovers_a_known_branch() {
+    // r² = 0.7·(x − 1.04) exactly: the intercept comes back.
+    let xs = [1.1, 1.2, 1.3];
+    let r: Vec<f64> = xs.iter().map(|x| (0.7 * (x - 1.04f64)).sqrt()).collect();
+    let onset = validate::onset_from_coherent_branch(&xs, &r).unwrap();
+    assert!((onset - 1.04).abs() < 1e-12, "{onset}");
+    // A branch that does not rise has no onset.
+    assert_eq!(
+        validate::onset_from_coherent_branch(&xs, &[0.3, 0.2, 0.1]),
+        None
+    );
+}
+
+/// Kuramoto on an ER graph of c = 50, N = 5,000: the onset located from the coherent
+/// branch agrees with K_0/λ_max within 4·sd/√3 of the seeds' spread, and the same check
+/// rejects a value 30% off (both cases of the full `validate`).
+#[test]
+fn kuramoto_onset_on_a_graph_is_located_and_a_wrong_value_rejected() {
+    let cases = validate::kuramoto_onset(&Backend::Cpu, 5_000, 3).unwrap();
+    for c in &cases {
+        eprint!("{}", validate::row(c));
+        eprintln!("  basis: {}", c.basis);
+    }
+    assert_eq!(cases.len(), 2);
+    assert!(cases.iter().all(|c| c.pass), "{cases:#?}");
+    // The tolerance is the seeds' own spread, not a floor: it must be tighter than the
+    // 30% it is shown to reject.
+    assert!(cases[0].tolerance > 0.0 && cases[0].tolerance < 0.15);
+}
+
 /// `cargo test --release --test tests models::kuramoto_onset_scan -- --ignored
 /// --nocapture` (about 90 s): where the Kuramoto onset shows on an ER graph of c = 10 at
 /// N = 5,000 — the fluctuations χ = N·var_t(r) over the second half of 2,000-tick runs at
@@ -686,23 +718,38 @@ fn a_runs_config_toml_reruns_it_exactly() {
 #[test]
 #[ignore]
 fn kuramoto_onset_scan() {
-    let n = 5_000;
-    let csr = er(n, 10.0, 1);
+    // EMERGENCE_ONSET="N,c,from,step,values,seeds,ticks" changes the scan.
+    let spec: Vec<f64> = std::env::var("EMERGENCE_ONSET")
+        .unwrap_or_else(|_| "5000,10,0.6,0.1,11,3,2000".into())
+        .split(',')
+        .map(|v| v.parse().expect("EMERGENCE_ONSET: numbers"))
+        .collect();
+    let (n, c, from, by, values, seeds, ticks) = (
+        spec[0] as u32,
+        spec[1],
+        spec[2],
+        spec[3],
+        spec[4] as u32,
+        spec[5] as u32,
+        spec[6] as u32,
+    );
+    let csr = er(n, c, 1);
     let lambda = kuramoto::lambda_max_cpu(&csr, 1);
     let k_c = 2.0 / lambda;
-    for seed in 1..=3u32 {
+    println!("N {n}, c {c}: lambda_max {lambda:.4}, K_c {k_c:.5}");
+    for seed in 1..=seeds {
         let mut line = format!("seed {seed}:");
-        for step in 0..11 {
-            let ratio = 0.6 + 0.1 * step as f64;
+        for step in 0..values {
+            let ratio = from + by * step as f64;
             let p = KuramotoParams {
                 coupling: (ratio * k_c) as f32,
                 dt: 0.05,
                 frequencies: Frequencies::Lorentzian,
                 width: 1.0,
                 seed,
-                ticks: 2000,
+                ticks,
                 metrics_every: 10,
-                average_ticks: 1000,
+                average_ticks: ticks / 2,
             };
             let run = kuramoto::run_cpu(n, Some(&csr), &p);
             let k = run
@@ -715,12 +762,12 @@ fn kuramoto_onset_scan() {
                 .metrics
                 .rows
                 .iter()
-                .filter(|row| row[0] >= 1000.0)
+                .filter(|row| row[0] >= (ticks / 2) as f64)
                 .map(|row| row[k])
                 .collect();
             let m = r.iter().sum::<f64>() / r.len() as f64;
             let v = r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / r.len() as f64;
-            line += &format!(" {ratio:.1}: r {m:.3} chi {:.3};", n as f64 * v);
+            line += &format!(" {ratio:.2}: r {m:.3} chi {:.3};", n as f64 * v);
         }
         println!("{line}");
     }

@@ -79,8 +79,8 @@ impl Hand {
             // partials read; control's tick read and written.
             ("lifecycle_psi_final", partials + c, c),
             // control, phi, omega, knowledge, adopted_at, degree, neighbor, weight read;
-            // phi_next, knowledge, adopted_at written.
-            ("lifecycle_agents", c + 5 * a + 2 * s, 3 * a),
+            // phi_next, knowledge, adopted_at and control (the cascade's count) written.
+            ("lifecycle_agents", c + 5 * a + 2 * s, c + 3 * a),
             // phi_next → phi.
             ("phi copy", a, a),
             // control (removed counter), degree, neighbor, weight, age read and written;
@@ -194,12 +194,12 @@ fn roofline_predict_h200_bytes_equal_a_hand_count_of_the_bindings() {
         (mr, mw)
     );
     // The totals spelled out: a tick reads 17 agent arrays, 7 slot arrays, the control
-    // block 6 times and the ψ partials once, and writes 12, 6, 3 and once: 964.3 MB read
+    // block 6 times and the ψ partials once, and writes 12, 6, 4 and once: 964.3 MB read
     // and 816.3 MB written at this size.
     let (a, s, c, partials) = (4_000_000u64, 128_000_000u64, 32u64, 16 * 15_625u64);
     assert_eq!(tr, 17 * a + 7 * s + 6 * c + partials);
-    assert_eq!(tw, 12 * a + 6 * s + 3 * c + partials);
-    assert_eq!((tr, tw), (964_250_192, 816_250_096));
+    assert_eq!(tw, 12 * a + 6 * s + 4 * c + partials);
+    assert_eq!((tr, tw), (964_250_192, 816_250_128));
     // 7 dispatches a tick (ψ partial and final, agents, weights, propose, confirm,
     // commit) and one copy; a metrics row 2·2·4 label-propagation dispatches, 3 sums,
     // 1 + 2·12 + 2 components.

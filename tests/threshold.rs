@@ -187,6 +187,7 @@ fn scaling_locates_the_critical_seed_fraction_and_sharpens() {
         seeds: 8,
         order: None,
         bisect: 4,
+        level: 0.5,
         backend: emergence::backend::BackendChoice::Cpu,
         adapter: None,
         out: Some(dir.join("out")),
@@ -208,8 +209,11 @@ fn scaling_locates_the_critical_seed_fraction_and_sharpens() {
     let (w_small, w_large) = (sizes[0].width.unwrap(), largest.width.unwrap());
     assert!(w_large < w_small / 2.0, "width {w_small} → {w_large}");
     assert!(report.nu.unwrap() > 0.0);
-    // χ grows with N.
+    // χ grows with N, and the mean curve steepens at its crossing.
     assert!(sizes.windows(2).all(|w| w[1].chi_peak > w[0].chi_peak));
+    let slopes: Vec<f64> = sizes.iter().map(|s| s.slope.unwrap()).collect();
+    eprintln!("slopes at the crossing: {slopes:?}");
+    assert!(slopes.windows(2).all(|w| w[1] > w[0]), "{slopes:?}");
     // Each seed's own crossing: every seed crosses inside the range; the seeds' width
     // shrinks with N by more than its bootstrap errors, and the fitted exponent comes
     // with its own error.

@@ -30,7 +30,7 @@ struct Control {
     psi: f32,
     created: atomic<u32>,
     removed: atomic<u32>,
-    _pad0: u32,
+    cascade: atomic<u32>, // adopted through the threshold rule since tick 0
     _pad1: u32,
     _pad2: u32,
 }

@@ -61,9 +61,11 @@ pub struct Control {
     pub psi: f32,
     pub created: u32,
     pub removed: u32,
-    pub _pad: [u32; 3],
+    /// Agents adopted through the cascade since tick 0 (never reset).
+    pub cascade: u32,
+    pub _pad: [u32; 2],
 }
-crate::host_layout! { Control { tick, n_adopters, psi, created, removed, _pad } }
+crate::host_layout! { Control { tick, n_adopters, psi, created, removed, cascade, _pad } }
 
 /// Where in `Control` the interval's tie counters (`created`, then `removed`) lie.
 const COUNTERS_AT: u64 = std::mem::offset_of!(Control, created) as u64;
@@ -263,6 +265,7 @@ impl GpuLifecycle {
                 tick: state.tick,
                 created: state.created as u32,
                 removed: state.removed as u32,
+                cascade: state.cascade_total as u32,
                 ..Default::default()
             }],
         );
@@ -658,8 +661,9 @@ impl GpuLifecycle {
     }
 
     /// The metrics row from the words of a staging buffer; `ticks_in_interval` as in
-    /// [`Lifecycle::metrics`]. Also says whether the components had converged.
-    pub fn decode_metrics(&self, words: &[u32], ticks_in_interval: u32) -> (Vec<f64>, bool) {
+    /// [`Lifecycle::metrics`]. Also says whether the components had converged, and how
+    /// many agents the cascade has brought to adoption since tick 0.
+    pub fn decode_metrics(&self, words: &[u32], ticks_in_interval: u32) -> (Vec<f64>, bool, u32) {
         let sum = |c: usize| words[2 * c] as f64 + words[2 * c + 1] as f64 * 4_294_967_296.0;
         let at = word(STAGED_CONTROL_AT);
         let control: Control = bytemuck::pod_read_unaligned(bytemuck::cast_slice(
@@ -708,7 +712,7 @@ impl GpuLifecycle {
             sum(3) / nf,
             sum(4) / 1024.0 / nf,
         ];
-        (row, converged)
+        (row, converged, control.cascade)
     }
 
     /// One metrics row of the current tick, waiting for it (tests and the first row).
@@ -721,20 +725,20 @@ impl GpuLifecycle {
         &self,
         ctx: &GpuContext,
         ticks_in_interval: u32,
-    ) -> Result<(Vec<f64>, bool)> {
+    ) -> Result<(Vec<f64>, bool, u32)> {
         let staging = self.staging(ctx);
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_metrics(ctx, &mut encoder, &staging);
         ctx.queue.submit([encoder.finish()]);
         let words: Vec<u32> = buffers::map_and_read(ctx, &staging)?;
-        let (row, converged) = self.decode_metrics(&words, ticks_in_interval);
+        let (row, converged, cascade) = self.decode_metrics(&words, ticks_in_interval);
         if !converged {
             tracing::warn!(
                 "components had not converged after {COMPONENT_ROUNDS} rounds at tick {}",
                 row[0]
             );
         }
-        Ok((row, converged))
+        Ok((row, converged, cascade))
     }
 
     /// The state buffers a renderer reads (and never writes), so frames can be drawn
@@ -770,6 +774,7 @@ impl GpuLifecycle {
         state.tick = control.tick;
         state.created = control.created as u64;
         state.removed = control.removed as u64;
+        state.cascade_total = control.cascade as u64;
         Ok(control)
     }
 }

@@ -96,8 +96,14 @@ pub const NULL_COLUMNS: [&str; 8] = join(["null_sampled"], NULL_VALUES, []);
 
 /// Metrics columns of a lifecycle run: [`BASE_COLUMNS`], `components_converged` (1 when
 /// the connected components were complete: always on the CPU, within the GPU's fixed
-/// rounds otherwise), then [`NULL_COLUMNS`].
-pub const COLUMNS: [&str; 22] = join(BASE_COLUMNS, ["components_converged"], NULL_COLUMNS);
+/// rounds otherwise), `adoption_by_cascade` (the share of agents that adopted through
+/// the threshold rule, not by mastery: fixed once everyone has adopted, the order
+/// parameter of the lifecycle's scaling study), then [`NULL_COLUMNS`].
+pub const COLUMNS: [&str; 23] = join(
+    BASE_COLUMNS,
+    ["components_converged", "adoption_by_cascade"],
+    NULL_COLUMNS,
+);
 
 /// Three column lists as one (the lengths must add up, checked when compiling).
 const fn join<const A: usize, const B: usize, const C: usize, const N: usize>(
@@ -301,6 +307,9 @@ pub struct Lifecycle {
     pub created_total: u64,
     /// Ties removed since tick 0.
     pub removed_total: u64,
+    /// Agents that adopted through the threshold rule alone (the cascade, not mastery)
+    /// since tick 0.
+    pub cascade_total: u64,
 }
 
 impl Lifecycle {
@@ -335,6 +344,7 @@ impl Lifecycle {
             created: 0,
             removed: 0,
             created_total: 0,
+            cascade_total: 0,
             removed_total: 0,
         }
     }
@@ -362,7 +372,7 @@ impl Lifecycle {
         let t = self.tick + 1;
         let (psi, n_a) = self.psi();
         mark("psi", &mut times);
-        self.agents(p, psi, n_a, t);
+        self.cascade_total += self.agents(p, psi, n_a, t);
         mark("agents", &mut times);
         let removed = self.tie_weights(p) as u64;
         mark("weights", &mut times);
@@ -375,6 +385,12 @@ impl Lifecycle {
         self.removed_total += removed;
         self.created_total += created;
         self.tick = t;
+    }
+
+    /// Share of agents that adopted through the cascade (the threshold rule, not mastery)
+    /// by the end of the current tick: the metrics' `adoption_by_cascade`.
+    pub fn cascade_share(&self) -> f64 {
+        self.cascade_total as f64 / self.n.max(1) as f64
     }
 
     /// Share of agents adopted by the end of the current tick.

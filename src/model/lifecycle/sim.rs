@@ -385,11 +385,13 @@ impl Simulation for LifecycleSim<'_> {
                 let mut row = c.life.metrics(&self.params, 0);
                 // The CPU's components always run to completion.
                 row.push(1.0);
+                row.push(c.life.cascade_share());
                 row
             }
             Inner::Gpu(g) => {
-                let (mut row, converged) = g.device.metrics_checked(g.ctx, 0)?;
+                let (mut row, converged, cascade) = g.device.metrics_checked(g.ctx, 0)?;
                 row.push(converged as u8 as f64);
+                row.push(cascade as f64 / g.life.n.max(1) as f64);
                 if due {
                     g.device.download(g.ctx, &mut g.life)?;
                 }
@@ -427,6 +429,7 @@ impl Simulation for LifecycleSim<'_> {
                     let t0 = Instant::now();
                     let mut row = c.life.metrics(&self.params, c.life.tick - self.last_row);
                     row.push(1.0);
+                    row.push(c.life.cascade_share());
                     if let Some(times) = c.times.as_mut() {
                         times.add("metrics row", 1, t0.elapsed().as_secs_f64());
                     }
@@ -575,8 +578,10 @@ impl Simulation for LifecycleSim<'_> {
                 if let Some(rx) = stop.row_rx {
                     received(rx)?;
                     let words: Vec<u32> = buffers::read_mapped(&g.m_staging[stop.slot])?;
-                    let (mut row, converged) = g.device.decode_metrics(&words, stop.interval);
+                    let (mut row, converged, cascade) =
+                        g.device.decode_metrics(&words, stop.interval);
                     row.push(converged as u8 as f64);
+                    row.push(cascade as f64 / g.life.n.max(1) as f64);
                     row.extend(stop.nulls.unwrap_or_else(no_null_row));
                     if !converged {
                         tracing::warn!(
@@ -659,6 +664,7 @@ impl Simulation for LifecycleSim<'_> {
             .with("removed", Per::Run, counter(life.removed))
             .with("created_total", Per::Run, counter(life.created_total))
             .with("removed_total", Per::Run, counter(life.removed_total))
+            .with("cascade_total", Per::Run, counter(life.cascade_total))
             .with("last_row", Per::Run, counter(last_row))
             .with("community_tracker", Per::Run, Values::U64(tracker_words))
             .with("community_rows", Per::Run, Values::F64(tracker_rows)))
@@ -723,6 +729,7 @@ impl Simulation for LifecycleSim<'_> {
             removed: state.counter("removed")?,
             created_total: state.counter("created_total")?,
             removed_total: state.counter("removed_total")?,
+            cascade_total: state.counter("cascade_total")?,
         };
         self.last_row = state.counter("last_row")? as u32;
         // The online tracker is fed again from the table the driver hands back.

@@ -15,14 +15,15 @@ pub(crate) const BLOCK: usize = 256;
 
 impl Lifecycle {
     /// Twin of `lifecycle_agents`, tick `t`: alignment, knowledge and adoption of every
-    /// agent from the state at the start of the tick (Jacobi).
-    pub fn agents(&mut self, p: &LifecycleParams, psi: f32, n_a: u32, t: u32) {
+    /// agent from the state at the start of the tick (Jacobi). Returns how many agents
+    /// adopted through the threshold rule alone (the cascade), not by mastery.
+    pub fn agents(&mut self, p: &LifecycleParams, psi: f32, n_a: u32, t: u32) -> u64 {
         let n = self.n as usize;
         let mut phi_next = vec![0.0f32; n];
         let mut k_next = vec![0.0f32; n];
         let mut at_next = vec![0u32; n];
         let noise_amp = p.noise_amp();
-        {
+        let cascade = {
             let this = &*self;
             let ties = &this.ties;
             phi_next
@@ -30,7 +31,7 @@ impl Lifecycle {
                 .zip(k_next.par_chunks_mut(BLOCK))
                 .zip(at_next.par_chunks_mut(BLOCK))
                 .enumerate()
-                .for_each(|(b, ((phi_o, k_o), at_o))| {
+                .map(|(b, ((phi_o, k_o), at_o))| {
                     let lo = b * BLOCK;
                     let hi = lo + phi_o.len();
                     let live: usize = ties.degree[lo..hi].iter().map(|&d| d as usize).sum();
@@ -45,6 +46,7 @@ impl Lifecycle {
                     }
                     let sc: Vec<(f32, f32)> = diff.iter().map(|&x| trig::sin_cos(x)).collect();
                     let mut e = 0usize;
+                    let mut cascade = 0u64;
                     for (o, i) in (lo..hi).enumerate() {
                         let phi_i = this.phi[i];
                         let k_i = this.knowledge[i];
@@ -83,14 +85,21 @@ impl Lifecycle {
                             + p.dt
                                 * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
                                     - p.forgetting * k_i);
-                        let adopts = !adopted
-                            && (k_i >= p.mastery || (w_sum > 0.0 && b_sum >= p.theta * w_sum));
+                        let masters = k_i >= p.mastery;
+                        let follows = w_sum > 0.0 && b_sum >= p.theta * w_sum;
+                        let adopts = !adopted && (masters || follows);
+                        // Mastery comes first: only those who would not adopt by their own
+                        // knowledge are the cascade's.
+                        cascade += u64::from(adopts && !masters);
                         at_o[o] = if adopts { t } else { at_i };
                     }
-                });
-        }
+                    cascade
+                })
+                .sum()
+        };
         self.phi = phi_next;
         self.knowledge = k_next;
         self.adopted_at = at_next;
+        cascade
     }
 }
