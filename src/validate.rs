@@ -569,7 +569,7 @@ pub fn kuramoto_onset(backend: &Backend, n: u32, seeds: u32) -> Result<Vec<Case>
     let c = ONSET_DEGREE;
     let mut located = numeric(
         "kuramoto",
-        format!("ER c = {c}: onset K_on/K_c from r² on the coherent branch (K_c = K_0/λ_max)"),
+        format!("ER c = {c}: onset by r² on the coherent branch, over K_c = K_0/λ_max"),
         1.0,
         m,
         tol,
@@ -583,7 +583,7 @@ pub fn kuramoto_onset(backend: &Backend, n: u32, seeds: u32) -> Result<Vec<Case>
     let off = 1.3;
     let rejected = Case {
         model: "kuramoto",
-        case: format!("ER c = {c}: the same onset rejects a K_c 30% off (1.3·K_0/λ_max)"),
+        case: format!("ER c = {c}: that onset rejects a K_c 30% off (1.3·K_0/λ_max)"),
         theory: off,
         measured: m,
         tolerance: tol,
