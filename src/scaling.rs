@@ -190,26 +190,26 @@ pub fn parse_range(text: &str) -> Result<Vec<f64>> {
 /// The slope of the piecewise-linear curve through `(x, y)` on the segment where it first
 /// crosses `level`: it steepens with N at a transition and stays put at a crossover.
 fn slope_at_crossing(xs: &[f64], ys: &[f64], level: f64) -> Option<f64> {
-    (1..xs.len())
-        .find(|&k| {
-            let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
-            y0 * y1 < 0.0 || y1 == 0.0 || (y0 == 0.0 && k == 1)
-        })
-        .map(|k| (ys[k] - ys[k - 1]) / (xs[k] - xs[k - 1]))
+    crossing_segment(ys, level).map(|k| (ys[k] - ys[k - 1]) / (xs[k] - xs[k - 1]))
+}
+
+/// The first grid interval (k − 1, k) whose ends touch or straddle `level`.
+fn crossing_segment(ys: &[f64], level: f64) -> Option<usize> {
+    (1..ys.len()).find(|&k| {
+        let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
+        y0 == 0.0 || y0 * y1 < 0.0 || y1 == 0.0
+    })
 }
 
 /// Where the piecewise-linear curve through `(x, y)` first crosses `level`.
 fn crossing(xs: &[f64], ys: &[f64], level: f64) -> Option<f64> {
-    for k in 1..xs.len() {
-        let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
-        if y0 == 0.0 {
-            return Some(xs[k - 1]);
-        }
-        if y0 * y1 < 0.0 || y1 == 0.0 {
-            return Some(xs[k - 1] + (xs[k] - xs[k - 1]) * y0 / (y0 - y1));
-        }
-    }
-    None
+    let k = crossing_segment(ys, level)?;
+    let (y0, y1) = (ys[k - 1] - level, ys[k] - level);
+    Some(if y0 == 0.0 {
+        xs[k - 1]
+    } else {
+        xs[k - 1] + (xs[k] - xs[k - 1]) * y0 / (y0 - y1)
+    })
 }
 
 /// Least-squares slope of y against x.

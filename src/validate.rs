@@ -11,7 +11,7 @@ use crate::backend::{Backend, GpuGraph};
 use crate::error::Result;
 use crate::graph::{generators, Csr};
 use crate::model::deffuant::{self, DeffuantParams};
-use crate::model::kuramoto::{self, Frequencies, KuramotoParams};
+use crate::model::kuramoto::{self, KuramotoParams};
 use crate::model::sir::{self, SirParams};
 use crate::model::threshold::{self, ThresholdParams};
 use crate::model::voter::{self, VoterParams};
@@ -396,16 +396,7 @@ fn kuramoto(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<()> {
     let n = 5_000;
     let ticks = plan.pick(2_000, 6_000);
     let runs = plan.pick(1, 3);
-    let params = |k: f64, seed: u32| KuramotoParams {
-        coupling: k as f32,
-        dt: 0.05,
-        frequencies: Frequencies::Lorentzian,
-        width: 1.0,
-        seed,
-        ticks,
-        metrics_every: ticks,
-        average_ticks: ticks / 2,
-    };
+    let params = |k: f64, seed: u32| KuramotoParams::lorentzian(k, seed, ticks);
     for k in [2.5, 3.0, 4.0, 6.0] {
         let start = Instant::now();
         let mut r = Vec::new();
@@ -465,16 +456,7 @@ fn kuramoto_graph(backend: &Backend, plan: Plan, out: &mut Vec<Case>) -> Result<
     let k_c = 2.0 / lambda;
     for (ratio, bound, below) in [(0.7, 0.05, true), (1.5, 0.2, false)] {
         let start = Instant::now();
-        let p = KuramotoParams {
-            coupling: (ratio * k_c) as f32,
-            dt: 0.05,
-            frequencies: Frequencies::Lorentzian,
-            width: 1.0,
-            seed: 1,
-            ticks,
-            metrics_every: ticks,
-            average_ticks: ticks / 2,
-        };
+        let p = KuramotoParams::lorentzian(ratio * k_c, 1, ticks);
         let r = kuramoto::run(backend, n, Some(&csr), &p)?.0.r_mean;
         out.push(Case {
             model: "kuramoto",
@@ -541,16 +523,7 @@ pub fn kuramoto_onset(backend: &Backend, n: u32, seeds: u32) -> Result<Vec<Case>
     for seed in 1..=seeds {
         let mut r = Vec::new();
         for ratio in ONSET_BRANCH {
-            let p = KuramotoParams {
-                coupling: (ratio * k_c) as f32,
-                dt: 0.05,
-                frequencies: Frequencies::Lorentzian,
-                width: 1.0,
-                seed,
-                ticks: 2_000,
-                metrics_every: 2_000,
-                average_ticks: 1_000,
-            };
+            let p = KuramotoParams::lorentzian(ratio * k_c, seed, 2_000);
             r.push(kuramoto::run(backend, n, Some(&csr), &p)?.0.r_mean);
         }
         onsets.push(onset_from_coherent_branch(&ONSET_BRANCH, &r).unwrap_or(f64::NAN));

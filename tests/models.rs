@@ -6,7 +6,7 @@ use crate::common::{emergence, gpu, scratch};
 use emergence::backend::{Backend, GpuGraph};
 use emergence::graph::{generators::erdos_renyi, Csr, EdgeList};
 use emergence::model::deffuant::{self, DeffuantParams, Mixing, NONE};
-use emergence::model::kuramoto::{self, Frequencies, KuramotoParams};
+use emergence::model::kuramoto::{self, KuramotoParams};
 use emergence::model::sir::{self, SirParams};
 use emergence::model::voter::{self, Voter, VoterParams};
 use emergence::rng::Permutation;
@@ -299,14 +299,8 @@ fn voter_gpu_matches_cpu_exactly() {
 
 fn kuramoto_params(k: f32, ticks: u32) -> KuramotoParams {
     KuramotoParams {
-        coupling: k,
-        dt: 0.05,
-        frequencies: Frequencies::Lorentzian,
-        width: 1.0,
-        seed: 3,
-        ticks,
         metrics_every: 100,
-        average_ticks: ticks / 2,
+        ..KuramotoParams::lorentzian(k as f64, 3, ticks)
     }
 }
 
@@ -742,28 +736,19 @@ fn kuramoto_onset_scan() {
         for step in 0..values {
             let ratio = from + by * step as f64;
             let p = KuramotoParams {
-                coupling: (ratio * k_c) as f32,
-                dt: 0.05,
-                frequencies: Frequencies::Lorentzian,
-                width: 1.0,
-                seed,
-                ticks,
                 metrics_every: 10,
-                average_ticks: ticks / 2,
+                ..KuramotoParams::lorentzian(ratio * k_c, seed, ticks)
             };
             let run = kuramoto::run_cpu(n, Some(&csr), &p);
-            let k = run
-                .metrics
-                .columns
-                .iter()
-                .position(|c| c == "order")
-                .unwrap();
+            let order = run.metrics.column("order").unwrap();
             let r: Vec<f64> = run
                 .metrics
-                .rows
-                .iter()
-                .filter(|row| row[0] >= (ticks / 2) as f64)
-                .map(|row| row[k])
+                .column("tick")
+                .unwrap()
+                .into_iter()
+                .zip(order)
+                .filter(|&(tick, _)| tick >= (ticks / 2) as f64)
+                .map(|(_, r)| r)
                 .collect();
             let m = r.iter().sum::<f64>() / r.len() as f64;
             let v = r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / r.len() as f64;

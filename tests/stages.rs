@@ -730,18 +730,14 @@ fn run_directory_holds_the_stages() {
     assert!(online[0]["confirmed_at"].as_u64().unwrap() >= online[0]["tick"].as_u64().unwrap());
     assert!(summary["milestones"].is_object(), "milestones stay");
     // Null samples on every fifth row (model.null_every = 5, rows every 10 ticks).
-    let k = report
-        .metrics
-        .columns
-        .iter()
-        .position(|c| c == "null_sampled")
-        .unwrap();
-    let sampled: Vec<u64> = report
-        .metrics
-        .rows
-        .iter()
-        .filter(|r| r[k] == 1.0)
-        .map(|r| r[0] as u64)
+    let metrics = &report.metrics;
+    let sampled: Vec<u64> = metrics
+        .column("tick")
+        .unwrap()
+        .into_iter()
+        .zip(metrics.column("null_sampled").unwrap())
+        .filter(|&(_, s)| s == 1.0)
+        .map(|(tick, _)| tick as u64)
         .collect();
     assert_eq!(sampled, (0..=600).step_by(50).collect::<Vec<u64>>());
 }

@@ -23,8 +23,9 @@ pub const WEIGHT_BIN: f64 = 0.25;
 /// The configuration-model graph with the degrees of `graph`: every tie end (stub) gets
 /// a random key, stubs are paired in key order, and self-ties and repeated pairs are
 /// dropped (a dropped repeated pair lowers two degrees by one, a dropped self-tie one
-/// degree by two; at the lifecycle's degrees well under 1% of the ties). Keys are `pcg` hashes of (stub index, salt) with the index as tie-breaker,
-/// so the sort, and the graph, do not depend on the thread count.
+/// degree by two; at the lifecycle's degrees well under 1% of the ties). Keys are `pcg`
+/// hashes of (stub index, salt) with the index as tie-breaker, so the sort, and the
+/// graph, do not depend on the thread count.
 pub fn rewired<G: Adjacency + Sync + ?Sized>(graph: &G, seed: u32, tick: u32) -> Csr {
     let n = graph.n();
     let salt = rng::rand4(seed, tick, 0, stream::NULL_REWIRE)[0];

@@ -79,6 +79,21 @@ pub struct KuramotoParams {
 }
 
 impl KuramotoParams {
+    /// The oracles' setting: Lorentzian frequencies of half width γ = 1 (K_0 = 2), RK4 at
+    /// dt = 0.05, one metrics row at the end, r averaged over the second half of the run.
+    pub fn lorentzian(coupling: f64, seed: u32, ticks: u32) -> KuramotoParams {
+        KuramotoParams {
+            coupling: coupling as f32,
+            dt: 0.05,
+            frequencies: Frequencies::Lorentzian,
+            width: 1.0,
+            seed,
+            ticks,
+            metrics_every: ticks,
+            average_ticks: ticks / 2,
+        }
+    }
+
     /// K_0 = 2 / (π g(0)), the all-to-all critical coupling.
     pub fn k0(&self) -> f64 {
         2.0 / (std::f64::consts::PI * self.frequencies.g0(self.width))

@@ -390,7 +390,12 @@ impl Lifecycle {
     /// Share of agents that adopted through the cascade (the threshold rule, not mastery)
     /// by the end of the current tick: the metrics' `adoption_by_cascade`.
     pub fn cascade_share(&self) -> f64 {
-        self.cascade_total as f64 / self.n.max(1) as f64
+        self.share(self.cascade_total)
+    }
+
+    /// `count` agents as a share of all N.
+    pub fn share(&self, count: u64) -> f64 {
+        count as f64 / self.n.max(1) as f64
     }
 
     /// Share of agents adopted by the end of the current tick.

@@ -391,7 +391,7 @@ impl Simulation for LifecycleSim<'_> {
             Inner::Gpu(g) => {
                 let (mut row, converged, cascade) = g.device.metrics_checked(g.ctx, 0)?;
                 row.push(converged as u8 as f64);
-                row.push(cascade as f64 / g.life.n.max(1) as f64);
+                row.push(g.life.share(cascade.into()));
                 if due {
                     g.device.download(g.ctx, &mut g.life)?;
                 }
@@ -581,7 +581,7 @@ impl Simulation for LifecycleSim<'_> {
                     let (mut row, converged, cascade) =
                         g.device.decode_metrics(&words, stop.interval);
                     row.push(converged as u8 as f64);
-                    row.push(cascade as f64 / g.life.n.max(1) as f64);
+                    row.push(g.life.share(cascade.into()));
                     row.extend(stop.nulls.unwrap_or_else(no_null_row));
                     if !converged {
                         tracing::warn!(
