@@ -1,7 +1,8 @@
-//! The cost of a rendered frame at 1280 × 720, on planted communities of 50 agents (mean
+//! The cost of a rendered frame at 1920 × 1080, on planted communities of 50 agents (mean
 //! degree 8, 7 of them inside, every tie strong: the layout and the tie lines have real
 //! work; the dynamics do not matter to the cost) at N = 100,000 (`EMERGENCE_RENDER_N`
-//! sets N). On the CPU backend (group `render_cpu`): the layout steps of one frame
+//! sets N), drawn as the movie preset draws them: the planted blocks as the communities
+//! (two-level layout, `--color community`, `--camera fit`). On the CPU backend (group `render_cpu`): the layout steps of one frame
 //! (`LAYOUT_STEPS_PER_FRAME`), splat + tie lines + pack, and the overlay + PNG encoding
 //! (host work on either backend). On the GPU (`render_gpu`, skipped with a note when
 //! `GpuContext::new(None)` fails): the layout steps alone, splat + lines + pack with the
@@ -24,12 +25,13 @@ use emergence::graph::{generators, TieStore};
 use emergence::model::lifecycle::{Lifecycle, LifecycleParams};
 use emergence::render::drive::{self, render_cpu};
 use emergence::render::gpu::{GpuRenderer, RenderInputs};
+use emergence::render::groups::Groups;
 use emergence::render::layout::{ForceLayout, TieView};
 use emergence::render::overlay::OverlayInfo;
 use emergence::render::writer::{compose, write_png, Frame};
-use emergence::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
+use emergence::render::{CameraMode, ColorMode, RenderParams, LAYOUT_STEPS_PER_FRAME};
 
-const SIZE: (u32, u32) = (1280, 720);
+const SIZE: (u32, u32) = (1920, 1080);
 
 fn agents() -> u32 {
     common::env_or("EMERGENCE_RENDER_N", 100_000)
@@ -37,10 +39,10 @@ fn agents() -> u32 {
 
 /// A lifecycle state on planted communities (ties at weight 0.6, strong), knowledge
 /// spread over agents so the colours vary, and its render parameters.
-fn scene() -> (Lifecycle, RenderParams) {
+fn scene() -> (Lifecycle, RenderParams, Groups) {
     let n = agents();
     let p = LifecycleParams::from_config(&Scenario::default());
-    let (edges, _) =
+    let (edges, blocks) =
         generators::stochastic_block(n, n / 50, 8.0, 7.0, 3).expect("the planted graph builds");
     let ties = TieStore::from_edges(&edges, p.slots, 0.6).0;
     let mut life = Lifecycle::new(n, 1, &p, ties);
@@ -54,25 +56,27 @@ fn scene() -> (Lifecycle, RenderParams) {
         life.seed,
         p.strong_tie,
         p.mastery,
-    );
-    (life, rp)
+    )
+    .with_view(ColorMode::Community, CameraMode::Fit);
+    (life, rp, Groups::from_labels(&blocks, 5))
 }
 
 fn cpu(c: &mut Criterion) {
-    let (life, rp) = scene();
+    let (life, rp, groups) = scene();
     let mut g = c.benchmark_group("render_cpu");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(life.n as u64));
     let mut lay = ForceLayout::new(rp, 1);
+    lay.set_groups(groups);
     g.bench_function("layout_steps", |b| {
         b.iter(|| lay.step(TieView::from(&life.ties), LAYOUT_STEPS_PER_FRAME))
     });
     g.bench_function("splat_lines_pack", |b| {
-        b.iter(|| render_cpu(&rp, &life, &lay.pos))
+        b.iter(|| render_cpu(&life, &mut lay))
     });
     let frame = Frame {
         tick: 1,
-        pixels: render_cpu(&rp, &life, &lay.pos),
+        pixels: render_cpu(&life, &mut lay),
         overlay: OverlayInfo {
             tick: 1,
             stage: 1,
@@ -80,7 +84,12 @@ fn cpu(c: &mut Criterion) {
             first_tick: 0.0,
             last_tick: 2.0,
             agents: life.n,
+            colour: ColorMode::Community,
+            title: Some("Emergence".into()),
+            caption: Some((2, "1000 communities, median 50 members".into())),
+            bands: vec![(0.0, 1)],
         },
+        hold: 0,
     };
     let dir = std::env::temp_dir().join(format!("emergence-bench-render-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch folder");
@@ -103,7 +112,7 @@ fn gpu(c: &mut Criterion) {
             return;
         }
     };
-    let (life, rp) = scene();
+    let (life, rp, groups) = scene();
     // The state's buffers, as a renderer reads them.
     let phi = buffers::storage(&ctx, "phi", &life.phi);
     let knowledge = buffers::storage(&ctx, "knowledge", &life.knowledge);
@@ -121,7 +130,8 @@ fn gpu(c: &mut Criterion) {
         weight: &weight,
     };
     let pos = emergence::render::layout::initial_positions(life.n, 1);
-    let r = GpuRenderer::new(&ctx, rp, &pos, inputs).expect("the renderer starts");
+    let mut r = GpuRenderer::new(&ctx, rp, &pos, inputs).expect("the renderer starts");
+    r.set_groups(&ctx, &groups);
     // One frame first, so the layout has left its random start as on the CPU.
     drive::render_gpu_once(&ctx, &r, LAYOUT_STEPS_PER_FRAME).expect("a frame renders");
     let mut g = c.benchmark_group("render_gpu");

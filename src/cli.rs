@@ -43,7 +43,7 @@ pub enum LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario and write its run directory (config.toml, metrics.csv, summary.json).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List adapters, backends, the limits that bound a run and the largest N that fits.
     Info {
         /// A scenario: size its model's buffers with its mean degree and K (default: every
@@ -375,12 +375,32 @@ pub struct RenderArgs {
     /// Frames per second of the movie [default: 30].
     #[arg(long)]
     pub fps: Option<u32>,
-    /// Frame size in pixels, even numbers [default: 1280x720].
+    /// Frame size in pixels, even numbers [default: the preset's, 1920x1080].
     #[arg(long, value_name = "WxH")]
     pub size: Option<String>,
-    /// Ticks between frames [default: ticks / (10 × fps), a movie of about 10 s].
+    /// Ticks between frames [default: ticks / (seconds × fps), a movie of the preset's
+    /// length, about 20 s].
     #[arg(long, value_name = "T")]
     pub frame_every: Option<u32>,
+    /// What colour says: purpose (hue), community (each community of practice its own
+    /// colour), knowledge, adoption, or stage (isolated, networked, community, adopter).
+    #[arg(long, value_name = "MODE")]
+    pub color: Option<String>,
+    /// fixed (the whole layout), fit (the occupied area, moving smoothly) or follow (the
+    /// largest community of practice while there is one) [default: fit].
+    #[arg(long, value_name = "MODE")]
+    pub camera: Option<String>,
+    /// A caption of your own on every frame (the talk's title).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Movie defaults: talk (1920x1080 MP4, 30 fps, about 20 s, 2 s held on each
+    /// transition) or slides (640x360 GIF, 12 fps, about 10 s, 1 s held) [default: talk].
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Seconds the movie holds each stage transition's frame, with its caption
+    /// [default: the preset's].
+    #[arg(long, value_name = "S")]
+    pub hold: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -636,6 +656,11 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                     fps: args.render.fps,
                     size: args.render.size,
                     frame_every: args.render.frame_every,
+                    color: args.render.color,
+                    camera: args.render.camera,
+                    title: args.render.title,
+                    preset: args.render.preset,
+                    hold: args.render.hold,
                 },
                 checkpoint_every: args.checkpoint_every,
                 checkpoint_every_s: args.checkpoint_every_s,

@@ -88,6 +88,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport> {
     let ticks = loaded.scenario.ticks as u64;
     let snapshots = snapshot_ticks(opts, model, &loaded)?;
     let render_plan = crate::render::plan(&opts.render, model.renders(), ticks, opts.force)?;
+    if let Some(plan) = &render_plan {
+        crate::render::check_groups_drawn(plan, &loaded.scenario)?;
+    }
     let graph_file = graph_file_of(&loaded)?;
     // The memory plan (the device's limits, the host's memory) before the graph is built
     // or anything large allocated.

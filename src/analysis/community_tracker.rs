@@ -468,6 +468,22 @@ impl CommunityTracker {
         })
     }
 
+    /// The communities seen at the last sample, in id order: id, members, and whether it
+    /// counts as a community of practice (at least `min_lifetime` ticks old).
+    pub fn current(&self) -> Vec<(u64, &[u32], bool)> {
+        let mut v: Vec<(u64, &[u32], bool)> = self
+            .tracked
+            .iter()
+            .filter(|t| t.missed == 0)
+            .map(|t| {
+                let practice = t.last_seen >= t.born + self.params.min_lifetime;
+                (t.id, &t.members[..], practice)
+            })
+            .collect();
+        v.sort_by_key(|&(id, _, _)| id);
+        v
+    }
+
     /// The ids alive at the last sample, with their members (tests).
     pub fn alive(&self) -> Vec<(u64, &[u32])> {
         self.tracked

@@ -32,7 +32,17 @@ pub struct Interval {
 #[derive(Debug, Default)]
 pub struct Collected {
     pub rows: Vec<Vec<f64>>,
-    pub frame: Option<Vec<u32>>,
+    pub frame: Option<FrameOut>,
+}
+
+/// A frame as a model hands it over: its packed RGBA8 pixels and what its captions may
+/// say of the communities of practice drawn in it.
+#[derive(Debug, Clone, Default)]
+pub struct FrameOut {
+    pub pixels: Vec<u32>,
+    /// The communities drawn (from the last tracker sample): each one's size and whether
+    /// it counts as a community of practice.
+    pub communities: Vec<(u32, bool)>,
 }
 
 /// When a model writes metrics rows.
@@ -111,8 +121,8 @@ pub trait Observer {
         Ok(())
     }
     /// A frame of the state at `tick`, after that tick's row (if any) is in `table`.
-    fn on_frame(&mut self, tick: u64, pixels: Vec<u32>, table: &MetricsTable) -> Result<()> {
-        let _ = (tick, pixels, table);
+    fn on_frame(&mut self, tick: u64, frame: FrameOut, table: &MetricsTable) -> Result<()> {
+        let _ = (tick, frame, table);
         Ok(())
     }
 }
@@ -479,9 +489,9 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                 o.on_rows(&table)?;
             }
         }
-        if let Some(pixels) = collected.frame {
+        if let Some(frame) = collected.frame {
             for o in drive.observers.iter_mut() {
-                o.on_frame(tick, pixels.clone(), &table)?;
+                o.on_frame(tick, frame.clone(), &table)?;
             }
         }
     }

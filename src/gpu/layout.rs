@@ -139,6 +139,11 @@ const RENDER: &[&str] = &[
     "render_splat",
     "render_ties",
     "render_pack",
+    "layout_groups",
+    "layout_cohesion",
+    "render_bounds",
+    "render_camera",
+    "render_colour",
 ];
 
 const fn mirror(kernels: &'static [&'static str], wgsl: &'static str, host: HostLayout) -> Mirror {

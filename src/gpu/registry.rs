@@ -152,6 +152,11 @@ pub const PAIRS: &[Pair] = &[
     pair("render_splat", "src/render/splat.rs", covered("render::render_kernels_match_their_cpu_twins", TICK)),
     pair("render_ties", "src/render/splat.rs", covered("render::render_kernels_match_their_cpu_twins", TICK)),
     pair("render_pack", "src/render/splat.rs", covered("render::render_kernels_match_their_cpu_twins", TICK)),
+    pair("layout_groups", "src/render/layout.rs", covered("render::layout_kernels_match_their_cpu_twins", TICK)),
+    pair("layout_cohesion", "src/render/layout.rs", covered("render::layout_kernels_match_their_cpu_twins", TICK)),
+    pair("render_bounds", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
+    pair("render_camera", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
+    pair("render_colour", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
 ];
 
 /// The first index where two slices differ, as a message.

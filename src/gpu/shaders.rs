@@ -243,6 +243,26 @@ pub const KERNELS: &[(&str, &str)] = &[
         "render_pack",
         include_str!("../../shaders/render_pack.wgsl"),
     ),
+    (
+        "layout_groups",
+        include_str!("../../shaders/layout_groups.wgsl"),
+    ),
+    (
+        "layout_cohesion",
+        include_str!("../../shaders/layout_cohesion.wgsl"),
+    ),
+    (
+        "render_bounds",
+        include_str!("../../shaders/render_bounds.wgsl"),
+    ),
+    (
+        "render_camera",
+        include_str!("../../shaders/render_camera.wgsl"),
+    ),
+    (
+        "render_colour",
+        include_str!("../../shaders/render_colour.wgsl"),
+    ),
 ];
 
 /// The full source of kernel `name`, with its imports expanded (`adjacency` as CSR, tie

@@ -7,12 +7,12 @@
 //! simulation records them into the tick's submission on the GPU).
 
 use super::gpu::GpuRenderer;
-use super::layout::TieView;
-use super::overlay::OverlayInfo;
+use super::layout::{ForceLayout, TieView};
+use super::overlay::Captioner;
 use super::splat;
 use super::writer::{Frame, FrameWriter, PendingMovie};
 use super::{RenderParams, RenderPlan};
-use crate::engine::Observer;
+use crate::engine::{FrameOut, Observer};
 use crate::error::Result;
 use crate::gpu::{buffers, GpuContext};
 use crate::io::MetricsTable;
@@ -29,13 +29,25 @@ pub fn params_for(life: &Lifecycle, p: &LifecycleParams, plan: &RenderPlan) -> R
         p.strong_tie,
         p.mastery,
     )
+    .with_view(plan.colour, plan.camera)
 }
 
-/// One frame of a lifecycle state on the CPU: splat, tie lines, pack (the layout is
-/// stepped by the caller).
-pub fn render_cpu(rp: &RenderParams, life: &Lifecycle, pos: &[[f32; 2]]) -> Vec<u32> {
-    let accum = splat::render_splat(rp, pos, &life.phi, &life.knowledge, &life.adopted_at);
-    let lines = splat::render_ties(rp, pos, TieView::from(&life.ties));
+/// One frame of a lifecycle state on the CPU: camera, colours, splat, tie lines, pack
+/// (the layout is stepped by the caller; the camera moves).
+pub fn render_cpu(life: &Lifecycle, layout: &mut ForceLayout) -> Vec<u32> {
+    let camera = layout.frame_camera();
+    let rp = &layout.params;
+    let colour = splat::render_colour(
+        rp,
+        &life.phi,
+        &life.knowledge,
+        &life.adopted_at,
+        &life.ties.degree,
+        &layout.groups.of_agent,
+        &layout.groups.palette,
+    );
+    let accum = splat::render_splat(rp, &layout.pos, &colour, &camera);
+    let lines = splat::render_ties(rp, &layout.pos, TieView::from(&life.ties), &camera);
     splat::render_pack(rp, &accum, &lines)
 }
 
@@ -43,9 +55,7 @@ pub fn render_cpu(rp: &RenderParams, life: &Lifecycle, pos: &[[f32; 2]]) -> Vec<
 /// overlay of the rows so far and goes to a [`FrameWriter`] (PNGs, a movie).
 pub struct FrameObserver {
     writer: FrameWriter,
-    agents: u32,
-    start: u64,
-    end: u64,
+    captions: Captioner,
     frames: u64,
 }
 
@@ -63,9 +73,7 @@ impl FrameObserver {
     ) -> Result<Self> {
         Ok(FrameObserver {
             writer: FrameWriter::start(plan, run_dir, continues)?,
-            agents,
-            start,
-            end,
+            captions: Captioner::new(plan, agents, start, end, start > 0),
             frames: 0,
         })
     }
@@ -84,12 +92,14 @@ impl FrameObserver {
 }
 
 impl Observer for FrameObserver {
-    fn on_frame(&mut self, tick: u64, pixels: Vec<u32>, table: &MetricsTable) -> Result<()> {
+    fn on_frame(&mut self, tick: u64, frame: FrameOut, table: &MetricsTable) -> Result<()> {
         self.frames += 1;
+        let (overlay, hold) = self.captions.frame(table, tick, &frame.communities);
         self.writer.send(Frame {
             tick,
-            pixels,
-            overlay: OverlayInfo::from_table(table, tick, self.agents, self.start, self.end),
+            pixels: frame.pixels,
+            overlay,
+            hold,
         })
     }
 }

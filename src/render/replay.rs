@@ -9,7 +9,7 @@
 //! deterministic in the run directory: the same snapshots give the same frames.
 
 use super::layout::{ForceLayout, TieView};
-use super::overlay::OverlayInfo;
+use super::overlay::Captioner;
 use super::writer::{Frame, FrameWriter};
 use super::{splat, MovieDest, MovieKind, RenderParams, RenderRequest};
 use crate::engine::Values;
@@ -66,10 +66,13 @@ impl Replayed {
     }
 }
 
-/// The default frames per second: the snapshots over about [`super::DEFAULT_SECONDS`],
-/// from 1 to [`super::DEFAULT_FPS`].
+/// A replay's movie lasts about this many seconds by default.
+const REPLAY_SECONDS: u32 = 10;
+
+/// The default frames per second: the snapshots over about [`REPLAY_SECONDS`], from 1 to
+/// the talk preset's frame rate.
 pub fn default_fps(frames: usize) -> u32 {
-    ((frames as f64 / super::DEFAULT_SECONDS as f64).round() as u32).clamp(1, super::DEFAULT_FPS)
+    ((frames as f64 / REPLAY_SECONDS as f64).round() as u32).clamp(1, super::TALK.fps)
 }
 
 /// One snapshot's ties as tie slots (each tie in both ends' slots, in file order).
@@ -142,6 +145,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<Replayed> {
         fps: opts.fps.or(Some(default_fps(run.ticks.len()))),
         size: opts.size.clone(),
         frame_every: None,
+        ..Default::default()
     };
     let last = *run.ticks.last().expect("a snapshot");
     let mut plan = super::plan(&request, true, last.max(1), opts.force)?
@@ -165,10 +169,12 @@ pub fn replay(opts: &ReplayOptions) -> Result<Replayed> {
             params.strong_tie,
             params.mastery,
         )
+        .with_view(plan.colour, plan.camera)
     };
     let mut layout = ForceLayout::new(rp(1), seed);
     let end_tick = run.manifest.tick.max(last);
     let mut writer = FrameWriter::start(&plan, dir, false)?;
+    let mut captions = Captioner::new(&plan, n, 0, end_tick, false);
     for &tick in &run.ticks {
         let ties = run.read_ties(tick)?;
         let (k, degree, neighbor, weight) = slots_of(n, &ties);
@@ -203,14 +209,26 @@ pub fn replay(opts: &ReplayOptions) -> Result<Replayed> {
         };
         let knowledge = take_f32(columns.pop().expect("asked for").1, "knowledge")?;
         let phi = take_f32(columns.pop().expect("asked for").1, "phi")?;
+        let camera = layout.frame_camera();
         let p = &layout.params;
-        let accum = splat::render_splat(p, &layout.pos, &phi, &knowledge, &adopted_at);
-        let lines = splat::render_ties(p, &layout.pos, view);
+        let colour = splat::render_colour(
+            p,
+            &phi,
+            &knowledge,
+            &adopted_at,
+            &degree,
+            &layout.groups.of_agent,
+            &layout.groups.palette,
+        );
+        let accum = splat::render_splat(p, &layout.pos, &colour, &camera);
+        let lines = splat::render_ties(p, &layout.pos, view, &camera);
         let pixels = splat::render_pack(p, &accum, &lines);
+        let (overlay, hold) = captions.frame(&table, tick, &[]);
         writer.send(Frame {
             tick,
             pixels,
-            overlay: OverlayInfo::from_table(&table, tick, n, 0, end_tick),
+            overlay,
+            hold,
         })?;
     }
     let (stats, pending) = writer.finish()?;

@@ -22,6 +22,8 @@ pub struct Frame {
     /// RGBA8 pixels, r in the low byte (the layout of the GPU's packed image).
     pub pixels: Vec<u32>,
     pub overlay: OverlayInfo,
+    /// How many more times the movie shows this frame (a transition held on screen).
+    pub hold: u32,
 }
 
 /// What the writer thread did.
@@ -300,7 +302,9 @@ impl FrameWriter {
                         )?;
                     }
                     if let Some((sink, path)) = movie.as_mut() {
-                        sink.write(&mut rgba, &plan, path)?;
+                        for _ in 0..=frame.hold {
+                            sink.write(&mut rgba, &plan, path)?;
+                        }
                     }
                     stats.frames += 1;
                     stats.encode_s += start.elapsed().as_secs_f64();

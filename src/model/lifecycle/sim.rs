@@ -10,6 +10,7 @@ use crate::analysis::community_tracker::{CommunityRow, CommunityTracker, Tracker
 use crate::analysis::components;
 use crate::analysis::stages::{OnlineTracker, StageParams};
 use crate::backend::Backend;
+use crate::engine::FrameOut;
 use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, GpuContext};
@@ -20,6 +21,7 @@ use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
 use crate::profile::{PassTime, PassTimes};
 use crate::render::drive::{params_for, render_cpu};
 use crate::render::gpu::GpuRenderer;
+use crate::render::groups::Groups;
 use crate::render::layout::{self, ForceLayout, TieView};
 use crate::render::{RenderParams, LAYOUT_STEPS_PER_FRAME};
 use std::cell::RefCell;
@@ -114,7 +116,6 @@ pub fn run(
 
 struct CpuSim {
     life: Lifecycle,
-    render: Option<RenderParams>,
     layout: Option<ForceLayout>,
     done: VecDeque<Collected>,
     /// Pass times of a profiled run.
@@ -202,6 +203,8 @@ struct GpuSim<'a> {
     device: GpuLifecycle,
     life: Lifecycle,
     renderer: Option<GpuRenderer>,
+    /// The groups the renderer draws now (for the frames' captions).
+    drawn_sizes: Vec<(u32, bool)>,
     m_staging: [wgpu::Buffer; 2],
     f_staging: Option<[wgpu::Buffer; 2]>,
     in_flight: VecDeque<Stop>,
@@ -216,6 +219,8 @@ struct Stop {
     interval: u32,
     row_rx: Option<Receiver<Result<()>>>,
     frame_rx: Option<Receiver<Result<()>>>,
+    /// The groups the frame drew.
+    frame_sizes: Vec<(u32, bool)>,
     /// The row's null sample, computed from the state downloaded when it was due.
     nulls: Option<Vec<f64>>,
 }
@@ -266,6 +271,7 @@ impl<'a> GpuSim<'a> {
             device,
             life,
             renderer,
+            drawn_sizes: Vec::new(),
             in_flight: VecDeque::new(),
             submitted: 0,
             profiler: None,
@@ -298,7 +304,6 @@ impl<'a> LifecycleSim<'a> {
         let inner = match backend {
             Backend::Cpu => Inner::Cpu(Box::new(CpuSim {
                 layout: render.map(|rp| ForceLayout::new(rp, life.seed)),
-                render,
                 life,
                 done: VecDeque::new(),
                 times: None,
@@ -425,6 +430,7 @@ impl Simulation for LifecycleSim<'_> {
                     c.life.step_timed(&self.params, c.times.as_mut());
                 }
                 let mut out = Collected::default();
+                let mut tracked = false;
                 if iv.row {
                     let t0 = Instant::now();
                     let mut row = c.life.metrics(&self.params, c.life.tick - self.last_row);
@@ -438,6 +444,8 @@ impl Simulation for LifecycleSim<'_> {
                         let (nulls, growth) = c.life.null_sample(&self.params);
                         row.extend(nulls);
                         c.life.track_communities(&mut self.communities, &growth);
+                        // Drawn from the next frame on, as on the GPU.
+                        tracked = true;
                         if let Some(times) = c.times.as_mut() {
                             times.add("null sample", 1, t0.elapsed().as_secs_f64());
                         }
@@ -449,16 +457,19 @@ impl Simulation for LifecycleSim<'_> {
                 }
                 if iv.frame {
                     let t0 = Instant::now();
-                    let (rp, layout) = (
-                        c.render.as_ref().expect("frames need a render plan"),
-                        c.layout.as_mut().expect("frames need a layout"),
-                    );
+                    let layout = c.layout.as_mut().expect("frames need a layout");
                     // The first frame shows the starting positions.
                     if !first_frame {
                         layout.step(TieView::from(&c.life.ties), LAYOUT_STEPS_PER_FRAME);
                     }
-                    out.frame = Some(render_cpu(rp, &c.life, &layout.pos));
+                    out.frame = Some(FrameOut {
+                        pixels: render_cpu(&c.life, layout),
+                        communities: layout.groups.summary(),
+                    });
                     self.render_s += t0.elapsed().as_secs_f64();
+                }
+                if let (true, Some(layout)) = (tracked, c.layout.as_mut()) {
+                    layout.set_groups(Groups::from_tracker(&self.communities, c.life.n));
                 }
                 c.done.push_back(out);
             }
@@ -515,6 +526,12 @@ impl Simulation for LifecycleSim<'_> {
                     p.receivers[slot] = Some(map(&p.staging[slot], "profile"));
                 }
                 let row_rx = iv.row.then(|| map(&g.m_staging[slot], "metrics"));
+                let frame_sizes = if iv.frame {
+                    g.drawn_sizes.clone()
+                } else {
+                    Vec::new()
+                };
+                let mut frame_sizes_next = None;
                 let frame_rx = g
                     .f_staging
                     .as_ref()
@@ -530,6 +547,12 @@ impl Simulation for LifecycleSim<'_> {
                         g.device.download(ctx, &mut g.life)?;
                         let (row, growth) = g.life.null_sample(&self.params);
                         g.life.track_communities(&mut self.communities, &growth);
+                        // Written after this submission: drawn from the next frame on.
+                        if let Some(r) = g.renderer.as_mut() {
+                            let groups = Groups::from_tracker(&self.communities, g.life.n);
+                            r.set_groups(ctx, &groups);
+                            frame_sizes_next = Some(groups.summary());
+                        }
                         if let Some(p) = g.profiler.as_mut() {
                             p.times
                                 .add("null sample", 1, t_null.elapsed().as_secs_f64());
@@ -538,6 +561,9 @@ impl Simulation for LifecycleSim<'_> {
                     } else {
                         None
                     };
+                if let Some(sizes) = frame_sizes_next {
+                    g.drawn_sizes = sizes;
+                }
                 let interval = g.life.tick - self.last_row;
                 if iv.row {
                     self.last_row = g.life.tick;
@@ -548,6 +574,7 @@ impl Simulation for LifecycleSim<'_> {
                     interval,
                     row_rx,
                     frame_rx,
+                    frame_sizes,
                     nulls,
                 });
                 if iv.frame {
@@ -595,7 +622,10 @@ impl Simulation for LifecycleSim<'_> {
                     received(rx)?;
                     let t0 = Instant::now();
                     let staging = g.f_staging.as_ref().expect("frames need staging");
-                    out.frame = Some(buffers::read_mapped(&staging[stop.slot])?);
+                    out.frame = Some(FrameOut {
+                        pixels: buffers::read_mapped(&staging[stop.slot])?,
+                        communities: stop.frame_sizes,
+                    });
                     self.render_s += t0.elapsed().as_secs_f64();
                 }
                 Ok(out)
@@ -621,11 +651,11 @@ impl Simulation for LifecycleSim<'_> {
         let last_row = self.last_row as u64;
         // The layout of a movie in progress, so that a resumed run draws the same frames.
         let layout = match &self.inner {
-            Inner::Cpu(c) => c.layout.as_ref().map(|l| l.pos.clone()),
+            Inner::Cpu(c) => c.layout.as_ref().map(|l| (l.pos.clone(), l.camera)),
             Inner::Gpu(g) => g
                 .renderer
                 .as_ref()
-                .map(|r| r.positions(g.ctx))
+                .map(|r| Ok::<_, Error>((r.positions(g.ctx)?, r.camera(g.ctx)?)))
                 .transpose()?,
         };
         let (tracker_words, tracker_rows) = self.communities.to_parts();
@@ -633,8 +663,9 @@ impl Simulation for LifecycleSim<'_> {
         let t = &life.ties;
         let counter = |v: u64| Values::U64(vec![v]);
         let mut state = State::new("lifecycle", life.tick as u64);
-        if let Some(pos) = layout {
+        if let Some((pos, camera)) = layout {
             state = state
+                .with("layout_camera", Per::Run, Values::F32(camera.to_vec()))
                 .with(
                     "layout_x",
                     Per::Agent,
@@ -762,18 +793,44 @@ impl Simulation for LifecycleSim<'_> {
             ),
             _ => None,
         };
+        let camera: Option<[f32; 4]> = match state.field("layout_camera") {
+            Ok(_) => {
+                let c = state.f32s("layout_camera")?;
+                if c.len() != 4 {
+                    return Err(Error::bad_input("the checkpoint's camera is malformed"));
+                }
+                Some([c[0], c[1], c[2], c[3]])
+            }
+            Err(_) => None,
+        };
+        // The groups drawn are those of the tracker's last sample, as they were.
+        let groups = Groups::from_tracker(&self.communities, life.n);
         match &mut self.inner {
             Inner::Cpu(c) => {
                 c.life = life;
-                if let (Some(l), Some(pos)) = (c.layout.as_mut(), layout) {
-                    l.pos = pos;
+                if let Some(l) = c.layout.as_mut() {
+                    if let Some(pos) = layout {
+                        l.pos = pos;
+                    }
+                    if let Some(camera) = camera {
+                        l.camera = camera;
+                    }
+                    l.set_groups(groups);
                 }
             }
             Inner::Gpu(g) => {
                 let render = g.renderer.as_ref().map(|r| r.params);
                 **g = GpuSim::new(g.ctx, life, &self.params, render)?;
-                if let (Some(r), Some(pos)) = (g.renderer.as_ref(), layout) {
-                    r.set_positions(g.ctx, &pos);
+                let ctx = g.ctx;
+                if let Some(r) = g.renderer.as_mut() {
+                    if let Some(pos) = layout {
+                        r.set_positions(ctx, &pos);
+                    }
+                    if let Some(camera) = camera {
+                        r.set_camera(ctx, camera);
+                    }
+                    r.set_groups(ctx, &groups);
+                    g.drawn_sizes = groups.summary();
                 }
             }
         }
