@@ -15,6 +15,7 @@ use crate::graph::{build_graph, GraphSummary};
 use crate::model::lifecycle::gpu::{GpuLifecycle, Pass};
 use crate::model::lifecycle::{Lifecycle, LifecycleParams};
 use crate::model::{self, Size, Start};
+use crate::profile::PassTimes;
 use crate::roofline::{self, Bandwidth, PassTraffic, Phase, Prediction};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -397,24 +398,15 @@ fn lifecycle_passes(
     {
         let f = match backend {
             Backend::Cpu => {
+                // The tick the runs take (`Lifecycle::steps`), with each pass group timed.
+                let mut times = PassTimes::default();
+                life.steps(&params, ticks as u64, Some(&mut times));
+                let names = ["psi", "agents", "weights", "search"];
                 let mut spent = [0.0f64; 4];
-                for _ in 0..ticks {
-                    let t = life.tick + 1;
-                    let c = Instant::now();
-                    let (psi, n_a) = life.psi();
-                    spent[0] += c.elapsed().as_secs_f64();
-                    let c = Instant::now();
-                    life.agents(&params, psi, n_a, t);
-                    spent[1] += c.elapsed().as_secs_f64();
-                    let c = Instant::now();
-                    life.tie_weights(&params);
-                    spent[2] += c.elapsed().as_secs_f64();
-                    let c = Instant::now();
-                    let (target, claim) = life.propose(&params, t);
-                    let partner = life.confirm(&target, &claim, t);
-                    life.commit(&params, &partner);
-                    spent[3] += c.elapsed().as_secs_f64();
-                    life.tick = t;
+                for pass in times.into_vec() {
+                    if let Some(k) = names.iter().position(|&n| n == pass.pass) {
+                        spent[k] = pass.seconds;
+                    }
                 }
                 let total: f64 = spent.iter().sum();
                 let c = Instant::now();

@@ -58,12 +58,14 @@ pub fn threshold_24(p: f64) -> u32 {
     (p.clamp(0.0, 1.0) * 16_777_216.0).round() as u32
 }
 
-/// Standard normal draw by Box–Muller from two words.
-#[inline]
+/// Standard normal draw by Box–Muller from two words. The logarithm and cosine are
+/// `crate::trig`'s (within 2 ulp of libm's, the same bits on every machine), so a loop of
+/// draws vectorises; the GPU's WGSL `log` and `cos` agree to 2^-11.
+#[inline(always)]
 pub fn normal(x: u32, y: u32) -> f32 {
     let u1 = uniform(x);
     let u2 = uniform(y);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    (-2.0 * crate::trig::ln(u1)).sqrt() * crate::trig::cos(std::f32::consts::TAU * u2)
 }
 
 /// Streams: one per purpose, so that draws for different purposes never coincide. Every

@@ -1,13 +1,15 @@
-//! Sine and cosine in f32 for the CPU backend's hot loops: one range reduction for both,
-//! no branches and no library call, so a loop over a slice of angles vectorises and each
-//! tie costs a few multiply-adds instead of two calls into libm.
+//! Sine, cosine and the natural logarithm in f32 for the CPU backend's hot loops: no
+//! branches and no library call, so a loop over a slice of angles (or of uniform draws)
+//! vectorises and each costs a few multiply-adds instead of calls into libm.
 //!
 //! The reduction subtracts the nearest multiple of π/2 in three parts (Cody–Waite), exact
 //! for the angles the models produce (differences of phases in [0, 2π), well under the
 //! 2^16·π/2 where the first part stops being exact); the polynomials are the classic
 //! minimax fits on [−π/4, π/4] (Cephes `sinf`/`cosf`). Errors stay within about 2 ulp of
 //! the true value, the accuracy of libm's f32 functions and well inside the 2^-11 that
-//! WGSL promises the GPU backend (DESIGN §3.4). Every operation is a plain IEEE add or
+//! WGSL promises the GPU backend (DESIGN §3.4). The logarithm splits off the binary
+//! exponent by bit operations and fits the mantissa with Cephes `logf`'s polynomial. Every
+//! operation is a plain IEEE add or
 //! multiply, never fused, so the result is the same bit pattern on every x86-64 and
 //! ARM machine, whatever vector width the compiler picks.
 
@@ -80,4 +82,40 @@ pub fn cos(x: f32) -> f32 {
 #[inline(always)]
 pub fn sin(x: f32) -> f32 {
     sin_cos(x).0
+}
+
+/// √½, where the logarithm's mantissa switches from [½, √½) doubled to [√½, 1).
+const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// ln 2 = LN2_HI + LN2_LO; LN2_HI has 9 significant bits, so e·LN2_HI is exact.
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+const L: [f32; 9] = [
+    0.070_376_836,
+    -0.115_146_1,
+    0.116_769_984,
+    -0.124_201_41,
+    0.142_493_23,
+    -0.166_680_57,
+    0.200_007_14,
+    -0.249_999_94,
+    0.333_333_3,
+];
+
+/// ln x for a positive, finite, normal x (the uniform draws of `rng::uniform` and up):
+/// x = m·2^e with m in [√½, √2), ln x = e·ln 2 + ln m, ln m from a polynomial in m − 1.
+#[inline(always)]
+pub fn ln(x: f32) -> f32 {
+    let bits = x.to_bits();
+    // m in [½, 1) with the exponent e counted to match.
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    let low = m < SQRT_HALF;
+    let e = ((bits >> 23) as i32 - 126 - i32::from(low)) as f32;
+    let f = if low { m + m } else { m } - 1.0;
+    let z = f * f;
+    let mut y = L[0];
+    for c in &L[1..] {
+        y = y * f + c;
+    }
+    let y = y * f * z + e * LN2_LO - 0.5 * z;
+    (f + y) + e * LN2_HI
 }

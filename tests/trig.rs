@@ -49,3 +49,37 @@ fn trig_at_the_quadrant_points() {
     let (s, c) = sin_cos(3.0 * std::f32::consts::FRAC_PI_2);
     assert!((s + 1.0).abs() <= f32::EPSILON && c.abs() < 1e-6, "{s} {c}");
 }
+
+#[test]
+fn ln_within_two_ulp_over_every_uniform_draw() {
+    use emergence::rng::uniform;
+    use emergence::trig::ln;
+    // Every value `rng::uniform` can return (2^23 of them, the Box–Muller inputs), and
+    // the powers of two and their neighbours up to 2^64, where the exponent split works.
+    let mut worst = 0.0f64;
+    let mut check = |x: f32| {
+        let exact = (x as f64).ln();
+        let e = (exact as f32).abs();
+        let ulp = (f32::from_bits(e.to_bits() + 1) - e) as f64;
+        let err = (ln(x) as f64 - exact).abs() / ulp;
+        assert!(err <= 2.0, "ln({x}) = {}, exact {exact}: {err} ulp", ln(x));
+        worst = worst.max(err);
+    };
+    for k in 0..1u32 << 23 {
+        check(uniform(k << 9));
+    }
+    for p in -126..64 {
+        let x = 2f32.powi(p);
+        for y in [
+            f32::from_bits(x.to_bits() - 1),
+            x,
+            f32::from_bits(x.to_bits() + 1),
+        ] {
+            if y != 1.0 && y.is_normal() {
+                check(y);
+            }
+        }
+    }
+    assert!(worst > 0.0, "a check that measured nothing");
+    assert_eq!(ln(1.0), 0.0);
+}

@@ -29,6 +29,7 @@ use crate::profile::PassTimes;
 use crate::rng::{self, stream};
 use rayon::prelude::*;
 use std::f32::consts::TAU;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Instant;
 
 /// `adopted_at` of an agent that has not adopted.
@@ -310,6 +311,52 @@ pub struct Lifecycle {
     /// Agents that adopted through the threshold rule alone (the cascade, not mastery)
     /// since tick 0.
     pub cascade_total: u64,
+    /// Buffers the CPU tick reuses; not part of the state.
+    pub(crate) scratch: TickScratch,
+}
+
+/// Buffers the CPU tick writes into and keeps from tick to tick, so that no pass
+/// allocates: the agents pass's next state (swapped with the current one) and the search
+/// handshake's targets, claims and partners. Every element is written before it is read,
+/// so what they hold is not state: two states compare equal, and clone, without it.
+#[derive(Default)]
+pub(crate) struct TickScratch {
+    pub(crate) next: NextState,
+    pub(crate) search: SearchScratch,
+}
+
+/// The agents pass's output arrays.
+#[derive(Default)]
+pub(crate) struct NextState {
+    pub(crate) phi: Vec<f32>,
+    pub(crate) knowledge: Vec<f32>,
+    pub(crate) adopted_at: Vec<u32>,
+}
+
+/// The search handshake's per-agent words.
+#[derive(Default)]
+pub(crate) struct SearchScratch {
+    pub(crate) target: Vec<u32>,
+    pub(crate) claim: Vec<AtomicU32>,
+    pub(crate) partner: Vec<AtomicU32>,
+}
+
+impl Clone for TickScratch {
+    fn clone(&self) -> Self {
+        TickScratch::default()
+    }
+}
+
+impl PartialEq for TickScratch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for TickScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TickScratch")
+    }
 }
 
 impl Lifecycle {
@@ -346,6 +393,7 @@ impl Lifecycle {
             created_total: 0,
             cascade_total: 0,
             removed_total: 0,
+            scratch: TickScratch::default(),
         }
     }
 
@@ -361,7 +409,23 @@ impl Lifecycle {
 
     /// [`Self::step`], adding the wall time of each pass group (`psi`, `agents`,
     /// `weights`, `search`) to `times` when given (`run --profile`).
-    pub fn step_timed(&mut self, p: &LifecycleParams, mut times: Option<&mut PassTimes>) {
+    pub fn step_timed(&mut self, p: &LifecycleParams, times: Option<&mut PassTimes>) {
+        // Inside the thread pool the passes' parallel loops start without handing work
+        // from this thread to the pool and waiting on it, once per pass; a caller running
+        // many ticks does better still by entering the pool once ([`Self::steps`]).
+        rayon::scope(|_| self.tick_passes(p, times));
+    }
+
+    /// `ticks` ticks in the thread pool, entered once.
+    pub fn steps(&mut self, p: &LifecycleParams, ticks: u64, mut times: Option<&mut PassTimes>) {
+        rayon::scope(|_| {
+            for _ in 0..ticks {
+                self.tick_passes(p, times.as_deref_mut());
+            }
+        });
+    }
+
+    fn tick_passes(&mut self, p: &LifecycleParams, mut times: Option<&mut PassTimes>) {
         let mut lap = times.is_some().then(Instant::now);
         let mut mark = |pass: &str, times: &mut Option<&mut PassTimes>| {
             if let (Some(t0), Some(times)) = (lap, times.as_deref_mut()) {
@@ -376,15 +440,26 @@ impl Lifecycle {
         mark("agents", &mut times);
         let removed = self.tie_weights(p) as u64;
         mark("weights", &mut times);
-        let (target, claim) = self.propose(p, t);
-        let partner = self.confirm(&target, &claim, t);
-        let created = self.commit(p, &partner) as u64;
+        let created = self.search(p, t) as u64;
         mark("search", &mut times);
         self.removed += removed;
         self.created += created;
         self.removed_total += removed;
         self.created_total += created;
         self.tick = t;
+    }
+
+    /// The search handshake of tick `t` (propose, confirm, commit) through the buffers
+    /// kept from tick to tick. Returns the ties created.
+    pub fn search(&mut self, p: &LifecycleParams, t: u32) -> u32 {
+        let mut s = std::mem::take(&mut self.scratch.search);
+        self.propose_into(p, t, &mut s.target, &mut s.claim);
+        let claim = &s.claim;
+        self.confirm_into(&s.target, |i| claim[i].load(Relaxed), t, &mut s.partner);
+        let partner = &s.partner;
+        let created = self.commit_with(p, |i| partner[i].load(Relaxed));
+        self.scratch.search = s;
+        created
     }
 
     /// Share of agents that adopted through the cascade (the threshold rule, not mastery)

@@ -426,9 +426,8 @@ impl Simulation for LifecycleSim<'_> {
         }
         match &mut self.inner {
             Inner::Cpu(c) => {
-                for _ in 0..iv.ticks {
-                    c.life.step_timed(&self.params, c.times.as_mut());
-                }
+                c.life
+                    .steps(&self.params, iv.ticks as u64, c.times.as_mut());
                 let mut out = Collected::default();
                 let mut tracked = false;
                 if iv.row {
@@ -760,6 +759,7 @@ impl Simulation for LifecycleSim<'_> {
             removed: state.counter("removed")?,
             created_total: state.counter("created_total")?,
             removed_total: state.counter("removed_total")?,
+            scratch: Default::default(),
             cascade_total: state.counter("cascade_total")?,
         };
         self.last_row = state.counter("last_row")? as u32;

@@ -8,11 +8,20 @@ impl Lifecycle {
     /// Twin of `ties_commit`: every agent with a partner appends the new tie (w0, age 0)
     /// in its next free slot. Returns the ties created (counted at the lower-id end).
     pub fn commit(&mut self, p: &LifecycleParams, partner: &[u32]) -> u32 {
+        self.commit_with(p, |i| partner[i])
+    }
+
+    /// [`Lifecycle::commit`] with each agent's partner read through `partner`.
+    pub(crate) fn commit_with(
+        &mut self,
+        p: &LifecycleParams,
+        partner: impl Fn(usize) -> u32 + Sync,
+    ) -> u32 {
         self.ties
             .rows_mut()
             .with_min_len(MIN_LEN)
             .map(|row| {
-                let j = partner[row.agent as usize];
+                let j = partner(row.agent as usize);
                 if j == NONE {
                     return 0;
                 }

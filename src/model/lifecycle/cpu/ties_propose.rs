@@ -66,18 +66,39 @@ impl Lifecycle {
     /// not matter). Returns `(target, claim)`: target or [`NONE`] per agent, and the
     /// smallest key that claimed each agent (`u32::MAX` if none).
     pub fn propose(&self, p: &LifecycleParams, t: u32) -> (Vec<u32>, Vec<u32>) {
+        let (mut target, mut claim) = (Vec::new(), Vec::new());
+        self.propose_into(p, t, &mut target, &mut claim);
+        (
+            target,
+            claim.into_iter().map(AtomicU32::into_inner).collect(),
+        )
+    }
+
+    /// [`Lifecycle::propose`] into buffers kept from tick to tick (sized here).
+    pub(crate) fn propose_into(
+        &self,
+        p: &LifecycleParams,
+        t: u32,
+        target: &mut Vec<u32>,
+        claim: &mut Vec<AtomicU32>,
+    ) {
+        let n = self.n as usize;
         let key_t = key_salt(self.seed, t);
         let (search_cut, closure_cut) = (p.search_cut(), p.closure_cut());
-        let claim: Vec<AtomicU32> = (0..self.n)
-            .into_par_iter()
+        claim.resize_with(n, || AtomicU32::new(u32::MAX));
+        target.resize(n, NONE);
+        claim
+            .par_iter()
             .with_min_len(MIN_LEN)
-            .map(|_| AtomicU32::new(u32::MAX))
-            .collect();
-        let target: Vec<u32> = (0..self.n)
-            .into_par_iter()
+            .for_each(|c| c.store(u32::MAX, Relaxed));
+        let claim = &claim[..];
+        target
+            .par_iter_mut()
+            .enumerate()
             .with_min_len(MIN_LEN)
-            .map(
-                |i| match self.search_target_with(search_cut, closure_cut, p.strong_tie, t, i) {
+            .for_each(|(i, out)| {
+                let i = i as u32;
+                *out = match self.search_target_with(search_cut, closure_cut, p.strong_tie, t, i) {
                     Some(j) => {
                         let key = search_key(key_t, i);
                         claim[i as usize].fetch_min(key, Relaxed);
@@ -85,12 +106,7 @@ impl Lifecycle {
                         j
                     }
                     None => NONE,
-                },
-            )
-            .collect();
-        (
-            target,
-            claim.into_iter().map(AtomicU32::into_inner).collect(),
-        )
+                };
+            });
     }
 }
