@@ -291,6 +291,61 @@ fn same_seed_gives_identical_runs() {
     assert_ne!(a, c, "a different seed must give a different run");
 }
 
+/// The CPU backend splits each pass into fixed blocks whatever the pool, and resolves the
+/// search's claims by priority, not by which thread got there first: one, two or three
+/// threads give the same run, bit for bit, from a crowded start where claims collide.
+#[test]
+fn the_thread_count_does_not_change_a_run() {
+    let runs: Vec<_> = [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let crowded = params_with(&["graph.slots=6", "model.search_rate=2.0"]);
+                let edges = generators::erdos_renyi(3000, 8.0, 5).unwrap();
+                let (ties, _) = TieStore::from_edges(&edges, crowded.slots, crowded.new_tie);
+                let mut life = Lifecycle::new(3000, 5, &crowded, ties);
+                let crowded_table =
+                    lifecycle::run(&Backend::Cpu, &mut life, &crowded, 400, 10).unwrap();
+                let (table, default_life) = run(3000, 5, &params_with(&[]), 1200);
+                (crowded_table, life, table, default_life)
+            })
+        })
+        .collect();
+    assert!(
+        last(&runs[0].2, "adoption") > 0.0,
+        "the default run must reach the cascade"
+    );
+    assert!(
+        runs[0].1.created_total > 1000 && runs[0].1.removed_total > 1000,
+        "the crowded start must churn ties: {} created, {} removed",
+        runs[0].1.created_total,
+        runs[0].1.removed_total
+    );
+    for (k, other) in runs.iter().enumerate().skip(1) {
+        let threads = k + 1;
+        assert_eq!(
+            runs[0].0, other.0,
+            "crowded start: 1 and {threads} threads differ"
+        );
+        assert_eq!(
+            runs[0].1, other.1,
+            "crowded start: state differs at {threads} threads"
+        );
+        assert_eq!(
+            runs[0].2, other.2,
+            "default: 1 and {threads} threads differ"
+        );
+        assert_eq!(
+            runs[0].3, other.3,
+            "default: state differs at {threads} threads"
+        );
+    }
+}
+
 #[test]
 fn label_propagation_recovers_planted_blocks() {
     let (n, blocks) = (80_000, 8);
