@@ -8,10 +8,9 @@
 //! minimax fits on [−π/4, π/4] (Cephes `sinf`/`cosf`). Errors stay within about 2 ulp of
 //! the true value, the accuracy of libm's f32 functions and well inside the 2^-11 that
 //! WGSL promises the GPU backend (DESIGN §3.4). The logarithm splits off the binary
-//! exponent by bit operations and fits the mantissa with Cephes `logf`'s polynomial. Every
-//! operation is a plain IEEE add or
-//! multiply, never fused, so the result is the same bit pattern on every x86-64 and
-//! ARM machine, whatever vector width the compiler picks.
+//! exponent by bit operations and fits the mantissa with Cephes `logf`'s polynomial.
+//! Every operation is a plain IEEE add or multiply, never fused, so the result is the same
+//! bit pattern on every x86-64 and ARM machine, whatever vector width the compiler picks.
 
 /// 2/π.
 const FRAC_2_PI: f32 = std::f32::consts::FRAC_2_PI;

@@ -311,38 +311,36 @@ fn the_thread_count_does_not_change_a_run() {
                 let crowded_table =
                     lifecycle::run(&Backend::Cpu, &mut life, &crowded, 400, 10).unwrap();
                 let (table, default_life) = run(3000, 5, &params_with(&[]), 1200);
-                (crowded_table, life, table, default_life)
+                [
+                    ("crowded start", crowded_table, life),
+                    ("default", table, default_life),
+                ]
             })
         })
         .collect();
+    let [crowded, default] = &runs[0];
     assert!(
-        last(&runs[0].2, "adoption") > 0.0,
+        last(&default.1, "adoption") > 0.0,
         "the default run must reach the cascade"
     );
     assert!(
-        runs[0].1.created_total > 1000 && runs[0].1.removed_total > 1000,
+        crowded.2.created_total > 1000 && crowded.2.removed_total > 1000,
         "the crowded start must churn ties: {} created, {} removed",
-        runs[0].1.created_total,
-        runs[0].1.removed_total
+        crowded.2.created_total,
+        crowded.2.removed_total
     );
     for (k, other) in runs.iter().enumerate().skip(1) {
         let threads = k + 1;
-        assert_eq!(
-            runs[0].0, other.0,
-            "crowded start: 1 and {threads} threads differ"
-        );
-        assert_eq!(
-            runs[0].1, other.1,
-            "crowded start: state differs at {threads} threads"
-        );
-        assert_eq!(
-            runs[0].2, other.2,
-            "default: 1 and {threads} threads differ"
-        );
-        assert_eq!(
-            runs[0].3, other.3,
-            "default: state differs at {threads} threads"
-        );
+        for ((start, table, life), (_, other_table, other_life)) in runs[0].iter().zip(other) {
+            assert_eq!(
+                table, other_table,
+                "{start}: 1 and {threads} threads differ"
+            );
+            assert_eq!(
+                life, other_life,
+                "{start}: state differs at {threads} threads"
+            );
+        }
     }
 }
 

@@ -404,19 +404,13 @@ impl Lifecycle {
 
     /// One tick: ψ, agents, tie weights, then the search handshake on the updated ties.
     pub fn step(&mut self, p: &LifecycleParams) {
-        self.step_timed(p, None);
+        self.steps(p, 1, None);
     }
 
-    /// [`Self::step`], adding the wall time of each pass group (`psi`, `agents`,
-    /// `weights`, `search`) to `times` when given (`run --profile`).
-    pub fn step_timed(&mut self, p: &LifecycleParams, times: Option<&mut PassTimes>) {
-        // Inside the thread pool the passes' parallel loops start without handing work
-        // from this thread to the pool and waiting on it, once per pass; a caller running
-        // many ticks does better still by entering the pool once ([`Self::steps`]).
-        rayon::scope(|_| self.tick_passes(p, times));
-    }
-
-    /// `ticks` ticks in the thread pool, entered once.
+    /// `ticks` ticks, adding the wall time of each pass group (`psi`, `agents`,
+    /// `weights`, `search`) to `times` when given (`run --profile`, `bench`). The thread
+    /// pool is entered once for all of them: inside it each pass's parallel loop starts
+    /// without handing work from this thread to the pool and waiting on it.
     pub fn steps(&mut self, p: &LifecycleParams, ticks: u64, mut times: Option<&mut PassTimes>) {
         rayon::scope(|_| {
             for _ in 0..ticks {

@@ -759,8 +759,8 @@ impl Simulation for LifecycleSim<'_> {
             removed: state.counter("removed")?,
             created_total: state.counter("created_total")?,
             removed_total: state.counter("removed_total")?,
-            scratch: Default::default(),
             cascade_total: state.counter("cascade_total")?,
+            scratch: Default::default(),
         };
         self.last_row = state.counter("last_row")? as u32;
         // The online tracker is fed again from the table the driver hands back.
