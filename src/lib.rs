@@ -18,6 +18,7 @@ pub mod export;
 pub mod gpu;
 pub mod graph;
 pub mod info;
+pub mod intervention;
 pub mod io;
 pub mod model;
 pub mod profile;

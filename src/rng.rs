@@ -108,6 +108,9 @@ pub mod stream {
         /// lifecycle metrics: the label permutation within components (alignment null)
         /// and the null graph's label-propagation salts.
         NULL_PERMUTE = 18;
+        /// interventions: each action's own draws (the intervention's index in bits 8 and
+        /// up), so one that touches nothing changes no other draw.
+        INTERVENTION = 19;
         /// sir: transmissions (one word per susceptible agent and neighbour slot).
         INFECT = 20;
         /// sir: recoveries.

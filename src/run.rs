@@ -597,6 +597,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         snapshots,
         profile: p.profile,
     };
+    let scheduled = !p.loaded.scenario.interventions.is_empty();
     let done = model::simulate_with(model, start, backend, &progress, observers, saves, resume)?;
     let (checkpoint_s, checkpoints_written) = (saver.seconds, saver.written);
     drop(saver);
@@ -628,6 +629,12 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             tracing::warn!("the movie up to tick {tick} is in {}", path.display());
         }
         table::write_metrics(&run_path, &metrics, model.integer_columns())?;
+        if scheduled {
+            dir.write(
+                "interventions.csv",
+                crate::intervention::to_csv(&done.interventions),
+            )?;
+        }
         dir.end(Status::Interrupted, EXIT_INTERRUPTED, None)?;
         let summary = Summary {
             model: model.name().into(),
@@ -646,6 +653,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             stages: None,
             communities: None,
             result: None,
+            interventions: scheduled.then(|| done.interventions.clone()),
             version: env!("CARGO_PKG_VERSION").into(),
         };
         return Ok(RunReport {
@@ -696,6 +704,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         communities: outcome.communities,
         stages: stage_report.as_ref().map(|r| r.transitions.clone()),
         result: outcome.result,
+        interventions: scheduled.then(|| done.interventions.clone()),
         version: env!("CARGO_PKG_VERSION").into(),
     };
     metrics_file.sync()?;
@@ -706,6 +715,12 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
     table::write_metrics(&run_path, &metrics, model.integer_columns())?;
     for (name, columns) in &outcome.tables {
         table::write_parquet(&run_path.join(name), columns)?;
+    }
+    if scheduled {
+        dir.write(
+            "interventions.csv",
+            crate::intervention::to_csv(&done.interventions),
+        )?;
     }
     dir.write(
         "summary.json",

@@ -12,6 +12,7 @@ mod export;
 mod extension;
 mod graph;
 mod graph_files;
+mod interventions;
 mod kernels;
 mod layout;
 mod lifecycle;

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub metrics_every: i64,
     pub graph: GraphConfig,
     pub model: ModelConfig,
+    /// `[[intervention]]`: what is done to the run and when (the lifecycle; DESIGN §11,
+    /// docs/interventions.md).
+    #[serde(rename = "intervention", skip_serializing_if = "Vec::is_empty")]
+    pub interventions: Vec<crate::intervention::InterventionConfig>,
 }
 
 impl Default for Scenario {
@@ -45,6 +49,7 @@ impl Default for Scenario {
             metrics_every: 10,
             graph: GraphConfig::default(),
             model: ModelConfig::default(),
+            interventions: Vec::new(),
         }
     }
 }
@@ -490,12 +495,52 @@ fn insert(
         return Err(format!("`{key}` is not a key path"));
     }
     let mut t = table;
-    for p in &parts[..parts.len() - 1] {
+    let mut i = 0;
+    while i + 1 < parts.len() {
+        let p = parts[i];
+        // An array of tables (`[[intervention]]`) is addressed by index:
+        // `intervention.0.count`; the index one past the last adds a table.
+        if let Some(toml::Value::Array(_)) = t.get(p) {
+            let index: usize = parts[i + 1]
+                .parse()
+                .map_err(|_| format!("`{p}` is a list of tables; address one as {p}.0.KEY"))?;
+            if i + 2 >= parts.len() {
+                return Err(format!("`{p}.{index}` is a table; set one of its keys"));
+            }
+            let Some(toml::Value::Array(items)) = t.get_mut(p) else {
+                unreachable!("checked above")
+            };
+            if index == items.len() {
+                items.push(toml::Value::Table(Default::default()));
+            }
+            let len = items.len();
+            t = items
+                .get_mut(index)
+                .ok_or_else(|| {
+                    format!(
+                        "`{p}.{index}`: the scenario has {len} [[{p}]] tables (0 to {})",
+                        len - 1
+                    )
+                })?
+                .as_table_mut()
+                .ok_or_else(|| format!("`{p}.{index}` is a value, not a table"))?;
+            i += 2;
+            continue;
+        }
+        // `intervention.0.KEY` in a scenario without interventions starts the list.
+        if p == "intervention" && t.get(p).is_none() && parts[i + 1] == "0" && i + 2 < parts.len() {
+            t.insert(
+                p.to_string(),
+                toml::Value::Array(vec![toml::Value::Table(Default::default())]),
+            );
+            continue;
+        }
         t = t
             .entry(p.to_string())
             .or_insert_with(|| toml::Value::Table(Default::default()))
             .as_table_mut()
             .ok_or_else(|| format!("`{p}` is a value, not a table"))?;
+        i += 1;
     }
     t.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())
@@ -658,6 +703,35 @@ impl Loaded {
                 self.above("model.freq_width", m.freq_width, 0.0, 1000.0)?;
                 self.int("model.average_ticks", m.average_ticks as i64, 0, s.ticks)?;
             }
+        }
+        self.validate_interventions()
+    }
+
+    /// Every `[[intervention]]` parsed (each action's keys, budgets within the run's
+    /// size, triggers naming a metrics column or the stage).
+    fn validate_interventions(&self) -> Result<()> {
+        let s = &self.scenario;
+        if s.interventions.is_empty() {
+            return Ok(());
+        }
+        if !matches!(s.model, ModelConfig::Lifecycle(_)) {
+            return Err(Error::bad_input(format!(
+                "{}: [[intervention]] acts on the lifecycle's agents and ties; model.kind = \"{}\" takes none",
+                self.origin("intervention.0.action"),
+                s.model.kind()
+            )));
+        }
+        let columns = crate::model::find(s.model.kind())?.columns();
+        for (i, c) in s.interventions.iter().enumerate() {
+            crate::intervention::parse(
+                c,
+                i,
+                s.agents as u32,
+                s.graph.slots as u32,
+                s.ticks as u64,
+                columns,
+            )
+            .map_err(|r| Error::bad_input(format!("{}: {}", self.origin(&r.key), r.message)))?;
         }
         Ok(())
     }

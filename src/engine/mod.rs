@@ -127,6 +127,24 @@ pub trait Observer {
     }
 }
 
+/// What acts on a run between its intervals (the scenario's interventions,
+/// [`crate::intervention::Schedule`]). The driver stops at the ticks it names, keeps one
+/// interval in flight while it watches the rows, and calls [`Intervener::at`] whenever
+/// nothing is in flight after an interval, before any checkpoint or snapshot of that
+/// tick, so a checkpoint holds the state with what was applied at its tick.
+pub trait Intervener {
+    /// The first tick after `tick` at which something is due whatever the rows say.
+    fn next_after(&self, tick: u64) -> Option<u64>;
+    /// Whether something waits for a condition on the rows: then the state must be that
+    /// of each row's tick when the row is read, and one interval at most is in flight.
+    fn watching(&self) -> bool;
+    /// The state is that of `tick`, nothing is in flight, `table` holds every row so far
+    /// (its last row is `tick`'s if one was just taken): apply what is due.
+    fn at(&mut self, sim: &mut dyn Simulation, tick: u64, table: &MetricsTable) -> Result<()>;
+    /// The checkpoint's state with what the intervener must remember added.
+    fn save(&self, state: State) -> State;
+}
+
 /// Where checkpoints go: the driver hands it the whole state (nothing in flight) and the
 /// metrics rows so far.
 pub trait CheckpointSink {
@@ -227,6 +245,8 @@ pub struct Drive<'a> {
     pub snapshots: Option<Snapshots<'a>>,
     /// Time the passes (`run --profile`): [`Driven::profiled`].
     pub profile: bool,
+    /// The scenario's interventions, applied between intervals.
+    pub intervener: Option<Box<dyn Intervener + 'a>>,
 }
 
 impl<'a> Drive<'a> {
@@ -263,6 +283,7 @@ impl Drive<'_> {
             checkpoints: None,
             snapshots: None,
             profile: false,
+            intervener: None,
         }
     }
 }
@@ -304,6 +325,7 @@ fn next_stop(
     frame_every: Option<u32>,
     checkpoint_every: Option<u64>,
     snapshot_at: Option<u64>,
+    intervene_at: Option<u64>,
 ) -> (u64, Interval) {
     let row_at = match rows {
         Rows::Every(every) => {
@@ -316,10 +338,15 @@ fn next_stop(
     // frames the uninterrupted one would have.
     let frame_at = frame_every.map(|f| ((tick / f as u64 + 1) * f as u64).min(end));
     let checkpoint_at = checkpoint_every.map(|c| ((tick / c + 1) * c).min(end));
-    let next = [frame_at, checkpoint_at, snapshot_at.map(|t| t.min(end))]
-        .into_iter()
-        .flatten()
-        .fold(row_at, u64::min);
+    let next = [
+        frame_at,
+        checkpoint_at,
+        snapshot_at.map(|t| t.min(end)),
+        intervene_at.map(|t| t.min(end)),
+    ]
+    .into_iter()
+    .flatten()
+    .fold(row_at, u64::min);
     let interval = Interval {
         ticks: (next - tick) as u32,
         row: next == row_at,
@@ -397,6 +424,14 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     for o in drive.observers.iter_mut() {
         o.on_rows(&table)?;
     }
+    // What is due on the starting state (`at = 0`, a condition the first row meets); a
+    // resumed run's was applied before its checkpoint. The first frame has not been
+    // collected yet, so it shows the state before.
+    if drive.fresh && in_flight.is_empty() {
+        if let Some(iv) = drive.intervener.as_deref_mut() {
+            iv.at(sim, start, &table)?;
+        }
+    }
     loop {
         if let Some(c) = &drive.checkpoints {
             let asked = c.stop.is_some_and(|s| s.load(Ordering::SeqCst));
@@ -406,8 +441,18 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                 checkpoint_due = true;
             }
         }
+        // While a condition on the rows waits, the state must be that of each row's tick
+        // when the row is read: one interval in flight.
+        let depth = match drive.intervener.as_deref() {
+            Some(iv) if iv.watching() => 1,
+            _ => depth,
+        };
         while !holding && in_flight.len() < depth && planned < end && !sim.finished() {
             let snapshot_at = snapshot_ticks.as_ref().and_then(|t| t.next_after(planned));
+            let intervene_at = drive
+                .intervener
+                .as_deref()
+                .and_then(|iv| iv.next_after(planned));
             let (next, interval) = next_stop(
                 planned,
                 end,
@@ -415,6 +460,7 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                 frame_every,
                 checkpoint_every,
                 snapshot_at,
+                intervene_at,
             );
             sim.submit(interval).map_err(|e| {
                 e.during(format_args!("the tick passes of ticks {planned}..{next}"))
@@ -426,6 +472,9 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                 checkpoint_due = true;
             }
             if snapshot_ticks.as_ref().is_some_and(|t| t.due(next)) {
+                holding = true;
+            }
+            if intervene_at == Some(next) && next < end {
                 holding = true;
             }
         }
@@ -454,7 +503,10 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                         .checkpoints
                         .as_mut()
                         .expect("a checkpoint is due only with checkpoints");
-                    c.sink.save(&state, &table)?;
+                    match drive.intervener.as_deref() {
+                        Some(iv) => c.sink.save(&iv.save(state), &table)?,
+                        None => c.sink.save(&state, &table)?,
+                    }
                     last_checkpoint = Instant::now();
                     if c.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                         interrupted = Some(reached);
@@ -494,6 +546,11 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
                 o.on_frame(tick, frame.clone(), &table)?;
             }
         }
+        if in_flight.is_empty() && reached < end {
+            if let Some(iv) = drive.intervener.as_deref_mut() {
+                iv.at(sim, reached, &table)?;
+            }
+        }
     }
     let driver_s = looped.elapsed().as_secs_f64();
     let profiled = match clock {
@@ -518,7 +575,11 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     };
     if interrupted.is_none() {
         if let Some(c) = drive.checkpoints.as_mut().filter(|c| c.at_end) {
-            c.sink.save(&sim.state()?, &table)?;
+            let state = sim.state()?;
+            match drive.intervener.as_deref() {
+                Some(iv) => c.sink.save(&iv.save(state), &table)?,
+                None => c.sink.save(&state, &table)?,
+            }
         }
     }
     Ok(Driven {

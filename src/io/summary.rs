@@ -36,5 +36,10 @@ pub struct Summary {
     /// (sir, deffuant, voter, kuramoto).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// The interventions applied (tick, action, what fired it, agents and ties touched);
+    /// absent for a scenario without `[[intervention]]`. `interventions.csv` holds the
+    /// same lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interventions: Option<Vec<crate::intervention::Applied>>,
     pub version: String,
 }

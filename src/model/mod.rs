@@ -404,6 +404,8 @@ pub struct Simulated {
     pub interrupted: Option<u64>,
     /// The pass times of a profiled run.
     pub profiled: Option<crate::profile::Profiled>,
+    /// The interventions applied, from tick 0 (a resumed run's earlier ones too).
+    pub interventions: Vec<crate::intervention::Applied>,
 }
 
 /// A state to go on from, and the metrics rows up to it (a checkpoint's).
@@ -456,6 +458,7 @@ pub fn simulate_with<'o>(
     let total = start.ticks() as u64;
     let agents = start.n();
     let frame_every = start.render.map(|p| p.frame_every);
+    let start_loaded = start.loaded;
     memory::check_built(model, &start.size(), start.loaded, backend)?;
     let mut sim = model.start(start, backend).map_err(|e| {
         e.during(format_args!(
@@ -464,6 +467,11 @@ pub fn simulate_with<'o>(
         ))
     })?;
     let from = resume.as_ref().map_or(0, |r| r.state.tick);
+    let mut schedule = crate::intervention::Schedule::of(start_loaded, agents)?;
+    if let Some(r) = &resume {
+        schedule.restore(&r.state)?;
+    }
+    let schedule = crate::intervention::Shared::new(schedule);
     let drive = Drive {
         ticks: total.saturating_sub(from),
         frame_every,
@@ -474,6 +482,8 @@ pub fn simulate_with<'o>(
         checkpoints: saves.checkpoints,
         snapshots: saves.snapshots,
         profile: saves.profile,
+        intervener: (!schedule.is_empty())
+            .then(|| Box::new(schedule.clone()) as Box<dyn crate::engine::Intervener>),
     };
     let drive = match resume {
         Some(r) => {
@@ -497,5 +507,6 @@ pub fn simulate_with<'o>(
         agents,
         interrupted: driven.interrupted,
         profiled: driven.profiled,
+        interventions: schedule.applied(),
     })
 }

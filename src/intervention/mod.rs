@@ -1,0 +1,755 @@
+//! Interventions: what leaders, activists and funders do to a run (DESIGN §11). A
+//! scenario's `[[intervention]]` tables say *when* (a tick, or a condition on the run's
+//! own metrics rows and on the stage the online tracker has confirmed) and *what* (an
+//! action with its budget). [`Schedule`] is the driver's [`Intervener`]: it fires each
+//! intervention once, on the state between two intervals, and records what it touched.
+//!
+//! Each action is one deterministic edit of the model's named state arrays (`actions`),
+//! the same code whichever backend holds the state: the driver downloads the state at the
+//! firing tick, the action edits it, and it is uploaded again, so the CPU and GPU runs
+//! receive exactly the same edit. An action draws from its own random stream (the
+//! intervention's index in the stream's high bits), so an intervention that touches
+//! nothing leaves the run bit for bit as it was.
+
+mod actions;
+
+pub use actions::Touched;
+
+use crate::analysis::stages::{OnlineTracker, StageParams};
+use crate::engine::{Intervener, Per, Simulation, State, Values};
+use crate::error::{Error, Result};
+use crate::io::MetricsTable;
+use serde::{Deserialize, Serialize};
+
+/// One `[[intervention]]` table as written: every key any action reads. [`parse`] turns
+/// it into an [`Intervention`], refusing the keys its action does not read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InterventionConfig {
+    /// What is done.
+    pub action: Option<ActionKind>,
+    /// Fire after this tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// Fire at the first metrics row where this holds: `stage >= 2`, `s1 >= 0.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The budget: agents touched (seed_adopters, broadcast, remove_hubs) or ties added
+    /// (connect_pioneers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// seed_adopters: which agents (random, the most knowledgeable, the highest degree).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Select>,
+    /// connect_pioneers: the starting weight of the new ties.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// cut_ties: the share of ties cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// broadcast: the share of the angle to `direction` each purpose turns through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strength: Option<f64>,
+    /// broadcast: the direction purposes are pulled towards (radians).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<f64>,
+}
+
+/// The actions, by their scenario names.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    SeedAdopters,
+    ConnectPioneers,
+    Broadcast,
+    RemoveHubs,
+    CutTies,
+}
+
+impl ActionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::SeedAdopters => "seed_adopters",
+            ActionKind::ConnectPioneers => "connect_pioneers",
+            ActionKind::Broadcast => "broadcast",
+            ActionKind::RemoveHubs => "remove_hubs",
+            ActionKind::CutTies => "cut_ties",
+        }
+    }
+
+    /// The keys this action reads besides `action`, `at` and `when`.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            ActionKind::SeedAdopters => &["count", "select"],
+            ActionKind::ConnectPioneers => &["count", "weight"],
+            ActionKind::Broadcast => &["count", "strength", "direction"],
+            ActionKind::RemoveHubs => &["count"],
+            ActionKind::CutTies => &["share"],
+        }
+    }
+}
+
+/// seed_adopters: which agents are made adopters.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Select {
+    /// Agents drawn at random among those who have not adopted.
+    #[default]
+    Random,
+    /// The most knowledgeable who have not adopted.
+    Knowledge,
+    /// The highest degree who have not adopted.
+    Degree,
+}
+
+/// When an intervention fires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// After tick `t` (before tick t + 1).
+    Tick(u64),
+    /// At the first metrics row where the condition holds.
+    Row(Condition),
+}
+
+/// `name op value` on a metrics row, or on the highest stage the online tracker has said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// A metrics column, or `stage`.
+    pub name: String,
+    pub op: Op,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+}
+
+impl Op {
+    fn holds(self, x: f64, v: f64) -> bool {
+        match self {
+            Op::Ge => x >= v,
+            Op::Gt => x > v,
+            Op::Le => x <= v,
+            Op::Lt => x < v,
+            Op::Eq => x == v,
+        }
+    }
+}
+
+impl Condition {
+    /// `stage = S` and `stage >= S` both hold from the row at which the tracker first says
+    /// stage S or a later one: stages are only ever added, so `=` means "reached".
+    fn is_stage(&self) -> bool {
+        self.name == "stage"
+    }
+}
+
+/// The typed action with its budget.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Critical mass: `count` agents made adopters.
+    SeedAdopters { count: u32, select: Select },
+    /// Critical connections: up to `count` ties between pioneers (the most knowledgeable
+    /// agents) of different communities, where both have a free slot, at `weight`.
+    ConnectPioneers { count: u32, weight: f32 },
+    /// Top-down messaging: `count` agents (all by default) turn their purpose through
+    /// `strength` of the angle to `direction`.
+    Broadcast {
+        count: u32,
+        strength: f32,
+        direction: f32,
+    },
+    /// A shock: the `count` highest-degree agents lose all their ties.
+    RemoveHubs { count: u32 },
+    /// A shock: each tie is cut with probability `share`.
+    CutTies { share: f64 },
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::SeedAdopters { .. } => ActionKind::SeedAdopters,
+            Action::ConnectPioneers { .. } => ActionKind::ConnectPioneers,
+            Action::Broadcast { .. } => ActionKind::Broadcast,
+            Action::RemoveHubs { .. } => ActionKind::RemoveHubs,
+            Action::CutTies { .. } => ActionKind::CutTies,
+        }
+    }
+
+    /// Whether the action can touch nothing by its budget alone (then the state is not
+    /// even downloaded).
+    fn is_empty(&self) -> bool {
+        match self {
+            Action::SeedAdopters { count, .. }
+            | Action::ConnectPioneers { count, .. }
+            | Action::RemoveHubs { count } => *count == 0,
+            Action::Broadcast {
+                count, strength, ..
+            } => *count == 0 || *strength == 0.0,
+            Action::CutTies { share } => *share == 0.0,
+        }
+    }
+}
+
+/// One scheduled intervention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intervention {
+    /// Its place among the scenario's `[[intervention]]` tables (0-based, as `--set
+    /// intervention.0.count` addresses it).
+    pub index: usize,
+    pub when: When,
+    pub action: Action,
+}
+
+/// What parsing one table found wrong: the key (`intervention.0.count`) and the message
+/// that follows `key = value` or the key alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub key: String,
+    pub message: String,
+}
+
+/// Parse table `index` of a scenario with `agents` agents, `slots` tie slots, `ticks`
+/// ticks and metrics `columns`.
+pub fn parse(
+    c: &InterventionConfig,
+    index: usize,
+    agents: u32,
+    slots: u32,
+    ticks: u64,
+    columns: &[&str],
+) -> std::result::Result<Intervention, Refusal> {
+    let key = |k: &str| format!("intervention.{index}.{k}");
+    let refuse = |k: &str, message: String| Refusal {
+        key: key(k),
+        message,
+    };
+    let kind = c.action.ok_or_else(|| {
+        refuse(
+            "action",
+            format!(
+                "{} is missing; allowed: seed_adopters, connect_pioneers, broadcast, remove_hubs, cut_ties",
+                key("action")
+            ),
+        )
+    })?;
+    let given: [(&str, bool); 6] = [
+        ("count", c.count.is_some()),
+        ("select", c.select.is_some()),
+        ("weight", c.weight.is_some()),
+        ("share", c.share.is_some()),
+        ("strength", c.strength.is_some()),
+        ("direction", c.direction.is_some()),
+    ];
+    if let Some((k, _)) = given
+        .iter()
+        .find(|(k, given)| *given && !kind.keys().contains(k))
+    {
+        return Err(refuse(
+            k,
+            format!(
+                "{} is not read by action {}; it reads: {}",
+                key(k),
+                kind.name(),
+                kind.keys().join(", ")
+            ),
+        ));
+    }
+    let when = match (c.at, &c.when) {
+        (Some(_), Some(_)) => {
+            return Err(refuse(
+                "when",
+                format!(
+                    "{} and {} are both given; an intervention fires once, at a tick (at) or at a condition (when)",
+                    key("at"),
+                    key("when")
+                ),
+            ))
+        }
+        (None, None) => {
+            return Err(refuse(
+                "at",
+                format!(
+                    "{} needs `at = TICK` or `when = \"stage >= 2\"` (or a metrics column: \"s1 >= 0.3\")",
+                    format_args!("intervention.{index}")
+                ),
+            ))
+        }
+        (Some(t), None) => {
+            if t < 0 || t as u64 >= ticks.max(1) {
+                return Err(refuse(
+                    "at",
+                    format!(
+                        "{} = {t} is out of range; allowed: 0 ≤ {} < ticks = {ticks}",
+                        key("at"),
+                        key("at")
+                    ),
+                ));
+            }
+            When::Tick(t as u64)
+        }
+        (None, Some(text)) => When::Row(
+            condition(text, columns).map_err(|why| {
+                refuse("when", format!("{} = \"{text}\": {why}", key("when")))
+            })?,
+        ),
+    };
+    let count = |hi: u64, default: Option<u64>| -> std::result::Result<u32, Refusal> {
+        let v = match (c.count, default) {
+            (Some(v), _) => v,
+            (None, Some(d)) => return Ok(d as u32),
+            (None, None) => {
+                return Err(refuse(
+                    "count",
+                    format!(
+                        "{} is missing; allowed: 0 ≤ {} ≤ {hi}",
+                        key("count"),
+                        key("count")
+                    ),
+                ))
+            }
+        };
+        if v < 0 || v as u64 > hi {
+            return Err(refuse(
+                "count",
+                format!(
+                    "{} = {v} is out of range; allowed: 0 ≤ {} ≤ {hi}",
+                    key("count"),
+                    key("count")
+                ),
+            ));
+        }
+        Ok(v as u32)
+    };
+    let real = |k: &str, v: f64, lo: f64, hi: f64| -> std::result::Result<f64, Refusal> {
+        if !v.is_finite() || v < lo || v > hi {
+            return Err(refuse(
+                k,
+                format!(
+                    "{} = {v} is out of range; allowed: {lo} ≤ {} ≤ {hi}",
+                    key(k),
+                    key(k)
+                ),
+            ));
+        }
+        Ok(v)
+    };
+    let n = agents as u64;
+    let action = match kind {
+        ActionKind::SeedAdopters => Action::SeedAdopters {
+            count: count(n, None)?,
+            select: c.select.unwrap_or_default(),
+        },
+        ActionKind::ConnectPioneers => {
+            let weight = real(
+                "weight",
+                c.weight.unwrap_or(DEFAULT_PIONEER_WEIGHT),
+                0.0,
+                1.0,
+            )?;
+            if weight == 0.0 {
+                return Err(refuse(
+                    "weight",
+                    format!(
+                        "{} = 0 is out of range; allowed: 0 < {} ≤ 1 (a tie at weight 0 is removed in the next tick)",
+                        key("weight"),
+                        key("weight")
+                    ),
+                ));
+            }
+            Action::ConnectPioneers {
+                count: count(n * slots as u64 / 2, None)?,
+                weight: weight as f32,
+            }
+        }
+        ActionKind::Broadcast => Action::Broadcast {
+            count: count(n, Some(n))?,
+            strength: real("strength", c.strength.unwrap_or(0.5), 0.0, 1.0)? as f32,
+            direction: real(
+                "direction",
+                c.direction.unwrap_or(0.0),
+                0.0,
+                std::f64::consts::TAU,
+            )? as f32,
+        },
+        ActionKind::RemoveHubs => Action::RemoveHubs {
+            count: count(n, None)?,
+        },
+        ActionKind::CutTies => Action::CutTies {
+            share: real(
+                "share",
+                c.share.ok_or_else(|| {
+                    refuse(
+                        "share",
+                        format!(
+                            "{} is missing; allowed: 0 ≤ {} ≤ 1",
+                            key("share"),
+                            key("share")
+                        ),
+                    )
+                })?,
+                0.0,
+                1.0,
+            )?,
+        },
+    };
+    Ok(Intervention {
+        index,
+        when,
+        action,
+    })
+}
+
+/// connect_pioneers' starting weight when none is given: the default strong-tie weight w*,
+/// so a new tie between pioneers counts as strong and carries closure searches at once
+/// (docs/interventions.md shows how the outcome depends on it).
+pub const DEFAULT_PIONEER_WEIGHT: f64 = 0.5;
+
+/// `name op value`: a metrics column or `stage`, one of >= > <= < =, a number.
+fn condition(text: &str, columns: &[&str]) -> std::result::Result<Condition, String> {
+    let ops = [
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        ("==", Op::Eq),
+        (">", Op::Gt),
+        ("<", Op::Lt),
+        ("=", Op::Eq),
+    ];
+    let Some((at, sym, op)) = ops
+        .iter()
+        .filter_map(|&(sym, op)| text.find(sym).map(|at| (at, sym, op)))
+        .min_by_key(|&(at, sym, _)| (at, std::cmp::Reverse(sym.len())))
+    else {
+        return Err("expected `name op value` with op one of >=, >, <=, <, = (e.g. \"stage >= 2\", \"s1 >= 0.3\")".into());
+    };
+    let name = text[..at].trim();
+    let value_text = text[at + sym.len()..].trim();
+    if name != "stage" && !columns.contains(&name) {
+        return Err(format!(
+            "`{name}` is neither `stage` nor a metrics column; allowed: stage, {}",
+            columns
+                .iter()
+                .filter(|c| **c != "tick")
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let value: f64 = value_text
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("`{value_text}` is not a number"))?;
+    if name == "stage" && !(matches!(op, Op::Ge | Op::Eq) && [1.0, 2.0, 3.0].contains(&value)) {
+        return Err(
+            "a stage condition is `stage >= S` or `stage = S` with S one of 1, 2, 3 (stages are confirmed once and never revised)"
+                .into(),
+        );
+    }
+    Ok(Condition {
+        name: name.to_string(),
+        op,
+        value,
+    })
+}
+
+/// One intervention as it was applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    pub index: usize,
+    pub action: &'static str,
+    /// The tick after which it was applied.
+    pub tick: u64,
+    /// What fired it: `at 500`, or the condition as written.
+    pub trigger: String,
+    /// A stage trigger: the tick the online tracker dates the stage to (its confirmation
+    /// row is `tick`).
+    pub dated: Option<u64>,
+    #[serde(flatten)]
+    pub touched: Touched,
+}
+
+/// The columns of `interventions.csv`.
+pub const CSV_COLUMNS: [&str; 8] = [
+    "index",
+    "action",
+    "tick",
+    "trigger",
+    "stage_dated",
+    "agents",
+    "ties_added",
+    "ties_removed",
+];
+
+/// `interventions.csv`: one line per intervention applied, in the order applied.
+pub fn to_csv(applied: &[Applied]) -> String {
+    let mut out = CSV_COLUMNS.join(",") + "\n";
+    for a in applied {
+        out += &format!(
+            "{},{},{},\"{}\",{},{},{},{}\n",
+            a.index,
+            a.action,
+            a.tick,
+            a.trigger.replace('"', "\"\""),
+            a.dated.map(|t| t.to_string()).unwrap_or_default(),
+            a.touched.agents,
+            a.touched.ties_added,
+            a.touched.ties_removed
+        );
+    }
+    out
+}
+
+/// The name of the checkpoint field that holds which interventions fired and what they
+/// touched (six words each).
+const FIELD: &str = "interventions";
+const WORDS: usize = 6;
+
+/// The scenario's interventions as the driver fires them.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    items: Vec<Intervention>,
+    /// The text of each trigger, for the record.
+    triggers: Vec<String>,
+    seed: u32,
+    agents: u32,
+    fired: Vec<Option<Applied>>,
+    /// The online stage tracker, fed the rows while a stage condition waits.
+    tracker: Option<OnlineTracker>,
+}
+
+impl Schedule {
+    /// The interventions of a (validated) scenario of `agents` agents.
+    pub fn of(loaded: &crate::config::Loaded, agents: u32) -> Result<Schedule> {
+        let s = &loaded.scenario;
+        let columns = crate::model::find(s.model.kind())?.columns();
+        let mut items = Vec::new();
+        let mut triggers = Vec::new();
+        for (i, c) in s.interventions.iter().enumerate() {
+            let item = parse(c, i, agents, s.graph.slots as u32, s.ticks as u64, columns)
+                .map_err(|r| Error::bad_input(format!("{}: {}", loaded.source, r.message)))?;
+            triggers.push(match (&item.when, &c.when) {
+                (When::Tick(t), _) => format!("at {t}"),
+                (When::Row(_), Some(text)) => text.trim().to_string(),
+                (When::Row(_), None) => unreachable!("a condition comes from `when`"),
+            });
+            items.push(item);
+        }
+        Ok(Schedule {
+            fired: vec![None; items.len()],
+            items,
+            triggers,
+            seed: s.seed as u32,
+            agents,
+            tracker: None,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The interventions applied so far, in the order applied.
+    pub fn applied(&self) -> Vec<Applied> {
+        let mut a: Vec<Applied> = self.fired.iter().flatten().cloned().collect();
+        a.sort_by_key(|a| (a.tick, a.index));
+        a
+    }
+
+    /// Go on from a checkpoint's state: what had fired, and what it touched.
+    pub fn restore(&mut self, state: &State) -> Result<()> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let words = state.u64s(FIELD).map_err(|_| {
+            Error::bad_input(
+                "the checkpoint has no record of the scenario's interventions (it was written by a run without them)",
+            )
+        })?;
+        if words.len() != WORDS * self.items.len() {
+            return Err(Error::bad_input(format!(
+                "the checkpoint records {} interventions, the scenario has {}",
+                words.len() / WORDS,
+                self.items.len()
+            )));
+        }
+        for (k, w) in words.chunks(WORDS).enumerate() {
+            self.fired[k] = (w[0] == 1).then(|| Applied {
+                index: k,
+                action: self.items[k].action.kind().name(),
+                tick: w[1],
+                trigger: self.triggers[k].clone(),
+                dated: (w[2] != u64::MAX).then_some(w[2]),
+                touched: Touched {
+                    agents: w[3],
+                    ties_added: w[4],
+                    ties_removed: w[5],
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `item` is due at `tick` with the rows of `table` (the last row is at
+    /// `tick` when a row was just taken); for a stage condition, the tick it is dated to.
+    fn due(&mut self, k: usize, tick: u64, table: &MetricsTable) -> Option<Option<u64>> {
+        match &self.items[k].when {
+            When::Tick(t) => (*t == tick).then_some(None),
+            When::Row(c) => {
+                let row = table.rows.last().filter(|r| r[0] as u64 == tick)?;
+                if c.is_stage() {
+                    let tracker = self.tracker.get_or_insert_with(|| {
+                        OnlineTracker::new(StageParams::new(self.agents), &table.columns)
+                    });
+                    tracker.catch_up(table);
+                    let reached = tracker
+                        .said()
+                        .iter()
+                        .filter(|t| t.stage as f64 >= c.value)
+                        .min_by_key(|t| t.stage)?;
+                    Some(Some(reached.tick))
+                } else {
+                    let col = table.columns.iter().position(|n| *n == c.name)?;
+                    c.op.holds(row[col], c.value).then_some(None)
+                }
+            }
+        }
+    }
+}
+
+impl Intervener for Schedule {
+    fn next_after(&self, tick: u64) -> Option<u64> {
+        self.items
+            .iter()
+            .zip(&self.fired)
+            .filter(|(_, f)| f.is_none())
+            .filter_map(|(i, _)| match i.when {
+                When::Tick(t) if t > tick => Some(t),
+                _ => None,
+            })
+            .min()
+    }
+
+    fn watching(&self) -> bool {
+        self.items
+            .iter()
+            .zip(&self.fired)
+            .any(|(i, f)| f.is_none() && matches!(i.when, When::Row(_)))
+    }
+
+    fn at(&mut self, sim: &mut dyn Simulation, tick: u64, table: &MetricsTable) -> Result<()> {
+        let mut state: Option<State> = None;
+        let mut touched_any = false;
+        for k in 0..self.items.len() {
+            if self.fired[k].is_some() {
+                continue;
+            }
+            let Some(dated) = self.due(k, tick, table) else {
+                continue;
+            };
+            let action = self.items[k].action.clone();
+            let touched = if action.is_empty() {
+                Touched::default()
+            } else {
+                if state.is_none() {
+                    state = Some(sim.state().map_err(|e| {
+                        e.during(format_args!(
+                            "the download of the state at tick {tick} for intervention {k}"
+                        ))
+                    })?);
+                }
+                let s = state.as_mut().expect("downloaded above");
+                actions::apply(&action, s, self.seed, k as u32, tick)?
+            };
+            touched_any |= !touched.is_empty();
+            let applied = Applied {
+                index: k,
+                action: action.kind().name(),
+                tick,
+                trigger: self.triggers[k].clone(),
+                dated,
+                touched,
+            };
+            tracing::info!(
+                "intervention {k} ({}) at tick {tick} ({}): {} agents, {} ties added, {} removed",
+                applied.action,
+                applied.trigger,
+                touched.agents,
+                touched.ties_added,
+                touched.ties_removed
+            );
+            self.fired[k] = Some(applied);
+        }
+        if touched_any {
+            let state = state.expect("touched only what was downloaded");
+            sim.set_state(&state).map_err(|e| {
+                e.during(format_args!(
+                    "the upload of the state at tick {tick} after its interventions"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, state: State) -> State {
+        if self.items.is_empty() {
+            return state;
+        }
+        let mut words = Vec::with_capacity(WORDS * self.items.len());
+        for f in &self.fired {
+            match f {
+                Some(a) => words.extend([
+                    1,
+                    a.tick,
+                    a.dated.unwrap_or(u64::MAX),
+                    a.touched.agents,
+                    a.touched.ties_added,
+                    a.touched.ties_removed,
+                ]),
+                None => words.extend([0, 0, u64::MAX, 0, 0, 0]),
+            }
+        }
+        state.with(FIELD, Per::Run, Values::U64(words))
+    }
+}
+
+/// A [`Schedule`] the driver holds while its owner reads what was applied afterwards.
+#[derive(Debug, Clone)]
+pub struct Shared(std::rc::Rc<std::cell::RefCell<Schedule>>);
+
+impl Shared {
+    pub fn new(schedule: Schedule) -> Shared {
+        Shared(std::rc::Rc::new(std::cell::RefCell::new(schedule)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    pub fn applied(&self) -> Vec<Applied> {
+        self.0.borrow().applied()
+    }
+}
+
+impl Intervener for Shared {
+    fn next_after(&self, tick: u64) -> Option<u64> {
+        self.0.borrow().next_after(tick)
+    }
+
+    fn watching(&self) -> bool {
+        self.0.borrow().watching()
+    }
+
+    fn at(&mut self, sim: &mut dyn Simulation, tick: u64, table: &MetricsTable) -> Result<()> {
+        self.0.borrow_mut().at(sim, tick, table)
+    }
+
+    fn save(&self, state: State) -> State {
+        self.0.borrow().save(state)
+    }
+}
