@@ -17,6 +17,7 @@
 @group(0) @binding(7) var<storage, read> degree: array<u32>;
 #slots 8 read neighbor: u32
 #slots 9 read weight: f32
+@group(0) @binding(10) var<storage, read> nourished: array<u32>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -58,7 +59,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     next = next - TAU * floor(next / TAU);
     if (next >= TAU) { next = 0.0; }
     phi_next[i] = next;
-    knowledge[i] = k_i + params.dt * (params.learning_rate * positive * positive / params.knowledge_norm - params.forgetting * k_i);
+    // A nourished agent learns at β times the intervention's factor.
+    var beta = params.learning_rate;
+    // (The flags are read only while a nourish lasts: a factor of 1 means none.)
+    if (params.nourish_factor != 1.0 && nourished[i] != 0u) { beta = params.learning_rate * params.nourish_factor; }
+    knowledge[i] = k_i + params.dt * (beta * positive * positive / params.knowledge_norm - params.forgetting * k_i);
     let masters = k_i >= params.mastery;
     if (!adopted && (masters || (w_sum > 0.0 && adopted_w >= params.theta * w_sum))) {
         adopted_at[i] = t;

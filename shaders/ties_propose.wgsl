@@ -3,6 +3,8 @@
 // pair may tie, it records its target and claims both ends with its key. Keys are
 // pcg(i ^ key_t), distinct for distinct agents (pcg is a bijection), and atomicMin keeps
 // the smallest whatever the order: the winner is decided by priority, never by timing.
+// While an `illuminate` intervention lasts, a share of the random searches is steered to
+// one of its pioneers.
 // Twin: Lifecycle::propose.
 #import lifecycle
 #import rng
@@ -16,6 +18,7 @@
 #slots 5 read weight: f32
 @group(0) @binding(6) var<storage, read_write> target_of: array<u32>;
 @group(0) @binding(7) var<storage, read_write> claim: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read> pioneers: array<u32>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -37,7 +40,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     } else {
-        let c = r.z % params.n;
+        var c = r.z % params.n;
+        // While an `illuminate` lasts, a share of random searches goes to a pioneer.
+        if (params.n_pioneers > 0u && params.illuminate_thr > 0u) {
+            let q = rand4(params.seed, t, i, STREAM_ILLUMINATE);
+            if ((q.x >> 8u) < params.illuminate_thr) { c = pioneers[q.y % params.n_pioneers]; }
+        }
         if (c != i) { j = c; }
     }
     if (j == EMPTY || degree[j] >= k) { return; }

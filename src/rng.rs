@@ -134,6 +134,9 @@ pub mod stream {
         KURAMOTO_FREQ = 29;
         /// kuramoto: the start vector of the power iteration for λ_max.
         POWER_START = 30;
+        /// lifecycle, while an `illuminate` intervention lasts: whether a random search
+        /// is steered to a pioneer, and to which.
+        ILLUMINATE = 31;
     }
 }
 

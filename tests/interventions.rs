@@ -97,7 +97,7 @@ fn circular(a: f32, b: f32) -> f32 {
 fn each_action_does_what_it_says_and_both_backends_apply_the_same_edit() {
     let ctx = gpu();
     let gpu_backend = ctx.map(Backend::Gpu);
-    let cases: [(&str, &str); 7] = [
+    let cases: [(&str, &str); 9] = [
         (
             "seed_adopters random",
             "action = \"seed_adopters\"\ncount = 200",
@@ -120,6 +120,14 @@ fn each_action_does_what_it_says_and_both_backends_apply_the_same_edit() {
         ),
         ("remove_hubs", "action = \"remove_hubs\"\ncount = 30"),
         ("cut_ties", "action = \"cut_ties\"\nshare = 0.3"),
+        (
+            "illuminate",
+            "action = \"illuminate\"\ncount = 100\nshare = 0.4\nduration = 50",
+        ),
+        (
+            "nourish",
+            "action = \"nourish\"\ncount = 1500\nfactor = 2.5\nmin_size = 3\nduration = 50",
+        ),
     ];
     let plain = scenario_with("", N, 400);
     let (before, table) = state_at_tick(&plain);
@@ -259,6 +267,72 @@ fn each_action_does_what_it_says_and_both_backends_apply_the_same_edit() {
                     "{name}: {cut} of {total} cut, expected 0.3 ± 4·{sd:.1}"
                 );
             }
+            "illuminate" => {
+                let mut order: Vec<u32> = (0..N).collect();
+                order.sort_by(|&a, &b| {
+                    knowledge[b as usize]
+                        .total_cmp(&knowledge[a as usize])
+                        .then(a.cmp(&b))
+                });
+                assert_eq!(
+                    after.u32s("pioneers").unwrap(),
+                    &order[..100],
+                    "{name}: pioneers"
+                );
+                assert_eq!(
+                    after.u32s("illuminate_cut").unwrap(),
+                    [emergence::rng::threshold_24(0.4)]
+                );
+                assert_eq!((touched.agents, applied[0].until), (100, Some(AT + 50)));
+                assert!(
+                    pairs1 == pairs0 && adopted0 == adopted1,
+                    "{name}: nothing else"
+                );
+            }
+            "nourish" => {
+                let labels = before.u32s("labels").unwrap();
+                let flags = after.u32s("nourished").unwrap();
+                let mut size = std::collections::HashMap::<u32, u32>::new();
+                for &l in labels {
+                    *size.entry(l).or_default() += 1;
+                }
+                let chosen: BTreeSet<u32> = (0..N as usize)
+                    .filter(|&i| flags[i] == 1)
+                    .map(|i| labels[i])
+                    .collect();
+                let members = flags.iter().filter(|&&f| f == 1).count() as u64;
+                assert!(
+                    members > 0 && members <= 1500,
+                    "{name}: {members} within the budget"
+                );
+                assert_eq!(touched.agents, members);
+                for i in 0..N as usize {
+                    assert_eq!(
+                        flags[i] == 1,
+                        chosen.contains(&labels[i]),
+                        "{name}: whole communities"
+                    );
+                }
+                let smallest_chosen = chosen.iter().map(|l| size[l]).min().unwrap();
+                assert!(
+                    smallest_chosen >= 3,
+                    "{name}: communities of at least min_size"
+                );
+                // The largest first: no community left out is larger than one taken, unless
+                // it could not fit the budget.
+                let largest_left = size
+                    .iter()
+                    .filter(|(l, &s)| !chosen.contains(l) && s >= 3 && members + s as u64 <= 1500)
+                    .map(|(_, &s)| s)
+                    .max()
+                    .unwrap_or(0);
+                assert!(largest_left <= smallest_chosen, "{name}: the largest first");
+                assert_eq!(after.f32s("nourish_factor").unwrap(), [2.5]);
+                assert!(
+                    pairs1 == pairs0 && adopted0 == adopted1,
+                    "{name}: nothing else"
+                );
+            }
             _ => unreachable!(),
         }
         // The same edit through the GPU's download and upload.
@@ -268,6 +342,12 @@ fn each_action_does_what_it_says_and_both_backends_apply_the_same_edit() {
             for f in COMPARED {
                 assert!(
                     on_gpu.field(f).unwrap() == after.field(f).unwrap(),
+                    "{name}: field {f} differs between the backends"
+                );
+            }
+            for f in ["pioneers", "illuminate_cut", "nourished", "nourish_factor"] {
+                assert!(
+                    on_gpu.field(f).ok() == after.field(f).ok(),
                     "{name}: field {f} differs between the backends"
                 );
             }
@@ -301,7 +381,9 @@ fn an_intervention_that_touches_nothing_leaves_metrics_byte_identical() {
         "{SMALL}[[intervention]]\naction = \"seed_adopters\"\nat = 105\ncount = 0\n\
          [[intervention]]\naction = \"connect_pioneers\"\nwhen = \"s1 >= 0.05\"\ncount = 0\n\
          [[intervention]]\naction = \"cut_ties\"\nwhen = \"stage >= 1\"\nshare = 0.0\n\
-         [[intervention]]\naction = \"remove_hubs\"\nat = 233\ncount = 0\n"
+         [[intervention]]\naction = \"remove_hubs\"\nat = 233\ncount = 0\n\
+         [[intervention]]\naction = \"illuminate\"\nat = 120\ncount = 50\nshare = 0.0\nduration = 100\n\
+         [[intervention]]\naction = \"nourish\"\nat = 140\ncount = 0\nduration = 100\n"
     );
     let mut backends = vec!["cpu"];
     if gpu().is_some() {
@@ -317,7 +399,7 @@ fn an_intervention_that_touches_nothing_leaves_metrics_byte_identical() {
         let lines: Vec<&str> = record.lines().collect();
         assert_eq!(
             lines[0],
-            "index,action,tick,trigger,stage_dated,agents,ties_added,ties_removed"
+            "index,action,tick,trigger,stage_dated,until,agents,ties_added,ties_removed"
         );
         assert!(
             lines.iter().any(|l| l.starts_with("0,seed_adopters,105,")),
@@ -360,7 +442,7 @@ fn a_stage_trigger_fires_once_at_the_row_the_online_tracker_confirms_the_stage()
     assert_eq!(
         lines,
         [format!(
-            "0,seed_adopters,{},\"stage = 2\",{},300,0,0",
+            "0,seed_adopters,{},\"stage = 2\",{},,300,0,0",
             stage2.confirmed_at, stage2.tick
         )],
         "fired once, at the confirming row, dated as the tracker dates stage 2"
@@ -435,7 +517,9 @@ fn simulated<'o>(
 fn a_run_with_interventions_resumed_from_a_checkpoint_equals_one_never_stopped() {
     let extra = "[[intervention]]\naction = \"seed_adopters\"\nat = 100\ncount = 100\nselect = \"knowledge\"\n\
                  [[intervention]]\naction = \"connect_pioneers\"\nwhen = \"s1 >= 0.2\"\ncount = 150\n\
-                 [[intervention]]\naction = \"cut_ties\"\nat = 250\nshare = 0.2\n";
+                 [[intervention]]\naction = \"cut_ties\"\nat = 250\nshare = 0.2\n\
+                 [[intervention]]\naction = \"illuminate\"\nat = 150\ncount = 50\nshare = 0.5\nduration = 100\n\
+                 [[intervention]]\naction = \"nourish\"\nat = 180\nfactor = 3\nmin_size = 2\nduration = 90\n";
     let loaded = scenario_with(extra, 2000, 400);
     let (edges, graph, csr) = build_graph(&loaded).unwrap();
     let progress = emergence::progress::Progress::hidden();
@@ -445,7 +529,7 @@ fn a_run_with_interventions_resumed_from_a_checkpoint_equals_one_never_stopped()
         profile: false,
     };
     let straight = simulated(&progress, &loaded, &graph, &edges, &csr, none(), None);
-    assert_eq!(straight.interventions.len(), 3, "all three fired");
+    assert_eq!(straight.interventions.len(), 5, "all five fired");
     let mut kept = Kept::default();
     let checkpointed = simulated(
         &progress,
@@ -470,8 +554,9 @@ fn a_run_with_interventions_resumed_from_a_checkpoint_equals_one_never_stopped()
         checkpointed.table == straight.table,
         "checkpoints changed the run"
     );
-    // From tick 100 (the first intervention applied, the others not yet) and from 200.
-    for (state, table) in &kept.0[..2] {
+    // From tick 100 (the first intervention applied, the others not yet), from 200
+    // (inside both windows) and from 300 (after them).
+    for (state, table) in &kept.0[..3] {
         let resumed = simulated(
             &progress,
             &loaded,
@@ -579,7 +664,7 @@ fn a_budget_set_from_the_command_line_reaches_the_run() {
     );
     let record = std::fs::read_to_string(dir.join("swept/interventions.csv")).unwrap();
     assert!(
-        record.contains("0,seed_adopters,50,\"at 50\",,77,0,0"),
+        record.contains("0,seed_adopters,50,\"at 50\",,,77,0,0"),
         "{record}"
     );
     // The run's config.toml says so, and re-runs to the same rows.

@@ -557,3 +557,136 @@ fn two_million_agents_with_split_slots_track_the_cpu_pass_by_pass() {
     // The tie passes, with search across both chunks.
     tie_passes_track_the_cpu(&ctx, s, &p, 1000);
 }
+
+/// The state of `mid_run_state` with an intervention's [`lifecycle::Support`]: the 200
+/// most knowledgeable agents as pioneers, a `share` of random searches steered to them,
+/// and the agents of the lower half of ids nourished at `factor`.
+fn supported(share: f64, factor: f32) -> (Lifecycle, LifecycleParams) {
+    let (mut s, p) = mid_run_state(4000, 150);
+    let mut order: Vec<u32> = (0..s.n).collect();
+    order.sort_by(|&a, &b| s.knowledge[b as usize].total_cmp(&s.knowledge[a as usize]));
+    s.support = lifecycle::Support {
+        illuminate_cut: emergence::rng::threshold_24(share),
+        pioneers: order[..200].to_vec(),
+        nourish_factor: factor,
+        nourished: (0..s.n).map(|i| u32::from(i < s.n / 2)).collect(),
+    };
+    (s, p)
+}
+
+/// `illuminate` in `ties_propose` and its twin: every random search of a tick steered to
+/// a pioneer when the share is 1, about half at 0.5 (within 4 sd of the binomial), none
+/// of the closure searches; the GPU's handshake tracks the CPU's with pioneers set.
+#[test]
+fn illuminate_steers_random_searches_to_pioneers_on_both_backends() {
+    use emergence::rng::{self, stream};
+    for (share, low, high) in [(1.0, 1.0, 1.0), (0.5, 0.0, 1.0)] {
+        let (s, p) = supported(share, 1.0);
+        let t = s.tick + 1;
+        let pioneers: std::collections::HashSet<u32> = s.support.pioneers.iter().copied().collect();
+        let (target, _) = s.propose(&p, t);
+        let random_branch =
+            |i: u32| (rng::rand4(s.seed, t, i, stream::SEARCH)[1] >> 8) >= p.closure_cut();
+        let (mut random, mut steered) = (0u32, 0u32);
+        let mut steered_draws = 0u32;
+        for (i, &j) in target.iter().enumerate() {
+            if j == u32::MAX {
+                continue;
+            }
+            let i = i as u32;
+            if random_branch(i) {
+                random += 1;
+                // Whether this search's own draw steered it (the pioneer it went to).
+                let q = rng::rand4(s.seed, t, i, stream::ILLUMINATE);
+                if (q[0] >> 8) < s.support.illuminate_cut {
+                    steered_draws += 1;
+                    assert!(
+                        pioneers.contains(&j),
+                        "agent {i}'s steered search went to {j}"
+                    );
+                }
+                steered += u32::from(pioneers.contains(&j));
+            }
+        }
+        assert!(random > 100, "{random} random searches proposed");
+        let frac = steered as f64 / random as f64;
+        if share == 1.0 {
+            assert_eq!(
+                (steered, steered_draws),
+                (random, random),
+                "every random search steered"
+            );
+        } else {
+            let sd = (0.25 / random as f64).sqrt();
+            let drawn = steered_draws as f64 / random as f64;
+            assert!(
+                (drawn - 0.5).abs() < 4.0 * sd,
+                "{drawn} of random proposals steered"
+            );
+            assert!(frac >= drawn && frac < high, "{frac}");
+        }
+        assert!(frac >= low);
+        // Without pioneers the same state proposes as before the intervention.
+        let mut plain = s.clone();
+        plain.support = lifecycle::Support::default();
+        let (untouched, _) = plain.propose(&p, t);
+        assert_ne!(untouched, target, "illuminating must change some proposals");
+        let Some(ctx) = gpu() else { continue };
+        tie_passes_track_the_cpu(&ctx, s, &p, 10);
+    }
+}
+
+/// `nourish` in `lifecycle_agents` and its twin: nourished agents gain `factor` times
+/// the knowledge (the decay is the same), the others exactly as without it; the GPU's
+/// knowledge follows the CPU's.
+#[test]
+fn nourish_raises_learning_of_nourished_agents_on_both_backends() {
+    let (s, p) = supported(0.0, 3.0);
+    let t = s.tick + 1;
+    let (psi, n_a) = s.clone().psi();
+    let mut with = s.clone();
+    with.agents(&p, psi, n_a, t);
+    let mut unsupported = s.clone();
+    unsupported.support = lifecycle::Support::default();
+    let mut without = unsupported.clone();
+    without.agents(&p, psi, n_a, t);
+    let mut raised = 0;
+    for i in 0..s.n as usize {
+        let decay = p.dt * p.forgetting * s.knowledge[i];
+        let gain_with = with.knowledge[i] - s.knowledge[i] + decay;
+        let gain_without = without.knowledge[i] - s.knowledge[i] + decay;
+        if s.support.nourished[i] == 1 {
+            if gain_without > 1e-3 {
+                raised += 1;
+                assert!(
+                    (gain_with - 3.0 * gain_without).abs() <= 1e-3 * gain_with.abs().max(1e-3),
+                    "agent {i}: gains {gain_with} with, {gain_without} without"
+                );
+            }
+        } else {
+            assert_eq!(
+                with.knowledge[i].to_bits(),
+                without.knowledge[i].to_bits(),
+                "agent {i} is not nourished"
+            );
+        }
+    }
+    assert!(
+        raised > 100,
+        "{raised} nourished agents learned in this tick"
+    );
+    let Some(ctx) = gpu() else { return };
+    let on_device = on_gpu(&ctx, &s, &p, &[Pass::Psi, Pass::Agents]);
+    for i in 0..s.n as usize {
+        let (a, b) = (with.knowledge[i], on_device.knowledge[i]);
+        assert!(
+            (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+            "knowledge of {i}: {a} on the CPU, {b} on the GPU"
+        );
+    }
+    let plain = on_gpu(&ctx, &unsupported, &p, &[Pass::Psi, Pass::Agents]);
+    assert!(
+        (0..s.n as usize).any(|i| plain.knowledge[i] < on_device.knowledge[i] - 1e-3),
+        "the GPU must raise the nourished agents' learning"
+    );
+}

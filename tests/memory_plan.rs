@@ -36,18 +36,19 @@ fn small(storage_per_stage: u32) -> Limits {
     }
 }
 
-/// 64 B per agent (phases, next phases, ω, knowledge, adoption tick, degree, labels, the
-/// handshake's three words, six scratch words) and 12 B per tie slot (neighbour, weight,
-/// age), plus a few fixed blocks (the metrics sums, control, parameters).
+/// 72 B per agent (phases, next phases, ω, knowledge, adoption tick, degree, labels, the
+/// handshake's three words, an intervention's pioneers and nourished flags, six scratch
+/// words) and 12 B per tie slot (neighbour, weight, age), plus a few fixed blocks (the
+/// metrics sums, control, parameters).
 #[test]
-fn the_lifecycle_takes_64_bytes_per_agent_and_12_per_slot() {
+fn the_lifecycle_takes_72_bytes_per_agent_and_12_per_slot() {
     for (agents, slots) in [(1_000_000, 32), (10_000_000, 32), (100_000_000, 16)] {
         let p = plan(lifecycle(), &size(agents, slots), &big());
-        let fixed = p.total_bytes - 64 * agents - 12 * agents * slots;
+        let fixed = p.total_bytes - 72 * agents - 12 * agents * slots;
         assert!(fixed > 0 && fixed < 1024, "{fixed} fixed bytes");
         assert_eq!(p.per_slot_bytes, 12.0);
         assert!(
-            (p.per_agent_bytes - 64.0).abs() < 1e-3,
+            (p.per_agent_bytes - 72.0).abs() < 1e-3,
             "{}",
             p.per_agent_bytes
         );
@@ -60,25 +61,25 @@ fn ten_million_agents_fit_one_binding_per_array_on_a_data_centre_gpu() {
     assert_eq!(p.binds, None);
     assert_eq!(p.slot_chunks, 1);
     assert_eq!(p.largest_binding_bytes, 4 * 10_000_000 * 32);
-    // ties_commit: control, degree, the handshake's 3 arrays, neighbour, weight, age.
-    // community_sums binds the most: ϕ, degree, labels and six sums.
-    assert_eq!(p.storage_per_stage, 9);
+    // lifecycle_agents binds the most: control, φ, next φ, ω, knowledge, adoption ticks,
+    // degree, the nourished flags, neighbour and weight.
+    assert_eq!(p.storage_per_stage, 10);
 }
 
 /// 10^8 agents × 16 slots is 6.4 GB per slot array: two chunks of 67,108,863 agents'
-/// slots (⌊(2^32 − 1) / 4 / 16⌋), 11 storage buffers in ties_commit.
+/// slots (⌊(2^32 − 1) / 4 / 16⌋), 12 storage buffers in lifecycle_agents.
 #[test]
 fn a_hundred_million_agents_split_their_slots_over_bindings() {
     let p = plan(lifecycle(), &size(100_000_000, 16), &big());
     assert_eq!(p.binds, None);
     assert_eq!(p.slot_chunks, 2);
     assert_eq!(p.largest_binding_bytes, 4 * 67_108_863 * 16);
-    assert_eq!(p.storage_per_stage, 11);
+    assert_eq!(p.storage_per_stage, 12);
     // At K = 32: three chunks of 33,554,431 agents.
     let p = plan(lifecycle(), &size(100_000_000, 32), &big());
     assert_eq!((p.slot_chunks, p.binds.clone()), (3, None));
     assert_eq!(p.largest_binding_bytes, 4 * 33_554_431 * 32);
-    assert_eq!(p.total_bytes / 1_000_000_000, 44); // 6.4 GB + 38.4 GB
+    assert_eq!(p.total_bytes / 1_000_000_000, 45); // 7.2 GB + 38.4 GB
 }
 
 /// Past 2^32 − 1 slots a u32 index does not reach: 10^8 × 48 is refused, and the largest
@@ -111,7 +112,7 @@ fn the_split_is_bounded_by_the_storage_buffers_of_a_stage() {
     let p = plan(lifecycle(), &size(2_000_000, 24), &small(16));
     assert_eq!((p.slot_chunks, p.binds.clone()), (2, None));
     assert_eq!(p.largest_binding_bytes, 4 * 1_398_101 * 24);
-    assert_eq!(p.storage_per_stage, 11);
+    assert_eq!(p.storage_per_stage, 12);
 
     let limits = small(16);
     let p = plan(lifecycle(), &size(10_000_000, 24), &limits);
@@ -163,7 +164,7 @@ fn a_per_agent_array_larger_than_a_binding_is_named() {
 }
 
 /// WebGPU's default limits (128 MiB bindings, 8 storage buffers per stage) do not hold
-/// the lifecycle's community sums (9 storage buffers), whatever N: the plan says so.
+/// the lifecycle's agents pass (10 storage buffers), whatever N: the plan says so.
 #[test]
 fn webgpu_default_limits_are_planned_too() {
     let reference = Limits::reference();
@@ -171,7 +172,7 @@ fn webgpu_default_limits_are_planned_too() {
     assert_eq!(webgpu.binding_cap, 128 << 20);
     assert_eq!(webgpu.storage_per_stage, 8);
     let p = plan(lifecycle(), &size(1000, 24), webgpu);
-    assert_eq!(p.binds, Some(Binds::StoragePerStage { needed: 9 }));
+    assert_eq!(p.binds, Some(Binds::StoragePerStage { needed: 10 }));
     // The threshold model's buffers are bound whole or as CSR chunks: it plans as before.
     let threshold = model::find("threshold").unwrap();
     let p = plan(threshold, &size(1_000_000, 24), webgpu);
@@ -204,7 +205,7 @@ fn info_prints_the_plan_at_three_sizes() {
     for p in plans {
         let n = p["agents"].as_u64().unwrap();
         let total = p["total_bytes"].as_u64().unwrap();
-        assert!(total > 64 * n + 12 * n * k && total < 64 * n + 12 * n * k + 1024);
+        assert!(total > 72 * n + 12 * n * k && total < 72 * n + 12 * n * k + 1024);
         assert!(p["checkpoint_bytes"].as_u64().unwrap() > 28 * n);
         assert!(p["snapshot_bytes"].as_u64().unwrap() > 12 * n);
         let on = p["on"].as_array().unwrap();

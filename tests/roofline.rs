@@ -78,17 +78,19 @@ impl Hand {
             ("lifecycle_psi_partial", 2 * a, partials),
             // partials read; control's tick read and written.
             ("lifecycle_psi_final", partials + c, c),
-            // control, phi, omega, knowledge, adopted_at, degree, neighbor, weight read;
+            // control, phi, omega, knowledge, adopted_at, degree, neighbor, weight read
+            // (and a word for the nourished flags, read only while a nourish lasts);
             // phi_next, knowledge, adopted_at and control (the cascade's count) written.
-            ("lifecycle_agents", c + 5 * a + 2 * s, c + 3 * a),
+            ("lifecycle_agents", c + 5 * a + 2 * s + 4, c + 3 * a),
             // phi_next → phi.
             ("phi copy", a, a),
             // control (removed counter), degree, neighbor, weight, age read and written;
             // phi read.
             ("ties_weights", c + 2 * a + 3 * s, c + a + 3 * s),
-            // control, phi, degree, neighbor, weight, claim (atomic) read; target_of,
-            // claim written.
-            ("ties_propose", c + 3 * a + 2 * s, 2 * a),
+            // control, phi, degree, neighbor, weight, claim (atomic) read (and a word for
+            // the pioneers, read only by searches an illuminate steers); target_of, claim
+            // written.
+            ("ties_propose", c + 3 * a + 2 * s + 4, 2 * a),
             // control, target_of, claim read; partner written.
             ("ties_confirm", c + 2 * a, a),
             // control (atomic), degree, partner read; control, degree, neighbor, weight,
@@ -194,12 +196,12 @@ fn roofline_predict_h200_bytes_equal_a_hand_count_of_the_bindings() {
         (mr, mw)
     );
     // The totals spelled out: a tick reads 17 agent arrays, 7 slot arrays, the control
-    // block 6 times and the ψ partials once, and writes 12, 6, 4 and once: 964.3 MB read
-    // and 816.3 MB written at this size.
+    // block 6 times, the ψ partials once and a word each of the interventions' arrays,
+    // and writes 12, 6, 4 and once: 964.3 MB read and 816.3 MB written at this size.
     let (a, s, c, partials) = (4_000_000u64, 128_000_000u64, 32u64, 16 * 15_625u64);
-    assert_eq!(tr, 17 * a + 7 * s + 6 * c + partials);
+    assert_eq!(tr, 17 * a + 7 * s + 6 * c + partials + 2 * 4);
     assert_eq!(tw, 12 * a + 6 * s + 4 * c + partials);
-    assert_eq!((tr, tw), (964_250_192, 816_250_128));
+    assert_eq!((tr, tw), (964_250_200, 816_250_128));
     // 7 dispatches a tick (ψ partial and final, agents, weights, propose, confirm,
     // commit) and one copy; a metrics row 2·2·4 label-propagation dispatches, 3 sums,
     // 1 + 2·12 + 2 components.

@@ -22,6 +22,10 @@ struct Params {
     search_thr: u32,     // threshold_24(p_s·dt)
     closure_thr: u32,    // threshold_24(q)
     field_mode: u32,     // 0 global, 1 adopted_share, 2 ties (model.field_mode)
+    n_pioneers: u32,     // illuminate: pioneers a random search may be steered to (0: none)
+    illuminate_thr: u32, // illuminate: threshold_24(share) of random searches steered
+    nourish_factor: f32, // nourish: the factor on β of nourished agents (1: none)
+    _pad: u32,
 }
 
 struct Control {

@@ -4,8 +4,9 @@
 //! an action's result does not depend on threads or on the backend that held the state;
 //! ties stay symmetric and each agent's live slots stay first, in their order.
 
-use super::{Action, Select};
-use crate::engine::{State, Values};
+use super::{Action, ActionKind, Select};
+use crate::engine::state::Field;
+use crate::engine::{Per, State, Values};
 use crate::error::{Error, Result};
 use crate::graph::ties::EMPTY;
 use crate::model::lifecycle::{wrap, NEVER};
@@ -246,8 +247,83 @@ pub fn apply(
             touched.ties_removed = ties.retain(keep);
             touched.agents = ends.iter().filter(|&&e| e).count() as u64;
         }
+        Action::Illuminate { count, share, .. } => {
+            let mut pioneers: Vec<u32> = (0..n as u32).collect();
+            pioneers.sort_by(|&a, &b| {
+                knowledge[b as usize]
+                    .total_cmp(&knowledge[a as usize])
+                    .then(a.cmp(&b))
+            });
+            pioneers.truncate(count as usize);
+            touched.agents = pioneers.len() as u64;
+            end(state, ActionKind::Illuminate);
+            state.fields.push(Field {
+                name: "illuminate_cut".into(),
+                per: Per::Run,
+                values: Values::U32(vec![rng::threshold_24(share)]),
+            });
+            state.fields.push(Field {
+                name: "pioneers".into(),
+                per: Per::Run,
+                values: Values::U32(pioneers),
+            });
+        }
+        Action::Nourish {
+            count,
+            factor,
+            min_size,
+            ..
+        } => {
+            // Communities by the last label propagation, the largest first (ties by
+            // label), whole, while their members fit the budget.
+            let mut size = std::collections::HashMap::<u32, u32>::new();
+            for &l in &labels {
+                *size.entry(l).or_default() += 1;
+            }
+            let mut communities: Vec<(u32, u32)> =
+                size.into_iter().filter(|&(_, s)| s >= min_size).collect();
+            communities.sort_by_key(|&(l, s)| (std::cmp::Reverse(s), l));
+            let mut chosen = std::collections::HashSet::new();
+            let mut members = 0u64;
+            for (l, s) in communities {
+                if members + s as u64 > count as u64 {
+                    break;
+                }
+                members += s as u64;
+                chosen.insert(l);
+            }
+            end(state, ActionKind::Nourish);
+            if members > 0 {
+                let flags: Vec<u32> = labels
+                    .iter()
+                    .map(|l| u32::from(chosen.contains(l)))
+                    .collect();
+                state.fields.push(Field {
+                    name: "nourish_factor".into(),
+                    per: Per::Run,
+                    values: Values::F32(vec![factor]),
+                });
+                state.fields.push(Field {
+                    name: "nourished".into(),
+                    per: Per::Agent,
+                    values: Values::U32(flags),
+                });
+            }
+            touched.agents = members;
+        }
     }
     Ok(touched)
+}
+
+/// End what an action of `kind` that lasts set: searches go anywhere again, learning is
+/// at its rate again.
+pub fn end(state: &mut State, kind: ActionKind) {
+    let fields: &[&str] = match kind {
+        ActionKind::Illuminate => &["illuminate_cut", "pioneers"],
+        ActionKind::Nourish => &["nourish_factor", "nourished"],
+        _ => &[],
+    };
+    state.fields.retain(|f| !fields.contains(&f.name.as_str()));
 }
 
 /// Offsets tried when pairing pioneers.

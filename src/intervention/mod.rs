@@ -53,6 +53,15 @@ pub struct InterventionConfig {
     /// broadcast: the direction purposes are pulled towards (radians).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<f64>,
+    /// illuminate, nourish: ticks the action lasts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// nourish: the factor on the learning rate inside the communities nourished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// nourish: the smallest community nourished (members, by the last label propagation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<i64>,
 }
 
 /// The actions, by their scenario names.
@@ -64,6 +73,8 @@ pub enum ActionKind {
     Broadcast,
     RemoveHubs,
     CutTies,
+    Illuminate,
+    Nourish,
 }
 
 impl ActionKind {
@@ -74,6 +85,8 @@ impl ActionKind {
             ActionKind::Broadcast => "broadcast",
             ActionKind::RemoveHubs => "remove_hubs",
             ActionKind::CutTies => "cut_ties",
+            ActionKind::Illuminate => "illuminate",
+            ActionKind::Nourish => "nourish",
         }
     }
 
@@ -85,7 +98,14 @@ impl ActionKind {
             ActionKind::Broadcast => &["count", "strength", "direction"],
             ActionKind::RemoveHubs => &["count"],
             ActionKind::CutTies => &["share"],
+            ActionKind::Illuminate => &["count", "share", "duration"],
+            ActionKind::Nourish => &["count", "factor", "min_size", "duration"],
         }
+    }
+
+    /// Whether the action lasts a while (and ends by itself).
+    pub fn lasts(self) -> bool {
+        matches!(self, ActionKind::Illuminate | ActionKind::Nourish)
     }
 }
 
@@ -168,6 +188,22 @@ pub enum Action {
     RemoveHubs { count: u32 },
     /// A shock: each tie is cut with probability `share`.
     CutTies { share: f64 },
+    /// The work made visible: for `duration` ticks a `share` of random searches goes to
+    /// one of the `count` most knowledgeable agents instead of to anyone.
+    Illuminate {
+        count: u32,
+        share: f64,
+        duration: u64,
+    },
+    /// Communities of practice nourished: for `duration` ticks the learning rate of the
+    /// members of communities of at least `min_size` (the largest first, up to `count`
+    /// members in all) is raised by `factor`.
+    Nourish {
+        count: u32,
+        factor: f32,
+        min_size: u32,
+        duration: u64,
+    },
 }
 
 impl Action {
@@ -178,6 +214,18 @@ impl Action {
             Action::Broadcast { .. } => ActionKind::Broadcast,
             Action::RemoveHubs { .. } => ActionKind::RemoveHubs,
             Action::CutTies { .. } => ActionKind::CutTies,
+            Action::Illuminate { .. } => ActionKind::Illuminate,
+            Action::Nourish { .. } => ActionKind::Nourish,
+        }
+    }
+
+    /// Ticks the action lasts (one-off actions: none).
+    pub fn duration(&self) -> Option<u64> {
+        match self {
+            Action::Illuminate { duration, .. } | Action::Nourish { duration, .. } => {
+                Some(*duration)
+            }
+            _ => None,
         }
     }
 
@@ -192,6 +240,8 @@ impl Action {
                 count, strength, ..
             } => *count == 0 || *strength == 0.0,
             Action::CutTies { share } => *share == 0.0,
+            Action::Illuminate { count, share, .. } => *count == 0 || *share == 0.0,
+            Action::Nourish { count, factor, .. } => *count == 0 || *factor == 1.0,
         }
     }
 }
@@ -238,13 +288,16 @@ pub fn parse(
             ),
         )
     })?;
-    let given: [(&str, bool); 6] = [
+    let given: [(&str, bool); 9] = [
         ("count", c.count.is_some()),
         ("select", c.select.is_some()),
         ("weight", c.weight.is_some()),
         ("share", c.share.is_some()),
         ("strength", c.strength.is_some()),
         ("direction", c.direction.is_some()),
+        ("duration", c.duration.is_some()),
+        ("factor", c.factor.is_some()),
+        ("min_size", c.min_size.is_some()),
     ];
     if let Some((k, _)) = given
         .iter()
@@ -340,6 +393,26 @@ pub fn parse(
         Ok(v)
     };
     let n = agents as u64;
+    let duration = || -> std::result::Result<u64, Refusal> {
+        match c.duration {
+            Some(d) if d >= 1 && d as u64 <= ticks.max(1) => Ok(d as u64),
+            Some(d) => Err(refuse(
+                "duration",
+                format!(
+                    "{} = {d} is out of range; allowed: 1 ≤ {} ≤ ticks = {ticks}",
+                    key("duration"),
+                    key("duration")
+                ),
+            )),
+            None => Err(refuse(
+                "duration",
+                format!(
+                    "{} is missing: the ticks the action lasts (1 to {ticks})",
+                    key("duration")
+                ),
+            )),
+        }
+    };
     let action = match kind {
         ActionKind::SeedAdopters => Action::SeedAdopters {
             count: count(n, None)?,
@@ -396,6 +469,42 @@ pub fn parse(
                 0.0,
                 1.0,
             )?,
+        },
+        ActionKind::Illuminate => Action::Illuminate {
+            count: count(n, None)?,
+            share: real(
+                "share",
+                c.share.ok_or_else(|| {
+                    refuse(
+                        "share",
+                        format!(
+                            "{} is missing: the share of random searches steered to a pioneer (0 to 1)",
+                            key("share")
+                        ),
+                    )
+                })?,
+                0.0,
+                1.0,
+            )?,
+            duration: duration()?,
+        },
+        ActionKind::Nourish => Action::Nourish {
+            count: count(n, Some(n))?,
+            factor: real("factor", c.factor.unwrap_or(2.0), 0.0, 1000.0)? as f32,
+            min_size: match c.min_size.unwrap_or(5) {
+                m if m >= 1 && m as u64 <= n => m as u32,
+                m => {
+                    return Err(refuse(
+                        "min_size",
+                        format!(
+                            "{} = {m} is out of range; allowed: 1 ≤ {} ≤ agents = {n}",
+                            key("min_size"),
+                            key("min_size")
+                        ),
+                    ))
+                }
+            },
+            duration: duration()?,
         },
     };
     Ok(Intervention {
@@ -470,17 +579,21 @@ pub struct Applied {
     /// A stage trigger: the tick the online tracker dates the stage to (its confirmation
     /// row is `tick`).
     pub dated: Option<u64>,
+    /// An action that lasts: the tick after which it ends (past the run's end: it lasted
+    /// to the end).
+    pub until: Option<u64>,
     #[serde(flatten)]
     pub touched: Touched,
 }
 
 /// The columns of `interventions.csv`.
-pub const CSV_COLUMNS: [&str; 8] = [
+pub const CSV_COLUMNS: [&str; 9] = [
     "index",
     "action",
     "tick",
     "trigger",
     "stage_dated",
+    "until",
     "agents",
     "ties_added",
     "ties_removed",
@@ -491,12 +604,13 @@ pub fn to_csv(applied: &[Applied]) -> String {
     let mut out = CSV_COLUMNS.join(",") + "\n";
     for a in applied {
         out += &format!(
-            "{},{},{},\"{}\",{},{},{},{}\n",
+            "{},{},{},\"{}\",{},{},{},{},{}\n",
             a.index,
             a.action,
             a.tick,
             a.trigger.replace('"', "\"\""),
             a.dated.map(|t| t.to_string()).unwrap_or_default(),
+            a.until.map(|t| t.to_string()).unwrap_or_default(),
             a.touched.agents,
             a.touched.ties_added,
             a.touched.ties_removed
@@ -585,6 +699,7 @@ impl Schedule {
                 tick: w[1],
                 trigger: self.triggers[k].clone(),
                 dated: (w[2] != u64::MAX).then_some(w[2]),
+                until: self.items[k].action.duration().map(|d| w[1] + d),
                 touched: Touched {
                     agents: w[3],
                     ties_added: w[4],
@@ -624,15 +739,21 @@ impl Schedule {
 
 impl Intervener for Schedule {
     fn next_after(&self, tick: u64) -> Option<u64> {
-        self.items
+        let starts = self
+            .items
             .iter()
             .zip(&self.fired)
             .filter(|(_, f)| f.is_none())
             .filter_map(|(i, _)| match i.when {
                 When::Tick(t) if t > tick => Some(t),
                 _ => None,
-            })
-            .min()
+            });
+        let ends = self
+            .fired
+            .iter()
+            .flatten()
+            .filter_map(|a| a.until.filter(|&u| u > tick));
+        starts.chain(ends).min()
     }
 
     fn watching(&self) -> bool {
@@ -645,6 +766,33 @@ impl Intervener for Schedule {
     fn at(&mut self, sim: &mut dyn Simulation, tick: u64, table: &MetricsTable) -> Result<()> {
         let mut state: Option<State> = None;
         let mut touched_any = false;
+        // Actions that end here, unless a later one of the same kind has taken over.
+        for k in 0..self.items.len() {
+            let Some(a) = self.fired[k].as_ref().filter(|a| a.until == Some(tick)) else {
+                continue;
+            };
+            let kind = self.items[k].action.kind();
+            let replaced = self.fired.iter().flatten().any(|b| {
+                b.index != k
+                    && self.items[b.index].action.kind() == kind
+                    && (b.tick, b.index) > (a.tick, a.index)
+                    && b.until.is_some_and(|u| u > tick)
+                    && !b.touched.is_empty()
+            });
+            if replaced || a.touched.is_empty() {
+                continue;
+            }
+            if state.is_none() {
+                state = Some(sim.state().map_err(|e| {
+                    e.during(format_args!(
+                        "the download of the state at tick {tick} for the end of intervention {k}"
+                    ))
+                })?);
+            }
+            actions::end(state.as_mut().expect("downloaded above"), kind);
+            touched_any = true;
+            tracing::info!("intervention {k} ({}) ends at tick {tick}", kind.name());
+        }
         for k in 0..self.items.len() {
             if self.fired[k].is_some() {
                 continue;
@@ -673,6 +821,7 @@ impl Intervener for Schedule {
                 tick,
                 trigger: self.triggers[k].clone(),
                 dated,
+                until: action.duration().map(|d| tick + d),
                 touched,
             };
             tracing::info!(

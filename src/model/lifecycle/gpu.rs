@@ -43,12 +43,16 @@ pub(crate) struct Params {
     search_thr: u32,
     closure_thr: u32,
     field_mode: u32,
+    n_pioneers: u32,
+    illuminate_thr: u32,
+    nourish_factor: f32,
+    _pad: u32,
 }
 crate::host_layout! {
     Params {
         n, slots, seed, groups, dt, coupling, noise_amp, field, learning_rate, forgetting,
         knowledge_norm, mastery, theta, tie_gain, tie_cost, strong_tie, new_tie, search_thr,
-        closure_thr, field_mode
+        closure_thr, field_mode, n_pioneers, illuminate_thr, nourish_factor, _pad
     }
 }
 
@@ -174,6 +178,14 @@ fn params_of(state: &Lifecycle, p: &LifecycleParams, groups: u32) -> Params {
         search_thr: p.search_cut(),
         closure_thr: p.closure_cut(),
         field_mode: p.field_mode,
+        n_pioneers: if state.support.illuminates() {
+            state.support.pioneers.len() as u32
+        } else {
+            0
+        },
+        illuminate_thr: state.support.illuminate_cut,
+        nourish_factor: state.support.nourish_factor,
+        _pad: 0,
     }
 }
 
@@ -208,6 +220,9 @@ pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
         agent("target"),
         agent("claim"),
         agent("partner"),
+        // What an `illuminate` or `nourish` intervention sets, at its largest.
+        agent("pioneers"),
+        agent("nourished"),
         scratch("scratch 0: next labels, degree sums, component parents"),
         scratch("scratch 1: label degrees, members, component sizes"),
         scratch("scratch 2: cos lo"),
@@ -222,10 +237,11 @@ pub fn buffers(n: u64, slots: u64) -> Vec<DeviceBuffer> {
 
 /// The most storage buffers one lifecycle kernel binds when the tie-slot arrays are split
 /// into `chunks`: `ties_commit` (control, degree, the handshake's three arrays, and
-/// neighbour, weight and age in `chunks` each) or `community_sums` (ϕ, degree, labels
-/// and six sums). A test checks this against every kernel's declared bindings.
+/// neighbour, weight and age in `chunks` each), `lifecycle_agents` (control, φ, next φ,
+/// ω, knowledge, adoption ticks, degree, the nourished flags, and neighbour and weight in
+/// `chunks` each) or `community_sums` (ϕ, degree, labels and six sums). A test checks this against every kernel's declared bindings.
 pub fn storage_per_stage(chunks: u32) -> u32 {
-    (5 + 3 * chunks).max(9)
+    (5 + 3 * chunks).max(8 + 2 * chunks).max(9)
 }
 
 impl GpuLifecycle {
@@ -277,6 +293,19 @@ impl GpuLifecycle {
         let target = buffers::storage(ctx, "target", &empty);
         let claim = buffers::storage(ctx, "claim", &empty);
         let partner = buffers::storage(ctx, "partner", &empty);
+        // An intervention's pioneers and nourished flags (one word, and zeros, when none:
+        // the kernels read them only while one is set).
+        let support = &state.support;
+        let pioneers = if support.illuminates() {
+            buffers::storage(ctx, "pioneers", &support.pioneers)
+        } else {
+            buffers::storage(ctx, "pioneers", &[0u32])
+        };
+        let nourished = if support.nourishes() {
+            buffers::storage(ctx, "nourished", &support.nourished)
+        } else {
+            buffers::zeroed(ctx, "nourished", 4 * n.max(1) as u64)
+        };
 
         let store = GraphStore::Slots(split);
         let kernel_slots = |name: &str,
@@ -308,6 +337,7 @@ impl GpuLifecycle {
                 (5, &knowledge),
                 (6, &adopted_at),
                 (7, &degree),
+                (10, &nourished),
             ],
             &[(8, &neighbor), (9, &weight)],
         )?;
@@ -325,6 +355,7 @@ impl GpuLifecycle {
                 (3, &degree),
                 (6, &target),
                 (7, &claim),
+                (8, &pioneers),
             ],
             &[(4, &neighbor), (5, &weight)],
         )?;
@@ -397,7 +428,7 @@ impl GpuLifecycle {
             store,
             Some((&scratch[0], &scratch[1])),
         )?;
-        let keep = vec![params, omega, target, claim, partner];
+        let keep = vec![params, omega, target, claim, partner, pioneers, nourished];
         ctx.check()?;
         Ok(GpuLifecycle {
             labels,

@@ -311,8 +311,51 @@ pub struct Lifecycle {
     /// Agents that adopted through the threshold rule alone (the cascade, not mastery)
     /// since tick 0.
     pub cascade_total: u64,
+    /// What an `illuminate` or `nourish` intervention set for its duration (nothing by
+    /// default).
+    pub support: Support,
     /// Buffers the CPU tick reuses; not part of the state.
     pub(crate) scratch: TickScratch,
+}
+
+/// What the interventions that last a while set (docs/interventions.md): the pioneers a
+/// share of random searches is steered to (`illuminate`), and the agents whose learning
+/// is raised (`nourish`). The default steers nothing and raises nothing, and leaves
+/// every pass bit for bit as without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Support {
+    /// The share of random searches steered to a pioneer, as the 24-bit cut of
+    /// [`rng::threshold_24`] (0: none).
+    pub illuminate_cut: u32,
+    /// The pioneers searches are steered to (empty: none).
+    pub pioneers: Vec<u32>,
+    /// The factor on the learning rate β of nourished agents (1: none).
+    pub nourish_factor: f32,
+    /// 1 for an agent whose learning is raised, per agent (empty: none).
+    pub nourished: Vec<u32>,
+}
+
+impl Default for Support {
+    fn default() -> Self {
+        Support {
+            illuminate_cut: 0,
+            pioneers: Vec::new(),
+            nourish_factor: 1.0,
+            nourished: Vec::new(),
+        }
+    }
+}
+
+impl Support {
+    /// Whether searches are steered: a cut above 0 and someone to steer them to.
+    pub fn illuminates(&self) -> bool {
+        self.illuminate_cut > 0 && !self.pioneers.is_empty()
+    }
+
+    /// Whether some agent's learning is raised.
+    pub fn nourishes(&self) -> bool {
+        !self.nourished.is_empty()
+    }
 }
 
 /// Buffers the CPU tick writes into and keeps from tick to tick, so that no pass
@@ -393,6 +436,7 @@ impl Lifecycle {
             created_total: 0,
             cascade_total: 0,
             removed_total: 0,
+            support: Support::default(),
             scratch: TickScratch::default(),
         }
     }

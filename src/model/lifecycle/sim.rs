@@ -5,7 +5,9 @@
 //! double-buffered staging while the device runs the next interval.
 
 use super::gpu::{GpuLifecycle, COMPONENT_ROUNDS, TICK};
-use super::{no_null_row, Lifecycle, LifecycleParams, Milestones, COLUMNS, UNDEFINED_COLUMNS};
+use super::{
+    no_null_row, Lifecycle, LifecycleParams, Milestones, Support, COLUMNS, UNDEFINED_COLUMNS,
+};
 use crate::analysis::community_tracker::{CommunityRow, CommunityTracker, TrackerParams};
 use crate::analysis::components;
 use crate::analysis::stages::{OnlineTracker, StageParams};
@@ -697,7 +699,8 @@ impl Simulation for LifecycleSim<'_> {
             .with("cascade_total", Per::Run, counter(life.cascade_total))
             .with("last_row", Per::Run, counter(last_row))
             .with("community_tracker", Per::Run, Values::U64(tracker_words))
-            .with("community_rows", Per::Run, Values::F64(tracker_rows)))
+            .with("community_rows", Per::Run, Values::F64(tracker_rows))
+            .with_support(&life.support))
     }
 
     fn set_profiling(&mut self) -> Option<&'static str> {
@@ -760,6 +763,7 @@ impl Simulation for LifecycleSim<'_> {
             created_total: state.counter("created_total")?,
             removed_total: state.counter("removed_total")?,
             cascade_total: state.counter("cascade_total")?,
+            support: support_of(state, n)?,
             scratch: Default::default(),
         };
         self.last_row = state.counter("last_row")? as u32;
@@ -836,6 +840,63 @@ impl Simulation for LifecycleSim<'_> {
         }
         Ok(())
     }
+}
+
+trait WithSupport {
+    fn with_support(self, support: &Support) -> State;
+}
+
+impl WithSupport for State {
+    fn with_support(self, s: &Support) -> State {
+        let mut state = self;
+        if s.illuminates() {
+            state = state
+                .with(
+                    "illuminate_cut",
+                    Per::Run,
+                    Values::U32(vec![s.illuminate_cut]),
+                )
+                .with("pioneers", Per::Run, Values::U32(s.pioneers.clone()));
+        }
+        if s.nourishes() {
+            state = state
+                .with(
+                    "nourish_factor",
+                    Per::Run,
+                    Values::F32(vec![s.nourish_factor]),
+                )
+                .with("nourished", Per::Agent, Values::U32(s.nourished.clone()));
+        }
+        state
+    }
+}
+
+/// The [`Support`] a state holds (the default where it holds none), checked: pioneers
+/// are agents, flags are 0 or 1.
+fn support_of(state: &State, n: u32) -> Result<Support> {
+    let mut s = Support::default();
+    if state.field("pioneers").is_ok() {
+        let cut = state.u32s("illuminate_cut")?;
+        s.illuminate_cut = cut.first().copied().unwrap_or(0);
+        s.pioneers = state.u32s("pioneers")?.to_vec();
+        if s.pioneers.iter().any(|&p| p >= n) || s.illuminate_cut > 1 << 24 {
+            return Err(Error::bad_input("the state's pioneers are malformed"));
+        }
+    }
+    if state.field("nourished").is_ok() {
+        s.nourish_factor = state
+            .f32s("nourish_factor")?
+            .first()
+            .copied()
+            .unwrap_or(1.0);
+        s.nourished = state.u32s("nourished")?.to_vec();
+        if s.nourished.len() != n as usize || s.nourished.iter().any(|&f| f > 1) {
+            return Err(Error::bad_input(
+                "the state's nourished agents are malformed",
+            ));
+        }
+    }
+    Ok(s)
 }
 
 impl Run for LifecycleSim<'_> {

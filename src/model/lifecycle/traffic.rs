@@ -56,6 +56,11 @@ const ARRAYS: &[(&str, Extent)] = &[
     ("target_of", Extent::Agents(4)),
     ("claim", Extent::Agents(4)),
     ("partner", Extent::Agents(4)),
+    // Interventions: the nourished flags are read only while a `nourish` lasts (4 B per
+    // agent and tick then), the pioneers only by the searches an `illuminate` steers; a
+    // run without them reads neither.
+    ("nourished", Extent::Bytes(4)),
+    ("pioneers", Extent::Bytes(4)),
     // Label propagation: labels, next labels and the label degrees (scratch 0 and 1), 2M,
     // and the tick of its salts (bound to the control block).
     ("labels", Extent::Agents(4)),

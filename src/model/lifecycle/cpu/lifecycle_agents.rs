@@ -34,6 +34,8 @@ impl Lifecycle {
         next.knowledge.resize(n, 0.0);
         next.adopted_at.resize(n, 0);
         let noise_amp = p.noise_amp();
+        let nourished = &self.support.nourished[..];
+        let nourish_factor = self.support.nourish_factor;
         let cascade = {
             let this = &*self;
             let ties = &this.ties;
@@ -103,9 +105,15 @@ impl Lifecycle {
                                 };
                             }
                             phi_o[o] = wrap(phi_i + p.dt * drive + noise_amp * xi[o]);
+                            // A nourished agent learns at β times the intervention's factor.
+                            let beta = if nourish_factor != 1.0 && nourished.get(i) == Some(&1) {
+                                p.learning_rate * nourish_factor
+                            } else {
+                                p.learning_rate
+                            };
                             k_o[o] = k_i
                                 + p.dt
-                                    * (p.learning_rate * p_sum * p_sum / p.knowledge_norm
+                                    * (beta * p_sum * p_sum / p.knowledge_norm
                                         - p.forgetting * k_i);
                             let masters = k_i >= p.mastery;
                             let follows = w_sum > 0.0 && b_sum >= p.theta * w_sum;

@@ -46,7 +46,14 @@ impl Lifecycle {
             }
             j
         } else {
-            let j = r[2] % self.n;
+            // While an `illuminate` lasts, a share of random searches goes to a pioneer.
+            let support = &self.support;
+            let steered = support.illuminates().then(|| {
+                let r = rng::rand4(self.seed, t, i, stream::ILLUMINATE);
+                ((r[0] >> 8) < support.illuminate_cut)
+                    .then(|| support.pioneers[(r[1] % support.pioneers.len() as u32) as usize])
+            });
+            let j = steered.flatten().unwrap_or(r[2] % self.n);
             if j == i {
                 return None;
             }
