@@ -95,6 +95,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Frames and a movie from a lifecycle run's saved snapshots, after the fact.
     Render(ReplayArgs),
+    /// The same population and seeds under several scenarios (strategies of
+    /// intervention): a table of outcomes with 95% intervals and paired differences from
+    /// the first (docs/strategies.md).
+    Compare(CompareArgs),
     /// Parameter sweeps and replicate ensembles, sharded for job arrays (docs/sweeps.md).
     Sweep {
         #[command(subcommand)]
@@ -284,6 +288,47 @@ pub struct ScenarioArgs {
     pub sets: Vec<String>,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// `emergence compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario files; the first is the reference of the paired differences.
+    pub scenarios: Vec<PathBuf>,
+    /// Replicate seeds per scenario (from the first scenario's seed on; the same in
+    /// every scenario).
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u32,
+    /// The comparison's folder (new or empty): the scenarios, the sweep, its tables,
+    /// comparison.csv, comparison.json and report.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Budget levels: each scenario with interventions runs at each (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub budgets: Vec<f64>,
+    /// The `--set` path the budget levels set.
+    #[arg(long, default_value = emergence::compare::DEFAULT_BUDGET_KEY)]
+    pub budget_key: String,
+    /// Override a key of every scenario (path.key=value, repeatable): `--set agents=10000`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Runs at once in this process.
+    #[arg(long, default_value_t = 1)]
+    pub concurrent: u32,
+    /// Write the scenarios and the sweep (DIR/compare.toml, DIR/plan.jsonl) and stop: run
+    /// it with `sweep run` or `sweep slurm`, merge it into DIR/tables, then `compare
+    /// --from DIR`.
+    #[arg(long)]
+    pub sweep_only: bool,
+    /// The comparison of a folder whose sweep ran elsewhere and was merged into
+    /// DIR/tables.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["scenarios", "out", "sweep_only", "budgets", "sets"])]
+    pub from: Option<PathBuf>,
+    /// The comparison as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the passes run; shared by every command that runs a model.
@@ -873,6 +918,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             say(&r.to_text())
         }
         Command::Sweep { command } => sweep(command),
+        Command::Compare(a) => compare(a),
         Command::Report { run_dir } => {
             let written = emergence::report::write(&run_dir)?;
             say(&format!(
@@ -882,6 +928,58 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 run_dir.join("plots").display()
             ))
         }
+    }
+}
+
+fn compare(a: CompareArgs) -> anyhow::Result<()> {
+    use emergence::compare;
+    a.device.check()?;
+    let (comparison, out) = match (&a.from, &a.out) {
+        (Some(dir), _) => (compare::from(dir)?, dir.clone()),
+        (None, Some(out)) => {
+            let done = compare::compare(&compare::CompareOptions {
+                scenarios: a.scenarios.clone(),
+                seeds: a.seeds,
+                out: out.clone(),
+                budgets: a.budgets.clone(),
+                budget_key: a.budget_key.clone(),
+                sets: a.sets.clone(),
+                backend: a.device.backend,
+                adapter: a.device.adapter.clone(),
+                concurrent: a.concurrent,
+                sweep_only: a.sweep_only,
+            })?;
+            match done {
+                Some(c) => (c, out.clone()),
+                None => {
+                    return say(&format!(
+                        "{}: the scenarios and the sweep are written; run it (`emergence sweep run {p} --out {s}`, or `emergence sweep slurm {f} --out {s}`), merge it (`emergence sweep merge {s} --out {t}`), then `emergence compare --from {d}`\n",
+                        out.display(),
+                        p = out.join("plan.jsonl").display(),
+                        f = out.join(compare::SWEEP_FILE).display(),
+                        s = out.join(compare::SWEEP_DIR).display(),
+                        t = out.join(compare::TABLES_DIR).display(),
+                        d = out.display()
+                    ))
+                }
+            }
+        }
+        (None, None) => {
+            return Err(Error::bad_input(
+                "compare: give --out DIR (a new folder for the comparison), or --from DIR for one whose sweep ran elsewhere",
+            )
+            .into())
+        }
+    };
+    if a.json {
+        say(&format!("{}\n", serde_json::to_string_pretty(&comparison)?))
+    } else {
+        say(&(comparison.describe().join("\n")
+            + &format!(
+                "\n{} ({})\n",
+                out.join("comparison.csv").display(),
+                out.join("report.html").display()
+            )))
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod analysis;
 pub mod backend;
 pub mod bench;
+pub mod compare;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -654,6 +654,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
             communities: None,
             result: None,
             interventions: scheduled.then(|| done.interventions.clone()),
+            ties: None,
             version: env!("CARGO_PKG_VERSION").into(),
         };
         return Ok(RunReport {
@@ -705,6 +706,7 @@ fn execute(dir: &mut RunDir, p: Parts<'_>, from: Option<Checkpoint>) -> Result<R
         stages: stage_report.as_ref().map(|r| r.transitions.clone()),
         result: outcome.result,
         interventions: scheduled.then(|| done.interventions.clone()),
+        ties: outcome.ties,
         version: env!("CARGO_PKG_VERSION").into(),
     };
     metrics_file.sync()?;

@@ -667,6 +667,18 @@ fn a_budget_set_from_the_command_line_reaches_the_run() {
         record.contains("0,seed_adopters,50,\"at 50\",,,77,0,0"),
         "{record}"
     );
+    // The report marks it on the run's plots.
+    let marked = std::fs::read_dir(dir.join("swept/plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("seed_adopters")
+        })
+        .count();
+    assert!(marked >= 3, "{marked} plots mark the intervention");
     // The run's config.toml says so, and re-runs to the same rows.
     let resolved = std::fs::read_to_string(dir.join("swept/config.toml")).unwrap();
     assert!(resolved.contains("count = 77"), "{resolved}");

@@ -7,6 +7,7 @@ mod checkpoint;
 mod cli;
 mod common;
 mod community_tracker;
+mod compare;
 mod components;
 mod export;
 mod extension;

@@ -41,5 +41,8 @@ pub struct Summary {
     /// same lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interventions: Option<Vec<crate::intervention::Applied>>,
+    /// The ties the run's own passes created and removed from tick 0 (the lifecycle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ties: Option<crate::model::TieTotals>,
     pub version: String,
 }

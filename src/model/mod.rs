@@ -256,6 +256,17 @@ pub struct Outcome {
     /// Parquet tables for the run directory, by file name (the lifecycle's
     /// `communities.parquet` and `community_events.parquet`).
     pub tables: Vec<(&'static str, Vec<crate::io::table::Column>)>,
+    /// `summary.json` `ties`: the ties the run created and removed from tick 0 (models
+    /// whose ties change).
+    pub ties: Option<TieTotals>,
+}
+
+/// Ties created and removed over a whole run (interventions' own are not counted here:
+/// `interventions.csv` has them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TieTotals {
+    pub created: u64,
+    pub removed: u64,
 }
 
 /// A simulation that can be asked for its outcome once the driver is done with it.

@@ -23,13 +23,13 @@ pub fn is_tables(path: &Path) -> bool {
 }
 
 /// Columns of a table by name: numbers as f64 (null: NaN), strings as text.
-struct Table {
-    rows: usize,
-    numbers: BTreeMap<String, Vec<f64>>,
-    text: BTreeMap<String, Vec<String>>,
+pub(crate) struct Table {
+    pub(crate) rows: usize,
+    pub(crate) numbers: BTreeMap<String, Vec<f64>>,
+    pub(crate) text: BTreeMap<String, Vec<String>>,
 }
 
-fn read_table(path: &Path) -> Result<Table> {
+pub(crate) fn read_table(path: &Path) -> Result<Table> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())

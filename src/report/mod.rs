@@ -8,7 +8,7 @@
 //! used when present and readable, so the report degrades rather than fails.
 
 pub mod ensemble;
-mod html;
+pub(crate) mod html;
 pub mod plot;
 
 use crate::error::{Error, Result};
@@ -471,8 +471,24 @@ pub fn panel_plot(data: &RunData, panel: &Panel) -> LinePlot {
             color: stage_color(t.stage),
         })
         .collect();
+    // The interventions applied (summary.json), each at its tick, named by its action.
+    let applied = data
+        .summary
+        .as_ref()
+        .and_then(|s| s["interventions"].as_array().cloned())
+        .unwrap_or_default();
+    plot.markers.extend(applied.iter().filter_map(|a| {
+        Some(Marker {
+            x: a["tick"].as_f64()?,
+            label: a["action"].as_str()?.to_string(),
+            color: INTERVENTION_COLOR,
+        })
+    }));
     plot
 }
+
+/// The markers of interventions on a run's plots.
+pub const INTERVENTION_COLOR: plot::Rgb = (60, 60, 60);
 
 /// Write `plots/` and `report.html` for loaded run data.
 pub fn write_loaded(data: &RunData) -> Result<Written> {

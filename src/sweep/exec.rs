@@ -541,6 +541,7 @@ impl Ctx<'_> {
             backend: String::new(),
             adapter: String::new(),
             stages: Default::default(),
+            totals: Default::default(),
         };
         match run::run(&opts) {
             Ok(report) if report.interrupted.is_some() => {
@@ -562,6 +563,7 @@ impl Ctx<'_> {
                 for t in s.stages.iter().flatten() {
                     entry.stages.insert(t.stage.to_string(), t.tick);
                 }
+                entry.totals = totals(s);
                 entry.time = rundir::utc_now();
                 ledger::append(self.dir, &entry)?;
                 if self.opts.keep_runs {
@@ -602,6 +604,46 @@ impl Ctx<'_> {
 
 /// Whether a run's error says it ran out of memory: the device's (wgpu's out-of-memory
 /// errors), or the host plan's refusal, since runs in flight take memory from each other.
+/// The whole-run counts of a finished run's summary that its ledger line keeps
+/// ([`Entry::totals`]).
+fn totals(s: &crate::io::summary::Summary) -> std::collections::BTreeMap<String, u64> {
+    let mut t = std::collections::BTreeMap::new();
+    if let Some(ties) = s.ties {
+        t.insert("ties_created".into(), ties.created);
+        t.insert("ties_removed".into(), ties.removed);
+        // A model whose ties change takes interventions: none applied counts 0.
+        let applied = s.interventions.as_deref().unwrap_or(&[]);
+        let sum = |f: fn(&crate::intervention::Applied) -> u64| applied.iter().map(f).sum::<u64>();
+        t.insert("intervention_agents".into(), sum(|a| a.touched.agents));
+        t.insert(
+            "intervention_ties_added".into(),
+            sum(|a| a.touched.ties_added),
+        );
+        t.insert(
+            "intervention_ties_removed".into(),
+            sum(|a| a.touched.ties_removed),
+        );
+        t.insert(
+            "seeded_adopters".into(),
+            sum(|a| {
+                if a.action == "seed_adopters" {
+                    a.touched.agents
+                } else {
+                    0
+                }
+            }),
+        );
+    }
+    if let Some(c) = s
+        .communities
+        .as_ref()
+        .and_then(|c| c["communities_of_practice"].as_u64())
+    {
+        t.insert("communities_of_practice".into(), c);
+    }
+    t
+}
+
 fn is_oom(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("out of memory")

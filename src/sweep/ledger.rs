@@ -43,6 +43,12 @@ pub struct Entry {
     /// The stage transitions found (stage → tick), for models with stages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stages: BTreeMap<String, u64>,
+    /// Counts of the whole run a comparison needs (the lifecycle): `ties_created`,
+    /// `ties_removed`, `communities_of_practice`, and what interventions touched
+    /// (`intervention_agents`, `intervention_ties_added`, `intervention_ties_removed`,
+    /// `seeded_adopters`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub totals: BTreeMap<String, u64>,
 }
 
 /// `DIR/ledger/shard-<i>.jsonl`.

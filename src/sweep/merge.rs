@@ -364,6 +364,26 @@ pub fn merge(dir: &Path, out: &Path) -> Result<MergeReport> {
             ));
         }
     }
+    // The whole-run counts the ledgers hold, a column each (null where a run has none).
+    let keys: std::collections::BTreeSet<&String> =
+        latest.values().flat_map(|e| e.totals.keys()).collect();
+    for key in keys {
+        columns.push(Column::new(
+            key,
+            Arc::new(
+                plan.runs
+                    .iter()
+                    .zip(&finals)
+                    .map(|(r, f)| {
+                        f.as_ref()
+                            .and(entry(r))
+                            .and_then(|e| e.totals.get(key))
+                            .map(|&v| v as i64)
+                    })
+                    .collect::<Int64Array>(),
+            ) as ArrayRef,
+        ));
+    }
     debug_assert!(columns.iter().all(|c| c.values.len() == n));
     let wide = out.join(RUNS);
     table::write_parquet(&wide, &columns)?;

@@ -21,7 +21,15 @@ use std::path::Path;
 pub const FORMAT: u32 = 1;
 
 /// Keys a sweep file may have.
-const KEYS: &[&str] = &["name", "base", "seeds", "replicates", "grid", "point"];
+const KEYS: &[&str] = &[
+    "name",
+    "base",
+    "scenarios",
+    "seeds",
+    "replicates",
+    "grid",
+    "point",
+];
 
 /// The type of a swept parameter's column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +139,9 @@ pub struct Plan {
 /// What a sweep file says, parsed.
 struct SweepFile {
     name: String,
-    base: Base,
+    /// The base scenario, or `scenarios = [..]`: each with its name (the file's stem),
+    /// the `scenario` column of the runs.
+    bases: Vec<(Option<String>, Base)>,
     seeds: Seeds,
     /// `[grid]`: path → values, every combination.
     grid: Vec<(String, Vec<toml::Value>)>,
@@ -161,14 +171,16 @@ pub fn plan_file(path: &Path, backend: &Backend) -> Result<Plan> {
         .map_err(|_| Error::bad_input(format!("{shown}: the sweep file is not UTF-8 text")))?;
     let sweep = parse(&text, &shown, path.parent().unwrap_or(Path::new("")))?;
     let mut hashed = bytes;
-    if let Base::File(base) = &sweep.base {
-        // A change to the base scenario is a different sweep.
-        hashed.extend(std::fs::read(base).map_err(|e| {
-            Error::bad_input(format!(
-                "{shown}: base = {}: cannot read the scenario: {e}",
-                base.display()
-            ))
-        })?);
+    for (_, base) in &sweep.bases {
+        if let Base::File(base) = base {
+            // A change to a base scenario is a different sweep.
+            hashed.extend(std::fs::read(base).map_err(|e| {
+                Error::bad_input(format!(
+                    "{shown}: base = {}: cannot read the scenario: {e}",
+                    base.display()
+                ))
+            })?);
+        }
     }
     expand(&sweep, &shown, &rundir::sha256_hex(&hashed), backend)
 }
@@ -213,6 +225,14 @@ fn parse(text: &str, file: &str, dir: &Path) -> Result<SweepFile> {
         }
     };
     let base = match table.get("base") {
+        None if table.contains_key("scenarios") => Base::Embedded,
+        Some(_) if table.contains_key("scenarios") => {
+            return Err(bad(
+                file,
+                "scenarios",
+                "give either base = .. or scenarios = [..], not both",
+            ))
+        }
         None => Base::Embedded,
         Some(toml::Value::String(p)) => {
             let p = Path::new(p);
@@ -369,9 +389,52 @@ fn parse(text: &str, file: &str, dir: &Path) -> Result<SweepFile> {
             ));
         }
     }
+    let bases = match table.get("scenarios") {
+        None => vec![(None, base)],
+        Some(toml::Value::Array(a)) if !a.is_empty() => {
+            let mut bases: Vec<(Option<String>, Base)> = Vec::new();
+            for v in a {
+                let Some(p) = v.as_str() else {
+                    return Err(bad(
+                        file,
+                        "scenarios",
+                        format!("{v}: expected a scenario file's path"),
+                    ));
+                };
+                let path = Path::new(p);
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if bases.iter().any(|(n, _)| n.as_deref() == Some(&name)) {
+                    return Err(bad(
+                        file,
+                        "scenarios",
+                        format!("two scenarios are named {name}; each file's stem names its runs, give distinct ones"),
+                    ));
+                }
+                let path = if path.is_absolute() {
+                    path.into()
+                } else {
+                    dir.join(path)
+                };
+                bases.push((Some(name), Base::File(path)));
+            }
+            bases
+        }
+        Some(v) => {
+            return Err(bad(
+                file,
+                "scenarios",
+                format!(
+                "{v}: expected a list of scenario files, e.g. scenarios = [\"a.toml\", \"b.toml\"]"
+            ),
+            ))
+        }
+    };
     Ok(SweepFile {
         name,
-        base,
+        bases,
         seeds,
         grid,
         points,
@@ -477,6 +540,10 @@ fn grid_values(file: &str, key: &str, v: &toml::Value) -> Result<Vec<toml::Value
 }
 
 /// The value at a dotted path of a TOML table.
+/// The parameter column that names each run's scenario in a sweep of `scenarios = [..]`
+/// (`emergence compare`).
+pub const SCENARIO: &str = "scenario";
+
 fn lookup<'a>(t: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
     let mut parts = path.split('.');
     let mut v = t.get(parts.next()?)?;
@@ -525,7 +592,7 @@ fn expand(sweep: &SweepFile, file: &str, sweep_sha256: &str, backend: &Backend) 
     let seeds: Vec<i64> = match &sweep.seeds {
         Seeds::List(s) => s.clone(),
         Seeds::Replicates(r) => {
-            let first = load_base(&sweep.base, file, &[])?.scenario.seed as i64;
+            let first = load_base(&sweep.bases[0].1, file, &[])?.scenario.seed as i64;
             (0..*r as i64).map(|i| first + i).collect()
         }
     };
@@ -539,7 +606,7 @@ fn expand(sweep: &SweepFile, file: &str, sweep_sha256: &str, backend: &Backend) 
             ),
         ));
     }
-    let total = points.len() * combos.len() * seeds.len();
+    let total = sweep.bases.len() * points.len() * combos.len() * seeds.len();
     if total > 10_000_000 {
         return Err(bad(
             file,
@@ -554,6 +621,9 @@ fn expand(sweep: &SweepFile, file: &str, sweep_sha256: &str, backend: &Backend) 
         .map(|(p, _)| p.clone())
         .chain(points.iter().flatten().map(|(p, _)| p.clone()))
         .collect();
+    if sweep.bases[0].0.is_some() {
+        names.push(SCENARIO.into());
+    }
     names.sort();
     names.dedup();
     let mut runs: Vec<PlannedRun> = Vec::with_capacity(total);
@@ -562,59 +632,67 @@ fn expand(sweep: &SweepFile, file: &str, sweep_sha256: &str, backend: &Backend) 
     let mut columns: Vec<MetricColumn> = Vec::new();
     let mut stages = false;
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    for point in &points {
-        for combo in &combos {
-            for (replicate, &seed) in seeds.iter().enumerate() {
-                let index = runs.len();
-                let set: Vec<(String, toml::Value)> =
-                    point.iter().chain(combo.iter()).cloned().collect();
-                let mut sets: Vec<String> = set.iter().map(|(p, v)| format!("{p}={v}")).collect();
-                sets.push(format!("seed={seed}"));
-                let what = || {
-                    let shown: Vec<String> = set.iter().map(|(p, v)| format!("{p}={v}")).collect();
-                    format!(
-                        "{file}: run {} of {total} ({}seed {seed})",
-                        index + 1,
-                        if shown.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}, ", shown.join(", "))
-                        }
-                    )
-                };
-                let loaded = load_base(&sweep.base, file, &sets)
-                    .map_err(|e| Error::bad_input(format!("{}: {e}", what())))?;
-                let model = model::find(loaded.scenario.model.kind())?;
-                let size = model::Size::from_config(&loaded);
-                model::check_memory(model, &size, backend)
-                    .map_err(|e| Error::bad_input(format!("{}: {e}", what())))?;
-                let config = loaded.resolved_toml();
-                let run_id = rundir::sha256_hex(config.as_bytes())[..16].to_string();
-                if let Some(&other) = ids.get(&run_id) {
-                    return Err(Error::bad_input(format!(
+    for (scenario, base) in &sweep.bases {
+        for point in &points {
+            for combo in &combos {
+                for (replicate, &seed) in seeds.iter().enumerate() {
+                    let index = runs.len();
+                    let set: Vec<(String, toml::Value)> =
+                        point.iter().chain(combo.iter()).cloned().collect();
+                    let mut sets: Vec<String> =
+                        set.iter().map(|(p, v)| format!("{p}={v}")).collect();
+                    sets.push(format!("seed={seed}"));
+                    let what = || {
+                        let shown: Vec<String> =
+                            set.iter().map(|(p, v)| format!("{p}={v}")).collect();
+                        format!(
+                            "{file}: run {} of {total} ({}seed {seed})",
+                            index + 1,
+                            if shown.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{}, ", shown.join(", "))
+                            }
+                        )
+                    };
+                    let loaded = load_base(base, file, &sets)
+                        .map_err(|e| Error::bad_input(format!("{}: {e}", what())))?;
+                    let model = model::find(loaded.scenario.model.kind())?;
+                    let size = model::Size::from_config(&loaded);
+                    model::check_memory(model, &size, backend)
+                        .map_err(|e| Error::bad_input(format!("{}: {e}", what())))?;
+                    let config = loaded.resolved_toml();
+                    let run_id = rundir::sha256_hex(config.as_bytes())[..16].to_string();
+                    if let Some(&other) = ids.get(&run_id) {
+                        return Err(Error::bad_input(format!(
                         "{}: the same scenario as run {} (a point given twice); every run must differ",
                         what(),
                         other + 1
                     )));
-                }
-                ids.insert(run_id.clone(), index);
-                let resolved: toml::Table =
-                    toml::from_str(&config).expect("a resolved scenario parses");
-                let mut values = BTreeMap::new();
-                for name in &names {
-                    let v = set
-                        .iter()
-                        .find(|(p, _)| p == name)
-                        .map(|(_, v)| v.clone())
-                        .or_else(|| lookup(&resolved, name).cloned());
-                    if let Some(v) = v {
-                        if let Some(k) = ParamType::of(&v) {
-                            let joined = match kinds.get(name) {
-                                None => Some(k),
-                                Some(prev) => prev.join(k),
-                            };
-                            let Some(joined) = joined else {
-                                return Err(bad(
+                    }
+                    ids.insert(run_id.clone(), index);
+                    let resolved: toml::Table =
+                        toml::from_str(&config).expect("a resolved scenario parses");
+                    let mut values = BTreeMap::new();
+                    for name in &names {
+                        let v = set
+                            .iter()
+                            .find(|(p, _)| p == name)
+                            .map(|(_, v)| v.clone())
+                            .or_else(|| {
+                                (name == SCENARIO)
+                                    .then(|| scenario.clone().map(toml::Value::String))
+                                    .flatten()
+                            })
+                            .or_else(|| lookup(&resolved, name).cloned());
+                        if let Some(v) = v {
+                            if let Some(k) = ParamType::of(&v) {
+                                let joined = match kinds.get(name) {
+                                    None => Some(k),
+                                    Some(prev) => prev.join(k),
+                                };
+                                let Some(joined) = joined else {
+                                    return Err(bad(
                                     file,
                                     name,
                                     format!(
@@ -623,37 +701,39 @@ fn expand(sweep: &SweepFile, file: &str, sweep_sha256: &str, backend: &Backend) 
                                         k.name()
                                     ),
                                 ));
-                            };
-                            kinds.insert(name.clone(), joined);
-                            values.insert(name.clone(), v);
+                                };
+                                kinds.insert(name.clone(), joined);
+                                values.insert(name.clone(), v);
+                            }
                         }
                     }
-                }
-                for c in model.columns() {
-                    if !columns.iter().any(|m| m.name == *c) {
-                        columns.push(MetricColumn {
-                            name: (*c).to_string(),
-                            integer: model.integer_columns().contains(c),
-                        });
+                    for c in model.columns() {
+                        if !columns.iter().any(|m| m.name == *c) {
+                            columns.push(MetricColumn {
+                                name: (*c).to_string(),
+                                integer: model.integer_columns().contains(c),
+                            });
+                        }
                     }
+                    stages |= model.has_stages();
+                    let rows = loaded.scenario.ticks as u64
+                        / loaded.scenario.metrics_every.max(1) as u64
+                        + 2;
+                    runs.push(PlannedRun {
+                        index,
+                        run_id,
+                        replicate: replicate as u32,
+                        seed,
+                        model: model.name().into(),
+                        agents: size.agents,
+                        params: BTreeMap::new(),
+                        device_bytes: model.buffers(&size).iter().map(|b| b.bytes).sum(),
+                        host_bytes: model::memory::host_plan(model, &size).total(),
+                        checkpoint_bytes: checkpoint::estimate_bytes(model, &size, rows),
+                        config,
+                    });
+                    raw.push(values);
                 }
-                stages |= model.has_stages();
-                let rows =
-                    loaded.scenario.ticks as u64 / loaded.scenario.metrics_every.max(1) as u64 + 2;
-                runs.push(PlannedRun {
-                    index,
-                    run_id,
-                    replicate: replicate as u32,
-                    seed,
-                    model: model.name().into(),
-                    agents: size.agents,
-                    params: BTreeMap::new(),
-                    device_bytes: model.buffers(&size).iter().map(|b| b.bytes).sum(),
-                    host_bytes: model::memory::host_plan(model, &size).total(),
-                    checkpoint_bytes: checkpoint::estimate_bytes(model, &size, rows),
-                    config,
-                });
-                raw.push(values);
             }
         }
     }

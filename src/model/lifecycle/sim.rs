@@ -938,6 +938,10 @@ impl Run for LifecycleSim<'_> {
         Ok(Outcome {
             communities: Some(summary),
             online_stages: online,
+            ties: Some(crate::model::TieTotals {
+                created: self.life().created_total,
+                removed: self.life().removed_total,
+            }),
             tables: community_tables(&self.communities),
             // No fixed point: the lifecycle always runs all its ticks.
             converged: false,
