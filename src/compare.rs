@@ -304,12 +304,15 @@ pub struct Comparison {
 }
 
 /// The outcomes compared, from the runs table: the final row's adoption net of the
-/// agents seeded directly, alignment, the communities of practice tracked, ties created
-/// and the budget spent.
-pub const OUTCOMES: [&str; 6] = [
+/// agents seeded directly, alignment, the communities of practice tracked (how many lived
+/// 100 ticks, and the median and largest peak size of those tracked), ties created and
+/// the budget spent (agents touched; ties added and removed).
+pub const OUTCOMES: [&str; 8] = [
     "adoption_net",
     "alignment",
     "communities_of_practice",
+    "community_size_median",
+    "community_size_max",
     "ties_created",
     "budget_agents",
     "budget_ties",
@@ -382,6 +385,15 @@ pub(crate) fn analyse(design: &Design, wide: &Table) -> Result<Comparison> {
         "communities_of_practice",
         column(wide, "communities_of_practice")?.to_vec(),
     );
+    // Columns a table merged before they were recorded lacks: no values.
+    let optional = |name: &str| {
+        wide.numbers
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| vec![f64::NAN; wide.rows])
+    };
+    values.insert("community_size_median", optional("community_size_median"));
+    values.insert("community_size_max", optional("community_size_max"));
     values.insert("ties_created", column(wide, "ties_created")?.to_vec());
     values.insert(
         "budget_agents",
@@ -750,12 +762,12 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
         design.seeds,
         esc(&c.reference)
     );
-    h += "<table><tr><th>scenario</th><th>runs</th><th>stage 2 share</th><th>stage 3 share</th><th>stage 3 median tick</th><th>adoption net of seeded</th><th>Δ paired</th><th>alignment</th><th>communities of practice</th><th>ties created</th><th>agents touched</th></tr>";
+    h += "<table><tr><th>scenario</th><th>runs</th><th>stage 2 share</th><th>stage 3 share</th><th>stage 3 median tick</th><th>adoption net of seeded</th><th>Δ paired</th><th>alignment</th><th>communities of practice</th><th>largest community</th><th>ties created</th><th>agents touched</th></tr>";
     let pm = |e: &Estimate| format!("{:.4} ± {:.4}", e.mean, e.ci95);
     for r in &c.rows {
         let s3 = &r.stages[2];
         h += &format!(
-            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} [{:.2}, {:.2}]</td><td>{:.2} [{:.2}, {:.2}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ± {:.1}</td><td>{:.0} ± {:.0}</td><td>{:.0}</td></tr>",
+            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} [{:.2}, {:.2}]</td><td>{:.2} [{:.2}, {:.2}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ± {:.1}</td><td>{:.0} ± {:.0}</td><td>{:.0} ± {:.0}</td><td>{:.0}</td></tr>",
             esc(&r.scenario),
             r.runs,
             r.stages[1].share,
@@ -777,6 +789,8 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
             pm(&r.outcomes["alignment"]),
             r.outcomes["communities_of_practice"].mean,
             r.outcomes["communities_of_practice"].ci95,
+            r.outcomes["community_size_max"].mean,
+            r.outcomes["community_size_max"].ci95,
             r.outcomes["ties_created"].mean,
             r.outcomes["ties_created"].ci95,
             r.outcomes["budget_agents"].mean,

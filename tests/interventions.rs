@@ -685,3 +685,55 @@ fn a_budget_set_from_the_command_line_reaches_the_run() {
     let again = run_metrics(&dir, &resolved, "again", &["--backend", "cpu"]);
     assert!(again == std::fs::read(dir.join("swept/metrics.csv")).unwrap());
 }
+
+#[test]
+fn connecting_more_pioneers_than_slots_allow_fills_slots_and_never_overflows() {
+    // The largest budget there is (N·K/2 ties) on a state with K = 4 slots: ties are added
+    // only where both ends have a free slot, the store stays valid, and the record is what
+    // was added.
+    let extra = format!(
+        "[[intervention]]\nat = {AT}\naction = \"connect_pioneers\"\ncount = {}\n",
+        N * 4 / 2
+    );
+    let text = format!(
+        "agents = {N}\nticks = 400\nseed = 4\n[graph]\nkind = \"er\"\nmean_degree = 3\nslots = 4\n[model]\nkind = \"lifecycle\"\n{extra}"
+    );
+    let loaded = config::load_text(&text, "full.toml".into(), ".".into(), &[]).unwrap();
+    let (before, table) = state_at_tick(&loaded);
+    let (after, applied) = applied_on(&loaded, &before, &table, &Backend::Cpu);
+    let (t0, t1) = (ties(&before), ties(&after));
+    t1.check_invariants().unwrap();
+    let added = applied[0].touched.ties_added;
+    assert_eq!(added as usize, t1.num_ties() - t0.num_ties());
+    assert!(added > 1000, "{added} ties added");
+    assert!(t1.degree.iter().all(|&d| d <= 4));
+    // Most of the slots the pioneers had free are used (pairs of one community, and the
+    // pool's last agents left without a partner, are not tied).
+    let free_before: u32 = t0.degree.iter().map(|d| 4 - d).sum();
+    let free_after: u32 = t1.degree.iter().map(|d| 4 - d).sum();
+    assert!(
+        free_after * 4 < free_before,
+        "{free_after} of {free_before} free slots left"
+    );
+}
+
+#[test]
+fn every_strategy_scenario_loads() {
+    let dir = format!("{}/configs/strategies", env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let loaded =
+            config::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Every strategy but the reference sets its budget at intervention.0.count.
+        if !loaded.scenario.interventions.is_empty() {
+            assert!(
+                loaded.scenario.interventions[0].count.is_some(),
+                "{}",
+                path.display()
+            );
+        }
+        n += 1;
+    }
+    assert!(n >= 8, "{n} strategies");
+}

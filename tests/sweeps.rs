@@ -201,7 +201,7 @@ fn bad_sweep_files_and_bad_points_are_refused_in_one_line_before_any_plan_is_wri
         ),
         (
             "sedes = [1]\n",
-            "sedes: not a key of a sweep file; allowed: name, base, seeds, replicates, grid, point",
+            "sedes: not a key of a sweep file; allowed: name, base, scenarios, seeds, replicates, grid, point",
         ),
         (
             "[grid]\ngraph.mean_degree = 4.0\n",

@@ -634,12 +634,19 @@ fn totals(s: &crate::io::summary::Summary) -> std::collections::BTreeMap<String,
             }),
         );
     }
-    if let Some(c) = s
-        .communities
-        .as_ref()
-        .and_then(|c| c["communities_of_practice"].as_u64())
-    {
-        t.insert("communities_of_practice".into(), c);
+    if let Some(c) = s.communities.as_ref() {
+        if let Some(n) = c["communities_of_practice"].as_u64() {
+            t.insert("communities_of_practice".into(), n);
+        }
+        // The tracked communities' peak sizes (members), median and largest.
+        for (key, stat) in [
+            ("community_size_median", "median"),
+            ("community_size_max", "max"),
+        ] {
+            if let Some(v) = c["peak_size"][stat].as_f64() {
+                t.insert(key.into(), v.round() as u64);
+            }
+        }
     }
     t
 }
