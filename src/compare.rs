@@ -290,6 +290,9 @@ pub struct Row {
     pub budget: Option<f64>,
     pub runs: usize,
     pub stages: Vec<StageOutcome>,
+    /// Reaching half adoption (the first metrics row with `adoption` ≥ 0.5, agents
+    /// seeded included), as a stage: `stage` is 0.
+    pub adoption_half: StageOutcome,
     /// Each outcome, and its difference from the reference scenario paired by seed.
     pub outcomes: BTreeMap<String, Estimate>,
     pub paired: BTreeMap<String, Estimate>,
@@ -341,14 +344,14 @@ pub fn from(out: &Path) -> Result<Comparison> {
         )));
     }
     let wide = read_table(&tables.join(RUNS))?;
-    let comparison = analyse(&design, &wide)?;
+    let long = read_table(&tables.join(LONG))?;
+    let comparison = analyse(&design, &wide, &long)?;
     rundir::write_atomic(&out.join("comparison.csv"), to_csv(&comparison).as_bytes())?;
     rundir::write_atomic(
         &out.join("comparison.json"),
         (serde_json::to_string_pretty(&comparison).expect("a comparison serialises") + "\n")
             .as_bytes(),
     )?;
-    let long = read_table(&tables.join(LONG))?;
     report(out, &design, &comparison, &long)?;
     Ok(comparison)
 }
@@ -362,7 +365,7 @@ fn column<'a>(t: &'a Table, name: &str) -> Result<&'a [f64]> {
 }
 
 /// The rows of the comparison from the runs table.
-pub(crate) fn analyse(design: &Design, wide: &Table) -> Result<Comparison> {
+pub(crate) fn analyse(design: &Design, wide: &Table, long: &Table) -> Result<Comparison> {
     let names = wide
         .text
         .get(sweep::plan::SCENARIO)
@@ -408,6 +411,21 @@ pub(crate) fn analyse(design: &Design, wide: &Table) -> Result<Comparison> {
             })
             .collect(),
     );
+    // The first tick each run's adoption reached one half, from its rows.
+    let mut half: BTreeMap<&str, f64> = BTreeMap::new();
+    if let (Some(ids), Some(t), Some(a)) = (
+        long.text.get("run_id"),
+        long.numbers.get("tick"),
+        long.numbers.get("adoption"),
+    ) {
+        for i in 0..long.rows {
+            if a[i] >= 0.5 {
+                let e = half.entry(ids[i].as_str()).or_insert(t[i]);
+                *e = e.min(t[i]);
+            }
+        }
+    }
+    let run_ids = &wide.text["run_id"];
     let runs_of = |name: &str| -> Vec<usize> {
         (0..wide.rows)
             .filter(|&i| names[i] == name && status[i] == "done")
@@ -437,6 +455,14 @@ pub(crate) fn analyse(design: &Design, wide: &Table) -> Result<Comparison> {
                 .collect();
             stages.push(stage_outcome(s, &times));
         }
+        let times: Vec<(f64, bool)> = runs
+            .iter()
+            .map(|&i| match half.get(run_ids[i].as_str()) {
+                Some(&t) => (t, true),
+                None => (ticks[i], false),
+            })
+            .collect();
+        let adoption_half = stage_outcome(0, &times);
         let mut outcomes = BTreeMap::new();
         let mut paired = BTreeMap::new();
         let mine = by_seed(&runs);
@@ -455,6 +481,7 @@ pub(crate) fn analyse(design: &Design, wide: &Table) -> Result<Comparison> {
             budget: arm.budget,
             runs: runs.len(),
             stages,
+            adoption_half,
             outcomes,
             paired,
         });
@@ -587,7 +614,7 @@ pub fn to_csv(c: &Comparison) -> String {
             opt(r.budget),
             r.runs.to_string(),
         ];
-        for s in &r.stages {
+        for s in r.stages.iter().chain(std::iter::once(&r.adoption_half)) {
             cells.extend([
                 num(s.share),
                 num(s.share_lo),
@@ -611,31 +638,32 @@ impl Comparison {
     /// The table as text: a line per scenario.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![format!(
-            "{:<28} {:>4}  {:>17}  {:>17}  {:>20}  {:>20}  {:>12}",
+            "{:<30} {:>4}  {:>17}  {:>15}  {:>15}  {:>20}  {:>20}  {:>8}",
             "scenario",
             "runs",
             "stage 2: share",
             "stage 3: median",
+            "adoption ≥ 1/2",
             "adoption net",
             "Δ vs reference",
-            "budget"
+            "touched"
         )];
         for r in &self.rows {
             let s2 = &r.stages[1];
             let s3 = &r.stages[2];
             let a = r.outcomes["adoption_net"];
             let d = r.paired["adoption_net"];
-            let med = s3
-                .median
-                .map_or("not by half".into(), |m| format!("{m:.0}"));
+            let median =
+                |s: &StageOutcome| s.median.map_or("not by half".into(), |m| format!("{m:.0}"));
             lines.push(format!(
-                "{:<28} {:>4}  {:>5.2} [{:.2},{:.2}]  {:>17}  {:>8.4} ± {:<9.4}  {:>8.4} ± {:<9.4}  {:>12.0}",
+                "{:<30} {:>4}  {:>5.2} [{:.2},{:.2}]  {:>15}  {:>15}  {:>8.4} ± {:<9.4}  {:>8.4} ± {:<9.4}  {:>8.0}",
                 r.scenario,
                 r.runs,
                 s2.share,
                 s2.share_lo,
                 s2.share_hi,
-                med,
+                median(s3),
+                median(&r.adoption_half),
                 a.mean,
                 a.ci95,
                 d.mean,
@@ -647,11 +675,27 @@ impl Comparison {
     }
 }
 
+/// A median tick with its interval, as the report's table shows it.
+fn median_cell(s: &StageOutcome) -> String {
+    match (s.median, s.median_lo, s.median_hi) {
+        (Some(m), lo, hi) => format!(
+            "{m:.0} [{}, {}]",
+            lo.map_or("–".into(), |v| format!("{v:.0}")),
+            hi.map_or("–".into(), |v| format!("{v:.0}"))
+        ),
+        _ => "not by half".into(),
+    }
+}
+
 /// What a figure of the report shows for a row.
 #[derive(Clone, Copy)]
 enum Which {
     /// The share reaching stage (index + 1).
     Stage(usize),
+    /// The Kaplan–Meier median tick of stage (index + 1) (NaN: not by half).
+    StageMedian(usize),
+    /// The Kaplan–Meier median tick of half adoption.
+    HalfAdoption,
     /// The mean of an outcome.
     Outcome(&'static str),
 }
@@ -660,6 +704,8 @@ impl Which {
     fn of(self, r: &Row) -> f64 {
         match self {
             Which::Stage(k) => r.stages[k].share,
+            Which::StageMedian(k) => r.stages[k].median.unwrap_or(f64::NAN),
+            Which::HalfAdoption => r.adoption_half.median.unwrap_or(f64::NAN),
             Which::Outcome(o) => r.outcomes[o].mean,
         }
     }
@@ -689,7 +735,9 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
             strategies.push(&a.strategy);
         }
     }
-    let outcome_plots: [(&str, Which); 6] = [
+    let outcome_plots: [(&str, Which); 8] = [
+        ("median tick of half adoption", Which::HalfAdoption),
+        ("median tick of stage 3", Which::StageMedian(2)),
         ("share reaching stage 3", Which::Stage(2)),
         ("share reaching stage 2", Which::Stage(1)),
         ("adoption net of seeded", Which::Outcome("adoption_net")),
@@ -724,14 +772,28 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
             figures.push((p.title.clone(), plot::render(&p, &plots_dir, &stem)?));
         }
     }
-    // The mean adoption over time per scenario.
+    // The mean adoption over time: each strategy at its largest budget (the lines of
+    // every level would hide one another).
+    let shown: Vec<&Arm> = strategies
+        .iter()
+        .filter_map(|st| {
+            design
+                .scenarios
+                .iter()
+                .filter(|a| a.strategy == *st)
+                .max_by(|a, b| a.budget.unwrap_or(0.0).total_cmp(&b.budget.unwrap_or(0.0)))
+        })
+        .collect();
     let scen = long.text.get(sweep::plan::SCENARIO);
     if let (Some(scen), Some(ticks), Some(adoption)) =
         (scen, long.numbers.get("tick"), long.numbers.get("adoption"))
     {
-        let mut p = LinePlot::new("adoption over time, mean over seeds", "tick");
+        let mut p = LinePlot::new(
+            "adoption over time, mean over seeds (each strategy at its largest budget)",
+            "tick",
+        );
         p.y_label = "adoption".into();
-        for (k, arm) in design.scenarios.iter().enumerate() {
+        for (k, arm) in shown.iter().enumerate() {
             let mut by_tick: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
             for i in 0..long.rows {
                 if scen[i] == arm.name && adoption[i].is_finite() {
@@ -762,12 +824,12 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
         design.seeds,
         esc(&c.reference)
     );
-    h += "<table><tr><th>scenario</th><th>runs</th><th>stage 2 share</th><th>stage 3 share</th><th>stage 3 median tick</th><th>adoption net of seeded</th><th>Δ paired</th><th>alignment</th><th>communities of practice</th><th>largest community</th><th>ties created</th><th>agents touched</th></tr>";
+    h += "<table><tr><th>scenario</th><th>runs</th><th>stage 2 share</th><th>stage 3 share</th><th>stage 3 median tick</th><th>adoption ≥ ½ median tick</th><th>adoption net of seeded</th><th>Δ paired</th><th>alignment</th><th>communities of practice</th><th>largest community</th><th>ties created</th><th>agents touched</th></tr>";
     let pm = |e: &Estimate| format!("{:.4} ± {:.4}", e.mean, e.ci95);
     for r in &c.rows {
         let s3 = &r.stages[2];
         h += &format!(
-            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} [{:.2}, {:.2}]</td><td>{:.2} [{:.2}, {:.2}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ± {:.1}</td><td>{:.0} ± {:.0}</td><td>{:.0} ± {:.0}</td><td>{:.0}</td></tr>",
+            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>{:.2} [{:.2}, {:.2}]</td><td>{:.2} [{:.2}, {:.2}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ± {:.1}</td><td>{:.0} ± {:.0}</td><td>{:.0} ± {:.0}</td><td>{:.0}</td></tr>",
             esc(&r.scenario),
             r.runs,
             r.stages[1].share,
@@ -776,14 +838,8 @@ fn report(out: &Path, design: &Design, c: &Comparison, long: &Table) -> Result<(
             s3.share,
             s3.share_lo,
             s3.share_hi,
-            match (s3.median, s3.median_lo, s3.median_hi) {
-                (Some(m), lo, hi) => format!(
-                    "{m:.0} [{}, {}]",
-                    lo.map_or("–".into(), |v| format!("{v:.0}")),
-                    hi.map_or("–".into(), |v| format!("{v:.0}"))
-                ),
-                _ => "not by half".into(),
-            },
+            median_cell(s3),
+            median_cell(&r.adoption_half),
             pm(&r.outcomes["adoption_net"]),
             pm(&r.paired["adoption_net"]),
             pm(&r.outcomes["alignment"]),

@@ -4,10 +4,10 @@
 //! on each backend; checkpoint stops do not change a run; a stop flag checkpoints and
 //! stops; a corrupt, truncated or foreign file is refused.
 
-use crate::common::{gpu, scenario, scratch, started};
+use crate::common::{gpu, scenario, scratch, started, Kept};
 use emergence::backend::Backend;
 use emergence::config;
-use emergence::engine::{drive, CheckpointSink, Checkpoints, Drive, State};
+use emergence::engine::{drive, Checkpoints, Drive, State};
 use emergence::graph::build_graph;
 use emergence::io::checkpoint::{self, Identity};
 use emergence::io::MetricsTable;
@@ -23,17 +23,6 @@ const CASES: [(&str, u32, u64); 3] = [
 
 fn loaded(config: &str, agents: u32) -> config::Loaded {
     scenario(config, agents, 9)
-}
-
-/// Keeps what the driver hands it.
-#[derive(Default)]
-struct Kept(Vec<(State, MetricsTable)>);
-
-impl CheckpointSink for Kept {
-    fn save(&mut self, state: &State, table: &MetricsTable) -> emergence::error::Result<()> {
-        self.0.push((state.clone(), table.clone()));
-        Ok(())
-    }
 }
 
 fn identity(model: &str, backend: &Backend) -> Identity {

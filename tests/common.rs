@@ -83,3 +83,18 @@ pub fn started<'a>(
     };
     model.start(start, backend).unwrap()
 }
+
+/// A checkpoint sink that keeps what the driver hands it.
+#[derive(Default)]
+pub struct Kept(pub Vec<(emergence::engine::State, emergence::io::MetricsTable)>);
+
+impl emergence::engine::CheckpointSink for Kept {
+    fn save(
+        &mut self,
+        state: &emergence::engine::State,
+        table: &emergence::io::MetricsTable,
+    ) -> emergence::error::Result<()> {
+        self.0.push((state.clone(), table.clone()));
+        Ok(())
+    }
+}

@@ -5,11 +5,11 @@
 //! run with interventions resumed from a checkpoint equals the one never stopped; bad
 //! `[[intervention]]` tables are refused in one line with exit code 2.
 
-use crate::common::{emergence, gpu, scenario, scratch, started};
+use crate::common::{emergence, gpu, scenario, scratch, started, Kept};
 use emergence::analysis::stages::{OnlineTracker, StageParams};
 use emergence::backend::Backend;
 use emergence::config;
-use emergence::engine::{drive, CheckpointSink, Checkpoints, Drive, Intervener, State};
+use emergence::engine::{drive, Checkpoints, Drive, Intervener, State};
 use emergence::graph::{build_graph, TieStore};
 use emergence::intervention::{Applied, Schedule};
 use emergence::io::MetricsTable;
@@ -470,17 +470,6 @@ fn a_stage_trigger_fires_once_at_the_row_the_online_tracker_confirms_the_stage()
             .unwrap();
     assert_eq!(summary["interventions"][0]["tick"], stage2.confirmed_at);
     assert_eq!(summary["interventions"][0]["dated"], stage2.tick);
-}
-
-/// Keeps what the driver hands it.
-#[derive(Default)]
-struct Kept(Vec<(State, MetricsTable)>);
-
-impl CheckpointSink for Kept {
-    fn save(&mut self, state: &State, table: &MetricsTable) -> emergence::error::Result<()> {
-        self.0.push((state.clone(), table.clone()));
-        Ok(())
-    }
 }
 
 /// `model::simulate_with` of the lifecycle on the CPU.

@@ -413,6 +413,20 @@ pub fn parse(
             )),
         }
     };
+    // A share that must be given (0 to 1).
+    let share = |what: &str| -> std::result::Result<f64, Refusal> {
+        let v = c.share.ok_or_else(|| {
+            refuse(
+                "share",
+                format!(
+                    "{} is missing: {what}, 0 ≤ {} ≤ 1",
+                    key("share"),
+                    key("share")
+                ),
+            )
+        })?;
+        real("share", v, 0.0, 1.0)
+    };
     let action = match kind {
         ActionKind::SeedAdopters => Action::SeedAdopters {
             count: count(n, None)?,
@@ -454,38 +468,11 @@ pub fn parse(
             count: count(n, None)?,
         },
         ActionKind::CutTies => Action::CutTies {
-            share: real(
-                "share",
-                c.share.ok_or_else(|| {
-                    refuse(
-                        "share",
-                        format!(
-                            "{} is missing; allowed: 0 ≤ {} ≤ 1",
-                            key("share"),
-                            key("share")
-                        ),
-                    )
-                })?,
-                0.0,
-                1.0,
-            )?,
+            share: share("the share of ties cut")?,
         },
         ActionKind::Illuminate => Action::Illuminate {
             count: count(n, None)?,
-            share: real(
-                "share",
-                c.share.ok_or_else(|| {
-                    refuse(
-                        "share",
-                        format!(
-                            "{} is missing: the share of random searches steered to a pioneer (0 to 1)",
-                            key("share")
-                        ),
-                    )
-                })?,
-                0.0,
-                1.0,
-            )?,
+            share: share("the share of random searches steered to a pioneer")?,
             duration: duration()?,
         },
         ActionKind::Nourish => Action::Nourish {

@@ -5,7 +5,7 @@
 //! refused by name; runs missing or failed are listed, and make the exit code 1.
 
 use super::exec::{param_array, part_schema};
-use super::ledger::{self, Outcome};
+use super::ledger::{self, Entry, Outcome};
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::io::rundir;
@@ -344,45 +344,34 @@ pub fn merge(dir: &Path, out: &Path) -> Result<MergeReport> {
         };
         columns.push(Column::new(&c.name, array));
     }
-    if plan.header.stages {
-        for stage in 1..=3 {
-            let key = stage.to_string();
-            columns.push(Column::new(
-                format!("stage_{stage}_tick"),
-                Arc::new(
-                    plan.runs
-                        .iter()
-                        .zip(&finals)
-                        .map(|(r, f)| {
-                            f.as_ref()
-                                .and(entry(r))
-                                .and_then(|e| e.stages.get(&key))
-                                .map(|&t| t as i64)
-                        })
-                        .collect::<Int64Array>(),
-                ) as ArrayRef,
-            ));
-        }
-    }
-    // The whole-run counts the ledgers hold, a column each (null where a run has none).
-    let keys: std::collections::BTreeSet<&String> =
-        latest.values().flat_map(|e| e.totals.keys()).collect();
-    for key in keys {
-        columns.push(Column::new(
-            key,
+    // A column of what each done run's ledger line says (null where it says nothing).
+    let from_ledger = |name: String, value: &dyn Fn(&Entry) -> Option<i64>| {
+        Column::new(
+            name,
             Arc::new(
                 plan.runs
                     .iter()
                     .zip(&finals)
-                    .map(|(r, f)| {
-                        f.as_ref()
-                            .and(entry(r))
-                            .and_then(|e| e.totals.get(key))
-                            .map(|&v| v as i64)
-                    })
+                    .map(|(r, f)| f.as_ref().and(entry(r)).and_then(value))
                     .collect::<Int64Array>(),
             ) as ArrayRef,
-        ));
+        )
+    };
+    if plan.header.stages {
+        for stage in 1..=3 {
+            let key = stage.to_string();
+            columns.push(from_ledger(format!("stage_{stage}_tick"), &|e| {
+                e.stages.get(&key).map(|&t| t as i64)
+            }));
+        }
+    }
+    // The whole-run counts the ledgers hold, a column each.
+    let keys: std::collections::BTreeSet<&String> =
+        latest.values().flat_map(|e| e.totals.keys()).collect();
+    for key in keys {
+        columns.push(from_ledger(key.clone(), &|e| {
+            e.totals.get(key).map(|&v| v as i64)
+        }));
     }
     debug_assert!(columns.iter().all(|c| c.values.len() == n));
     let wide = out.join(RUNS);
