@@ -3,8 +3,9 @@
 //! so the device computes the next interval while the host reads the last row), progress,
 //! the early stop at a model's fixed point, the observers called at metrics rows and
 //! frames, checkpoints (every T ticks, every S seconds, and when a stop is asked for by a
-//! signal), snapshots of the state at chosen metrics rows, and the refusal of a metrics
-//! row that is not finite. A model only says how to run an interval and what its row is:
+//! signal), snapshots of the state at chosen metrics rows, the interventions applied
+//! between intervals (an [`Intervener`]), and the refusal of a metrics row that is not
+//! finite. A model only says how to run an interval and what its row is:
 //! see [`Simulation`].
 
 pub mod state;
