@@ -581,7 +581,8 @@ pub fn to_csv(c: &Comparison) -> String {
         "budget".into(),
         "runs".into(),
     ];
-    for s in 1..=3 {
+    // The three stages, then half adoption, as the rows write them.
+    for s in ["stage_1", "stage_2", "stage_3", "adoption_half"] {
         for k in [
             "share",
             "share_lo",
@@ -590,7 +591,7 @@ pub fn to_csv(c: &Comparison) -> String {
             "median_lo",
             "median_hi",
         ] {
-            head.push(format!("stage_{s}_{k}"));
+            head.push(format!("{s}_{k}"));
         }
     }
     for o in OUTCOMES {

@@ -101,8 +101,7 @@ fn a_comparison_here_equals_its_sweep_run_elsewhere_and_says_what_the_runs_did()
     // The reference against itself: a zero difference, seed by seed.
     assert_eq!(rows[0]["paired"]["adoption_net"]["mean"], 0.0);
     assert_eq!(rows[0]["paired"]["adoption_net"]["ci95"], 0.0);
-    // Seeding 100 agents of 2000 at least adds them: adoption net of them is what the
-    // rest did, and the raw adoption is at least 5 % above the reference.
+    // A paired difference's mean is the difference of the means when every seed ran.
     let net = |k: usize| {
         rows[k]["outcomes"]["adoption_net"]["mean"]
             .as_f64()
@@ -119,6 +118,30 @@ fn a_comparison_here_equals_its_sweep_run_elsewhere_and_says_what_the_runs_did()
         csv.starts_with("scenario,strategy,budget,runs,stage_1_share"),
         "{csv}"
     );
+    // Every row has a field per column, and the columns hold what the JSON says.
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{csv}");
+    let col = |name: &str| lines[0].iter().position(|c| *c == name).unwrap();
+    for (k, r) in rows.iter().enumerate() {
+        let cell = |name: &str| lines[k + 1][col(name)].parse::<f64>().unwrap();
+        // (serde_json's default float parsing may miss the last bit.)
+        let same = |name: &str, v: &serde_json::Value| {
+            let (a, b) = (cell(name), v.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "{name}: {a} in the CSV, {b} in the JSON"
+            );
+        };
+        same(
+            "budget_agents_mean",
+            &r["outcomes"]["budget_agents"]["mean"],
+        );
+        same(
+            "adoption_net_paired_diff",
+            &r["paired"]["adoption_net"]["mean"],
+        );
+        same("adoption_half_share", &r["adoption_half"]["share"]);
+    }
     let html = std::fs::read_to_string(dir.join("here/report.html")).unwrap();
     assert!(
         html.matches("<img").count() >= 5,

@@ -726,3 +726,66 @@ fn every_strategy_scenario_loads() {
     }
     assert!(n >= 8, "{n} strategies");
 }
+
+#[test]
+fn a_nourish_that_finds_no_community_leaves_an_earlier_one_on() {
+    // #1 finds no community of N members; #2 makes the state be uploaded at the same tick.
+    let extra = format!(
+        "[[intervention]]\nat = {AT}\naction = \"nourish\"\nmin_size = 3\nduration = 100\n\
+         [[intervention]]\nat = {AT}\naction = \"nourish\"\nmin_size = {N}\nduration = 100\n\
+         [[intervention]]\nat = {AT}\naction = \"seed_adopters\"\ncount = 10\n"
+    );
+    let loaded = scenario_with(&extra, N, 400);
+    let (before, table) = state_at_tick(&loaded);
+    let (after, applied) = applied_on(&loaded, &before, &table, &Backend::Cpu);
+    assert_eq!(applied[1].touched.agents, 0, "no community of N members");
+    let flags = after.u32s("nourished").expect("the first nourish still on");
+    assert_eq!(
+        flags.iter().filter(|&&f| f == 1).count() as u64,
+        applied[0].touched.agents
+    );
+}
+
+#[test]
+fn an_intervention_at_tick_zero_fires_in_a_run_with_frames_and_snapshots_stay_readable() {
+    let dir = scratch("interventions-frames");
+    let config = format!(
+        "{SMALL}[[intervention]]\naction = \"seed_adopters\"\nat = 0\ncount = 5\n\
+         [[intervention]]\naction = \"nourish\"\nat = 100\nmin_size = 2\nduration = 100\n"
+    );
+    run_metrics(
+        &dir,
+        &config,
+        "framed",
+        &[
+            "--backend",
+            "cpu",
+            "--frames",
+            "--size",
+            "64x64",
+            "--frame-every",
+            "50",
+            "--snapshot-every",
+            "50",
+        ],
+    );
+    let record = std::fs::read_to_string(dir.join("framed/interventions.csv")).unwrap();
+    assert!(
+        record.contains("0,seed_adopters,0,\"at 0\",,,5,0,0"),
+        "{record}"
+    );
+    // Snapshots inside and outside the nourish have the same columns: the run's
+    // snapshots read back whole.
+    let o = emergence(
+        &[
+            "export",
+            "framed",
+            "--graphml",
+            "g.graphml",
+            "--tick",
+            "150",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

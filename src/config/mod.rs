@@ -516,11 +516,12 @@ fn insert(
             let len = items.len();
             t = items
                 .get_mut(index)
-                .ok_or_else(|| {
-                    format!(
+                .ok_or_else(|| match len {
+                    0 => format!("`{p}.{index}`: the scenario has no [[{p}]] tables; add the first as {p}.0.KEY"),
+                    _ => format!(
                         "`{p}.{index}`: the scenario has {len} [[{p}]] tables (0 to {})",
                         len - 1
-                    )
+                    ),
                 })?
                 .as_table_mut()
                 .ok_or_else(|| format!("`{p}.{index}` is a value, not a table"))?;

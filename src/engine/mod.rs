@@ -404,6 +404,14 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     };
     let rows_before = table.rows.len();
     let looped = Instant::now();
+    // What is due on the starting state (`at = 0`, a condition the first row meets),
+    // before its snapshot and its frame; a resumed run's was applied before its
+    // checkpoint.
+    if drive.fresh {
+        if let Some(iv) = drive.intervener.as_deref_mut() {
+            iv.at(sim, start, &table)?;
+        }
+    }
     if drive.fresh && snapshot_ticks.as_ref().is_some_and(|t| t.due(start)) {
         let state = sim
             .state()
@@ -424,14 +432,6 @@ pub fn drive(sim: &mut dyn Simulation, mut drive: Drive<'_>) -> Result<Driven> {
     }
     for o in drive.observers.iter_mut() {
         o.on_rows(&table)?;
-    }
-    // What is due on the starting state (`at = 0`, a condition the first row meets); a
-    // resumed run's was applied before its checkpoint. The first frame has not been
-    // collected yet, so it shows the state before.
-    if drive.fresh && in_flight.is_empty() {
-        if let Some(iv) = drive.intervener.as_deref_mut() {
-            iv.at(sim, start, &table)?;
-        }
     }
     loop {
         if let Some(c) = &drive.checkpoints {

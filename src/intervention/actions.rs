@@ -292,8 +292,9 @@ pub fn apply(
                 members += s as u64;
                 chosen.insert(l);
             }
-            end(state, ActionKind::Nourish);
+            // A nourish that finds no community leaves an earlier one as it is.
             if members > 0 {
+                end(state, ActionKind::Nourish);
                 let flags: Vec<u32> = labels
                     .iter()
                     .map(|l| u32::from(chosen.contains(l)))

@@ -78,6 +78,16 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    pub const ALL: [ActionKind; 7] = [
+        ActionKind::SeedAdopters,
+        ActionKind::ConnectPioneers,
+        ActionKind::Illuminate,
+        ActionKind::Nourish,
+        ActionKind::Broadcast,
+        ActionKind::RemoveHubs,
+        ActionKind::CutTies,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             ActionKind::SeedAdopters => "seed_adopters",
@@ -283,8 +293,9 @@ pub fn parse(
         refuse(
             "action",
             format!(
-                "{} is missing; allowed: seed_adopters, connect_pioneers, broadcast, remove_hubs, cut_ties",
-                key("action")
+                "{} is missing; allowed: {}",
+                key("action"),
+                ActionKind::ALL.map(ActionKind::name).join(", ")
             ),
         )
     })?;

@@ -158,7 +158,9 @@ impl Snapshotter {
             Arc::new(UInt32Array::from_iter_values(0..n)),
         )];
         for f in &state.fields {
-            if f.per != Per::Agent || f.name == "labels" {
+            // `nourished` exists only while a nourish lasts: every snapshot of a run has
+            // the same columns.
+            if f.per != Per::Agent || f.name == "labels" || f.name == "nourished" {
                 continue;
             }
             columns.push(Column::new(f.name.clone(), array_of(&f.values)));

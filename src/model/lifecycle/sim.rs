@@ -823,9 +823,24 @@ impl Simulation for LifecycleSim<'_> {
                 }
             }
             Inner::Gpu(g) => {
-                let render = g.renderer.as_ref().map(|r| r.params);
-                **g = GpuSim::new(g.ctx, life, &self.params, render)?;
                 let ctx = g.ctx;
+                let render = g.renderer.as_ref().map(|r| r.params);
+                let profiler = g.profiler.take();
+                // The old device state is freed before the new one is made, so the device
+                // never holds two (an intervention reloads the state mid-run).
+                self.inner = Inner::Cpu(Box::new(CpuSim {
+                    life: Lifecycle::placeholder(&self.params),
+                    layout: None,
+                    done: VecDeque::new(),
+                    times: None,
+                }));
+                let mut fresh = Box::new(GpuSim::new(ctx, life, &self.params, render)?);
+                // Pass times go on accumulating across the reload.
+                fresh.profiler = profiler;
+                self.inner = Inner::Gpu(fresh);
+                let Inner::Gpu(g) = &mut self.inner else {
+                    unreachable!("set just above")
+                };
                 if let Some(r) = g.renderer.as_mut() {
                     if let Some(pos) = layout {
                         r.set_positions(ctx, &pos);
