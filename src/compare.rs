@@ -306,11 +306,14 @@ pub struct Comparison {
     pub rows: Vec<Row>,
 }
 
-/// The outcomes compared, from the runs table: the final row's adoption net of the
+/// The outcomes compared, from the runs table: the tick of half adoption (runs that
+/// never reach it left out; its share and Kaplan–Meier median are in each row's
+/// `adoption_half`), the final row's adoption net of the
 /// agents seeded directly, alignment, the communities of practice tracked (how many lived
 /// 100 ticks, and the median and largest peak size of those tracked), ties created and
 /// the budget spent (agents touched; ties added and removed).
-pub const OUTCOMES: [&str; 8] = [
+pub const OUTCOMES: [&str; 9] = [
+    "adoption_half_tick",
     "adoption_net",
     "alignment",
     "communities_of_practice",
@@ -426,6 +429,13 @@ pub(crate) fn analyse(design: &Design, wide: &Table, long: &Table) -> Result<Com
         }
     }
     let run_ids = &wide.text["run_id"];
+    values.insert(
+        "adoption_half_tick",
+        run_ids
+            .iter()
+            .map(|id| half.get(id.as_str()).copied().unwrap_or(f64::NAN))
+            .collect(),
+    );
     let runs_of = |name: &str| -> Vec<usize> {
         (0..wide.rows)
             .filter(|&i| names[i] == name && status[i] == "done")

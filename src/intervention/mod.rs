@@ -514,7 +514,7 @@ pub fn parse(
 
 /// connect_pioneers' starting weight when none is given: the default strong-tie weight w*,
 /// so a new tie between pioneers counts as strong and carries closure searches at once
-/// (docs/interventions.md shows how the outcome depends on it).
+/// (docs/strategies.md compares it with w0 = 0.2).
 pub const DEFAULT_PIONEER_WEIGHT: f64 = 0.5;
 
 /// `name op value`: a metrics column or `stage`, one of >= > <= < =, a number.
