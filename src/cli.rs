@@ -948,6 +948,7 @@ fn compare(a: CompareArgs) -> anyhow::Result<()> {
                 adapter: a.device.adapter.clone(),
                 concurrent: a.concurrent,
                 sweep_only: a.sweep_only,
+                stop: Some(install_stop_handlers()?),
             })?;
             match done {
                 Some(c) => (c, out.clone()),

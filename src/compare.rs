@@ -65,6 +65,8 @@ pub struct CompareOptions {
     pub concurrent: u32,
     /// Write the sweep (and its plan) and stop: it runs elsewhere.
     pub sweep_only: bool,
+    /// Set by SIGINT/SIGTERM: the runs in flight checkpoint and the comparison stops.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The budget path the levels set by default: the first intervention's `count`.
@@ -200,11 +202,20 @@ pub fn compare(opts: &CompareOptions) -> Result<Option<Comparison>> {
         memory_budget: None,
         checkpoint_every_s: 600.0,
         skip_failed: false,
-        stop: None,
+        stop: opts.stop.clone(),
         command: std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
     })?;
+    if shard.interrupted {
+        return Err(Error::Failed(format!(
+            "compare: interrupted; the runs in flight checkpointed. Go on with `emergence sweep run {p} --out {d}` (runs done are skipped), then `emergence sweep merge {d} --out {t}` and `emergence compare --from {o}`",
+            p = opts.out.join("plan.jsonl").display(),
+            d = sweep_dir.display(),
+            t = opts.out.join(TABLES_DIR).display(),
+            o = opts.out.display()
+        )));
+    }
     if shard.failed > 0 {
         return Err(Error::Failed(format!(
             "compare: {} of {} runs failed (`emergence sweep status {}`)",
