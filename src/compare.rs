@@ -416,14 +416,13 @@ pub(crate) fn analyse(design: &Design, wide: &Table, long: &Table) -> Result<Com
         "budget_agents",
         column(wide, "intervention_agents")?.to_vec(),
     );
+    let (added, removed) = (
+        column(wide, "intervention_ties_added")?,
+        column(wide, "intervention_ties_removed")?,
+    );
     values.insert(
         "budget_ties",
-        (0..wide.rows)
-            .map(|i| {
-                column(wide, "intervention_ties_added").map_or(f64::NAN, |c| c[i])
-                    + column(wide, "intervention_ties_removed").map_or(f64::NAN, |c| c[i])
-            })
-            .collect(),
+        added.iter().zip(removed).map(|(a, r)| a + r).collect(),
     );
     // The first tick each run's adoption reached one half, from its rows.
     let mut half: BTreeMap<&str, f64> = BTreeMap::new();

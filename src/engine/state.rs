@@ -82,6 +82,28 @@ macro_rules! getter {
     };
 }
 
+macro_rules! getter_mut {
+    ($name:ident, $variant:ident, $t:ty) => {
+        /// The field `name` to edit in place (an intervention's), which must hold this
+        /// type.
+        pub fn $name(&mut self, name: &str) -> Result<&mut Vec<$t>> {
+            let values = &self.field(name)?.values;
+            if !matches!(values, Values::$variant(_)) {
+                return Err(self.mistyped(name, values));
+            }
+            match self
+                .fields
+                .iter_mut()
+                .find(|f| f.name == name)
+                .map(|f| &mut f.values)
+            {
+                Some(Values::$variant(v)) => Ok(v),
+                _ => unreachable!("found above, of this type"),
+            }
+        }
+    };
+}
+
 impl State {
     pub fn new(model: &str, tick: u64) -> State {
         State {
@@ -127,6 +149,8 @@ impl State {
     getter!(f32s, F32, f32);
     getter!(u64s, U64, u64);
     getter!(f64s, F64, f64);
+    getter_mut!(u32s_mut, U32, u32);
+    getter_mut!(f32s_mut, F32, f32);
 
     /// A counter kept as a one-element `u64` field.
     pub fn counter(&self, name: &str) -> Result<u64> {

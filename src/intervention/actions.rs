@@ -29,26 +29,6 @@ impl Touched {
     }
 }
 
-/// Mutable access to one field, which must hold `$variant`.
-macro_rules! field_mut {
-    ($state:expr, $name:literal, $variant:ident) => {{
-        let model = $state.model.clone();
-        match $state.fields.iter_mut().find(|f| f.name == $name) {
-            Some(f) => match &mut f.values {
-                Values::$variant(v) => Ok(v),
-                _ => Err(Error::bad_input(format!(
-                    "state of model {model}: field `{}` has another type",
-                    $name
-                ))),
-            },
-            None => Err(Error::bad_input(format!(
-                "interventions act on the lifecycle's state; model {model} has no field `{}`",
-                $name
-            ))),
-        }
-    }};
-}
-
 /// The tie arrays of a state, edited in place.
 struct Ties<'a> {
     k: usize,
@@ -149,7 +129,7 @@ pub fn apply(
                 }
             }
             candidates.truncate(count as usize);
-            let at = field_mut!(state, "adopted_at", U32)?;
+            let at = state.u32s_mut("adopted_at")?;
             // Adopted from the next tick on (an agent counts as adopted in tick t when
             // adopted_at < t).
             let t = u32::try_from(tick).unwrap_or(NEVER - 1);
@@ -209,7 +189,7 @@ pub fn apply(
                 chosen.sort_by_key(|&i| (key(seed, tick, index, i), i));
                 chosen.truncate(count as usize);
             }
-            let phi = field_mut!(state, "phi", F32)?;
+            let phi = state.f32s_mut("phi")?;
             for &i in &chosen {
                 let p = phi[i as usize];
                 // The signed angle from φ to the direction, in [−π, π).
