@@ -1,6 +1,6 @@
 //! Interventions (docs/interventions.md): each action does what it says, within its
-//! budget, with ties symmetric and slots never overflowing, and the CPU and the GPU apply
-//! exactly the same edit; one that touches nothing leaves `metrics.csv` byte-identical;
+//! budget, with ties symmetric and slots never overflowing, and the CPU and the GPU agree
+//! exactly on integer state (the action kernels compared with their twins pass by pass); one that touches nothing leaves `metrics.csv` byte-identical;
 //! a `stage >= 2` trigger fires once, at the row the online tracker confirms stage 2; a
 //! run with interventions resumed from a checkpoint equals the one never stopped; bad
 //! `[[intervention]]` tables are refused in one line with exit code 2.
@@ -335,16 +335,12 @@ fn each_action_does_what_it_says_and_both_backends_apply_the_same_edit() {
             }
             _ => unreachable!(),
         }
-        // The same edit through the GPU's download and upload.
+        // The same action on the GPU: its kernels (one-off actions) or the same edit
+        // of the named state (actions that last).
         if let Some(backend) = &gpu_backend {
             let (on_gpu, applied_gpu) = applied_on(&loaded, &before, &table, backend);
             assert_eq!(applied_gpu, applied, "{name}: the GPU's record");
-            for f in COMPARED {
-                assert!(
-                    on_gpu.field(f).unwrap() == after.field(f).unwrap(),
-                    "{name}: field {f} differs between the backends"
-                );
-            }
+            same_state(name, &on_gpu, &after);
             for f in ["pioneers", "illuminate_cut", "nourished", "nourish_factor"] {
                 assert!(
                     on_gpu.field(f).ok() == after.field(f).ok(),
@@ -788,4 +784,152 @@ fn an_intervention_at_tick_zero_fires_in_a_run_with_frames_and_snapshots_stay_re
         &dir,
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Both backends' states compared: integer fields and copied floats exactly, the
+/// purposes (which a broadcast computes) within WGSL's float margin.
+fn same_state(name: &str, on_gpu: &State, on_cpu: &State) {
+    for f in COMPARED {
+        if f == "phi" {
+            let (a, b) = (on_gpu.f32s(f).unwrap(), on_cpu.f32s(f).unwrap());
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(&x, &y)| circular(x, y))
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-5, "{name}: purposes differ by up to {worst} rad");
+        } else {
+            assert!(
+                on_gpu.field(f).unwrap() == on_cpu.field(f).unwrap(),
+                "{name}: field {f} differs between the backends"
+            );
+        }
+    }
+}
+
+#[test]
+fn intervention_kernels_match_their_cpu_twins_pass_by_pass() {
+    use emergence::intervention::passes::{self, Cut, Eligible, Query, Rank};
+    let Some(ctx) = gpu() else { return };
+    let plain = scenario_with("", N, 400);
+    let (before, _) = state_at_tick(&plain);
+    let (edges, graph, csr) = build_graph(&plain).unwrap();
+    let gpu_backend = Backend::Gpu(ctx);
+    let mut cpu_sim = started(&plain, &graph, &edges, &csr, &Backend::Cpu);
+    let mut gpu_sim = started(&plain, &graph, &edges, &csr, &gpu_backend);
+    cpu_sim.set_state(&before).unwrap();
+    gpu_sim.set_state(&before).unwrap();
+    let knowledge = before.f32s("knowledge").unwrap().to_vec();
+    let degree = before.u32s("degree").unwrap().to_vec();
+    let k = ties(&before).slots;
+    {
+        let mut c = cpu_sim
+            .action_passes()
+            .unwrap()
+            .expect("the lifecycle's passes");
+        let mut g = gpu_sim
+            .action_passes()
+            .unwrap()
+            .expect("the lifecycle's passes");
+        assert_eq!((g.agents(), g.slots()), (N, k));
+        // intervene_rank and intervene_mark (through the records of intervene_gather)
+        // for every order and eligibility, at every byte, with a prefix that filters.
+        for rank in [Rank::Random, Rank::Knowledge, Rank::Degree] {
+            for eligible in [Eligible::All, Eligible::NotAdopted, Eligible::FreeSlot] {
+                let q = Query::new(rank, eligible, 4, AT, 3);
+                let name = format!("{rank:?} {eligible:?}");
+                let prefix = passes::place(&q, 17, &knowledge, &degree);
+                for digit in (0..8).rev() {
+                    let (hc, hg) = (
+                        c.rank_histogram(&q, digit, prefix).unwrap(),
+                        g.rank_histogram(&q, digit, prefix).unwrap(),
+                    );
+                    assert_eq!(hc, hg, "{name}: histogram of byte {digit}");
+                    assert!(
+                        hc.iter().sum::<u32>() > 0,
+                        "{name}: agent 17 agrees with its own place"
+                    );
+                }
+                let (sc, sg) = (
+                    passes::select(c.as_mut(), &q, 500).unwrap(),
+                    passes::select(g.as_mut(), &q, 500).unwrap(),
+                );
+                assert_eq!(sc, sg, "{name}: selection");
+                let mut rc = c.gather(sc.picked as u32).unwrap();
+                let mut rg = g.gather(sg.picked as u32).unwrap();
+                rc.sort_by_key(|r| r.id);
+                rg.sort_by_key(|r| r.id);
+                assert_eq!(
+                    rc.len() as u64,
+                    sc.picked,
+                    "{name}: a record per agent picked"
+                );
+                assert!(rc == rg, "{name}: the gathered records differ");
+            }
+        }
+        // intervene_adopt, intervene_broadcast, intervene_cut (both rules) and
+        // intervene_connect, each after its selection, in turn on the same states.
+        let q = |rank, eligible| Query::new(rank, eligible, 4, AT, 5);
+        for p in [&mut c, &mut g] {
+            passes::select(p.as_mut(), &q(Rank::Random, Eligible::NotAdopted), 300).unwrap();
+            p.adopt(AT as u32).unwrap();
+            passes::select(p.as_mut(), &q(Rank::Random, Eligible::All), 1000).unwrap();
+            p.broadcast(0.3, 1.0).unwrap();
+        }
+        let hubs = q(Rank::Degree, Eligible::All);
+        let share = Cut::Share {
+            threshold: emergence::rng::threshold_24(0.2),
+        };
+        let mut cuts = Vec::new();
+        for p in [&mut c, &mut g] {
+            passes::select(p.as_mut(), &hubs, 25).unwrap();
+            let by_hubs = p.cut(Cut::Flagged, &hubs).unwrap();
+            let by_share = p.cut(share, &hubs).unwrap();
+            cuts.push((by_hubs, by_share));
+        }
+        assert_eq!(cuts[0], cuts[1], "the cuts' counts");
+        assert!(
+            cuts[0].0.ties > 25 && cuts[0].1.ties > 100,
+            "both cuts removed ties: {:?}",
+            cuts[0]
+        );
+        let mut planned = Vec::new();
+        for p in [&mut c, &mut g] {
+            let pool_q = q(Rank::Knowledge, Eligible::FreeSlot);
+            let picked = passes::select(p.as_mut(), &pool_q, 600).unwrap();
+            let mut pool = p.gather(picked.picked as u32).unwrap();
+            pool.sort_by(|a, b| b.knowledge.total_cmp(&a.knowledge).then(a.id.cmp(&b.id)));
+            let (ends, _) = passes::pair_pioneers(&pool, p.slots(), 300);
+            p.connect(&ends, 0.35).unwrap();
+            planned.push(ends);
+        }
+        assert_eq!(planned[0], planned[1], "the planned ties");
+        assert!(
+            planned[0].len() > 200,
+            "ties were added: {} ends",
+            planned[0].len()
+        );
+    }
+    let (on_cpu, on_gpu) = (cpu_sim.state().unwrap(), gpu_sim.state().unwrap());
+    ties(&on_cpu).check_invariants().unwrap();
+    same_state("after every action pass", &on_gpu, &on_cpu);
+    let adopted = |s: &State| {
+        s.u32s("adopted_at")
+            .unwrap()
+            .iter()
+            .filter(|&&a| a == AT as u32)
+            .count()
+    };
+    assert!(
+        adopted(&on_cpu) >= 300,
+        "the seeded agents adopted at the tick"
+    );
+    assert_ne!(
+        on_cpu.field("phi").unwrap(),
+        before.field("phi").unwrap(),
+        "the broadcast turned purposes"
+    );
+    if let Backend::Gpu(ctx) = &gpu_backend {
+        ctx.check().unwrap();
+    }
 }

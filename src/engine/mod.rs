@@ -95,6 +95,14 @@ pub trait Simulation {
         let _ = table;
         None
     }
+    /// The passes the one-off interventions run on the state where it lives
+    /// ([`crate::intervention::passes`]), or None for a model they do not act on.
+    /// Nothing may be in flight.
+    fn action_passes(
+        &mut self,
+    ) -> Result<Option<Box<dyn crate::intervention::passes::ActionPasses + '_>>> {
+        Ok(None)
+    }
     /// The whole state after the last collected interval, as named arrays (downloaded
     /// from the device on the GPU). Nothing may be in flight.
     fn state(&mut self) -> Result<State>;

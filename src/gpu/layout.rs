@@ -190,6 +190,19 @@ pub const MIRRORS: &[Mirror] = &[
         kuramoto::Mode::LAYOUT,
     ),
     mirror(RENDER, "RenderParams", render::RenderParams::LAYOUT),
+    mirror(
+        &[
+            "intervene_rank",
+            "intervene_mark",
+            "intervene_gather",
+            "intervene_adopt",
+            "intervene_broadcast",
+            "intervene_cut",
+            "intervene_connect",
+        ],
+        "Intervene",
+        lifecycle_gpu::Intervene::LAYOUT,
+    ),
 ];
 
 fn is_pad(name: &str) -> bool {

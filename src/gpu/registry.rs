@@ -51,6 +51,7 @@ const TICK: &str = "a pass of the tick: it reads what the passes before it wrote
 const FIXED_POINT: &str =
     "hook-and-compress rounds run to a fixed point: compared as the labels they reach";
 const RUN: &str = "a pass of the model's tick, whose state only the whole run exercises: compared run against run, bit for bit";
+const ACTION: &str = "a pass of an intervention: it reads the flags or the lifecycle state the passes before it left, so it is compared pass by pass from a shared state";
 const FLOAT_RUN: &str =
     "a pass of a float model's tick: compared run against run within WGSL's float margin";
 
@@ -156,7 +157,13 @@ pub const PAIRS: &[Pair] = &[
     pair("layout_cohesion", "src/render/layout.rs", covered("render::layout_kernels_match_their_cpu_twins", TICK)),
     pair("render_bounds", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
     pair("render_camera", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
-    pair("render_colour", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),
+    pair("render_colour", "src/render/splat.rs", covered("render::camera_and_colour_kernels_match_their_cpu_twins", TICK)),    pair("intervene_rank", "src/model/lifecycle/cpu/intervene_rank.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_mark", "src/model/lifecycle/cpu/intervene_mark.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_gather", "src/model/lifecycle/cpu/intervene_gather.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_adopt", "src/model/lifecycle/cpu/intervene_adopt.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_broadcast", "src/model/lifecycle/cpu/intervene_broadcast.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_cut", "src/model/lifecycle/cpu/intervene_cut.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
+    pair("intervene_connect", "src/model/lifecycle/cpu/intervene_connect.rs", covered("interventions::intervention_kernels_match_their_cpu_twins_pass_by_pass", ACTION)),
 ];
 
 /// The first index where two slices differ, as a message.

@@ -37,6 +37,14 @@ const SHARED: &[(&str, &str)] = &[
         include_str!("../../shaders/shared/kuramoto.wgsl"),
     ),
     ("render", include_str!("../../shaders/shared/render.wgsl")),
+    (
+        "intervene",
+        include_str!("../../shaders/shared/intervene.wgsl"),
+    ),
+    (
+        "intervene_place",
+        include_str!("../../shaders/shared/intervene_place.wgsl"),
+    ),
 ];
 
 /// Which shared file `#import adjacency` means: a static CSR graph or the tie slots
@@ -262,6 +270,34 @@ pub const KERNELS: &[(&str, &str)] = &[
     (
         "render_colour",
         include_str!("../../shaders/render_colour.wgsl"),
+    ),
+    (
+        "intervene_rank",
+        include_str!("../../shaders/intervene_rank.wgsl"),
+    ),
+    (
+        "intervene_mark",
+        include_str!("../../shaders/intervene_mark.wgsl"),
+    ),
+    (
+        "intervene_gather",
+        include_str!("../../shaders/intervene_gather.wgsl"),
+    ),
+    (
+        "intervene_adopt",
+        include_str!("../../shaders/intervene_adopt.wgsl"),
+    ),
+    (
+        "intervene_broadcast",
+        include_str!("../../shaders/intervene_broadcast.wgsl"),
+    ),
+    (
+        "intervene_cut",
+        include_str!("../../shaders/intervene_cut.wgsl"),
+    ),
+    (
+        "intervene_connect",
+        include_str!("../../shaders/intervene_connect.wgsl"),
     ),
 ];
 

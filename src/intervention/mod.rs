@@ -4,14 +4,14 @@
 //! action with its budget). [`Schedule`] is the driver's [`Intervener`]: it fires each
 //! intervention once, on the state between two intervals, and records what it touched.
 //!
-//! Each action is one deterministic edit of the model's named state arrays (`actions`),
-//! the same code whichever backend holds the state: the driver downloads the state at the
-//! firing tick, the action edits it, and it is uploaded again, so the CPU and GPU runs
-//! receive exactly the same edit. An action draws from its own random stream (the
-//! intervention's index in the stream's high bits), so an intervention that touches
+//! A one-off action is a few passes on the state where it lives ([`passes`]: a GPU kernel
+//! each with its CPU twin); an action that lasts is set on the state as named arrays,
+//! downloaded and uploaded again (`actions`). An action draws from its own random stream
+//! (the intervention's index in the stream's high bits), so an intervention that touches
 //! nothing leaves the run bit for bit as it was.
 
 mod actions;
+pub mod passes;
 
 pub use actions::Touched;
 
@@ -801,7 +801,7 @@ impl Intervener for Schedule {
             let action = self.items[k].action.clone();
             let touched = if action.is_empty() {
                 Touched::default()
-            } else {
+            } else if action.kind().lasts() {
                 if state.is_none() {
                     state = Some(sim.state().map_err(|e| {
                         e.during(format_args!(
@@ -810,9 +810,27 @@ impl Intervener for Schedule {
                     })?);
                 }
                 let s = state.as_mut().expect("downloaded above");
-                actions::apply(&action, s, self.seed, k as u32, tick)?
+                let touched = actions::apply_lasting(&action, s)?;
+                touched_any |= !touched.is_empty();
+                touched
+            } else {
+                // What an earlier action of this tick set on the named state goes to the
+                // model first, so the passes act on it.
+                if let Some(s) = state.take() {
+                    if std::mem::take(&mut touched_any) {
+                        sim.set_state(&s).map_err(|e| {
+                            e.during(format_args!(
+                                "the upload of the state at tick {tick} before intervention {k}"
+                            ))
+                        })?;
+                    }
+                }
+                let mut passes = sim.action_passes()?.ok_or_else(|| {
+                    Error::bad_input("interventions act on the lifecycle model only")
+                })?;
+                actions::apply_passes(&action, passes.as_mut(), self.seed, k as u32, tick)
+                    .map_err(|e| e.during(format_args!("intervention {k} at tick {tick}")))?
             };
-            touched_any |= !touched.is_empty();
             let applied = Applied {
                 index: k,
                 action: action.kind().name(),

@@ -10,6 +10,10 @@
 //! per-community sums, the components' parents and sizes) is one set of six per-agent
 //! arrays, shared with the ψ partial sums of the tick.
 
+mod actions;
+
+pub use actions::{ActionsOn, GpuActions, Intervene};
+
 use super::{Lifecycle, LifecycleParams};
 use crate::analysis::components::GpuComponents;
 use crate::analysis::label_propagation_gpu::GpuLabelPropagation;

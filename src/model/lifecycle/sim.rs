@@ -4,7 +4,8 @@
 //! the device in one submission, and the row and frame are read back from
 //! double-buffered staging while the device runs the next interval.
 
-use super::gpu::{GpuLifecycle, COMPONENT_ROUNDS, TICK};
+use super::cpu::CpuActions;
+use super::gpu::{ActionsOn, GpuActions, GpuLifecycle, COMPONENT_ROUNDS, TICK};
 use super::{
     no_null_row, Lifecycle, LifecycleParams, Milestones, Support, COLUMNS, UNDEFINED_COLUMNS,
 };
@@ -17,6 +18,7 @@ use crate::engine::{Collected, Interval, Per, Rows, Simulation, State, Values};
 use crate::error::{Error, Result};
 use crate::gpu::{buffers, GpuContext};
 use crate::graph::TieStore;
+use crate::intervention::passes::ActionPasses;
 use crate::io::table::Column;
 use crate::io::MetricsTable;
 use crate::model::{DeviceBuffer, Model, Outcome, Run, Size, Start};
@@ -118,6 +120,8 @@ pub fn run(
 
 struct CpuSim {
     life: Lifecycle,
+    /// The one-off interventions' flags (agents picked by the last mark).
+    flags: Vec<u32>,
     layout: Option<ForceLayout>,
     done: VecDeque<Collected>,
     /// Pass times of a profiled run.
@@ -212,6 +216,8 @@ struct GpuSim<'a> {
     in_flight: VecDeque<Stop>,
     submitted: u64,
     profiler: Option<GpuProfiler>,
+    /// The one-off interventions' kernels, made at the first firing.
+    actions: Option<GpuActions>,
 }
 
 /// One GPU submission waiting to be collected.
@@ -277,6 +283,7 @@ impl<'a> GpuSim<'a> {
             in_flight: VecDeque::new(),
             submitted: 0,
             profiler: None,
+            actions: None,
         })
     }
 }
@@ -305,6 +312,7 @@ impl<'a> LifecycleSim<'a> {
     ) -> Result<LifecycleSim<'a>> {
         let inner = match backend {
             Backend::Cpu => Inner::Cpu(Box::new(CpuSim {
+                flags: Vec::new(),
                 layout: render.map(|rp| ForceLayout::new(rp, life.seed)),
                 life,
                 done: VecDeque::new(),
@@ -735,6 +743,27 @@ impl Simulation for LifecycleSim<'_> {
         })
     }
 
+    fn action_passes(&mut self) -> Result<Option<Box<dyn ActionPasses + '_>>> {
+        Ok(Some(match &mut self.inner {
+            Inner::Cpu(c) => Box::new(CpuActions {
+                life: &mut c.life,
+                flags: &mut c.flags,
+            }),
+            Inner::Gpu(g) => {
+                let actions = match g.actions.take() {
+                    Some(a) => a,
+                    None => GpuActions::new(g.ctx, &g.device)?,
+                };
+                let actions = g.actions.insert(actions);
+                Box::new(ActionsOn {
+                    ctx: g.ctx,
+                    device: &g.device,
+                    actions,
+                })
+            }
+        }))
+    }
+
     fn set_state(&mut self, state: &State) -> Result<()> {
         let (n, slots, seed) = {
             let life = self.life();
@@ -830,6 +859,7 @@ impl Simulation for LifecycleSim<'_> {
                 // never holds two (an intervention reloads the state mid-run).
                 self.inner = Inner::Cpu(Box::new(CpuSim {
                     life: Lifecycle::placeholder(&self.params),
+                    flags: Vec::new(),
                     layout: None,
                     done: VecDeque::new(),
                     times: None,
