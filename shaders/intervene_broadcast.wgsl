@@ -1,6 +1,7 @@
 // Kernel: broadcast. Each flagged agent turns its purpose through `strength` of the
 // signed angle, in [-pi, pi), from its purpose to the message's direction.
 // Twin: Lifecycle::intervene_broadcast.
+#import lifecycle
 #import intervene
 #import index
 
@@ -8,14 +9,7 @@
 @group(0) @binding(1) var<storage, read> flags: array<u32>;
 @group(0) @binding(2) var<storage, read_write> phi: array<f32>;
 
-const TAU: f32 = 6.283185307179586;
 const PI: f32 = 3.141592653589793;
-
-fn wrap(x: f32) -> f32 {
-    let y = x - TAU * floor(x / TAU);
-    if (y >= TAU) { return 0.0; }
-    return y;
-}
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

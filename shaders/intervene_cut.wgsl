@@ -4,6 +4,7 @@
 // both ends agree without talking to each other). Counts the agents that lost a tie and
 // the ties removed (at the lower end). Twin: Lifecycle::intervene_cut.
 #import rng
+#import lifecycle
 #import intervene
 #import index
 
@@ -50,7 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
         for (var e = kept; e < d; e++) {
-            neighbor_set(base + e, NO_AGENT);
+            neighbor_set(base + e, EMPTY);
             weight_set(base + e, 0.0);
             age_set(base + e, 0u);
         }

@@ -4,6 +4,7 @@
 // Twin: Lifecycle::intervene_mark.
 #import rng
 #import index
+#import lifecycle
 #import intervene
 #import intervene_place
 

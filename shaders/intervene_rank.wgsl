@@ -5,6 +5,7 @@
 // Twin: Lifecycle::intervene_rank.
 #import rng
 #import index
+#import lifecycle
 #import intervene
 #import intervene_place
 

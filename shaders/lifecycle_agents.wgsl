@@ -55,10 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     let r = rand4(params.seed, t, i, STREAM_NOISE);
-    var next = phi_i + params.dt * drift + params.noise_amp * normal(r.x, r.y);
-    next = next - TAU * floor(next / TAU);
-    if (next >= TAU) { next = 0.0; }
-    phi_next[i] = next;
+    phi_next[i] = wrap(phi_i + params.dt * drift + params.noise_amp * normal(r.x, r.y));
     // A nourished agent learns at β times the intervention's factor.
     var beta = params.learning_rate;
     // (The flags are read only while a nourish lasts: a factor of 1 means none.)

@@ -3,7 +3,8 @@
 // a 64-bit (key, id) pair, held as vec2(key, id): the key says the order (a random word,
 // the most knowledgeable first, or the highest degree first) and the id breaks ties, so
 // places are distinct and "the first `count` agents" is one set on every device.
-// The place itself is in intervene_place.wgsl.
+// The place itself is in intervene_place.wgsl. Kernels import lifecycle first (NEVER,
+// EMPTY).
 
 struct Intervene {
     n: u32,
@@ -36,7 +37,6 @@ const ELIGIBLE_NOT_ADOPTED: u32 = 1u;
 const ELIGIBLE_FREE_SLOT: u32 = 2u;
 const CUT_FLAGGED: u32 = 0u;
 const CUT_SHARE: u32 = 1u;
-const NO_AGENT: u32 = 0xffffffffu;
 
 // The bits of a float as an unsigned word in the order of Rust's f32::total_cmp.
 fn ordered_bits(x: f32) -> u32 {

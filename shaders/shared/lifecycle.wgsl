@@ -45,3 +45,10 @@ const FIELD_TIES: u32 = 2u;
 const NEVER: u32 = 0xffffffffu;
 const EMPTY: u32 = 0xffffffffu;
 const TAU: f32 = 6.283185307179586;
+
+// An angle wrapped into [0, 2π) (twin: model::lifecycle::wrap).
+fn wrap(x: f32) -> f32 {
+    let y = x - TAU * floor(x / TAU);
+    if (y >= TAU) { return 0.0; }
+    return y;
+}

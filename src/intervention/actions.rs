@@ -10,7 +10,7 @@ use super::passes::{self, ActionPasses, Cut, Eligible, Query, Rank};
 use super::{Action, ActionKind, Select};
 use crate::engine::state::Field;
 use crate::engine::{Per, State, Values};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::lifecycle::NEVER;
 use crate::rng;
 use serde::Serialize;
@@ -102,9 +102,7 @@ pub fn apply_passes(
             touched.agents = cut.agents;
         }
         Action::Illuminate { .. } | Action::Nourish { .. } => {
-            return Err(Error::bad_input(
-                "illuminate and nourish act on the named state, not through the passes",
-            ))
+            unreachable!("an action that lasts is applied by apply_lasting (ActionKind::lasts)")
         }
     }
     Ok(touched)
@@ -183,11 +181,7 @@ pub fn apply_lasting(action: &Action, state: &mut State) -> Result<Touched> {
             }
             touched.agents = members;
         }
-        _ => {
-            return Err(Error::bad_input(
-                "a one-off action runs through the model's passes, not on the named state",
-            ))
-        }
+        _ => unreachable!("a one-off action is applied by apply_passes (ActionKind::lasts)"),
     }
     Ok(touched)
 }

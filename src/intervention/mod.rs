@@ -763,7 +763,7 @@ impl Intervener for Schedule {
 
     fn at(&mut self, sim: &mut dyn Simulation, tick: u64, table: &MetricsTable) -> Result<()> {
         let mut state: Option<State> = None;
-        let mut touched_any = false;
+        let mut state_edited = false;
         // Actions that end here, unless a later one of the same kind has taken over.
         for k in 0..self.items.len() {
             let Some(a) = self.fired[k].as_ref().filter(|a| a.until == Some(tick)) else {
@@ -788,7 +788,7 @@ impl Intervener for Schedule {
                 })?);
             }
             actions::end(state.as_mut().expect("downloaded above"), kind);
-            touched_any = true;
+            state_edited = true;
             tracing::info!("intervention {k} ({}) ends at tick {tick}", kind.name());
         }
         for k in 0..self.items.len() {
@@ -811,13 +811,13 @@ impl Intervener for Schedule {
                 }
                 let s = state.as_mut().expect("downloaded above");
                 let touched = actions::apply_lasting(&action, s)?;
-                touched_any |= !touched.is_empty();
+                state_edited |= !touched.is_empty();
                 touched
             } else {
                 // What an earlier action of this tick set on the named state goes to the
                 // model first, so the passes act on it.
                 if let Some(s) = state.take() {
-                    if std::mem::take(&mut touched_any) {
+                    if std::mem::take(&mut state_edited) {
                         sim.set_state(&s).map_err(|e| {
                             e.during(format_args!(
                                 "the upload of the state at tick {tick} before intervention {k}"
@@ -850,7 +850,7 @@ impl Intervener for Schedule {
             );
             self.fired[k] = Some(applied);
         }
-        if touched_any {
+        if state_edited {
             let state = state.expect("touched only what was downloaded");
             sim.set_state(&state).map_err(|e| {
                 e.during(format_args!(

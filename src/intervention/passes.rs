@@ -5,7 +5,8 @@
 //! word of its own stream, the most knowledgeable first, the highest degree first), each
 //! agent's *place* being the 64-bit pair (key, id). [`select`] finds the place of the
 //! `count`-th agent by radix selection: a histogram of one byte of the places per pass
-//! (`intervene_rank`), eight passes at most, each reading back 256 words; then
+//! (`intervene_rank`), eight passes at most (fewer when a byte's bucket holds just the
+//! agents still needed), each reading back 256 words; then
 //! `intervene_mark` flags the agents at or before it, and the action's own kernel reads
 //! the flags. Nothing of the size of the population crosses to the host, and the picks
 //! are those a sort of all agents by place would make, on every device.

@@ -128,6 +128,22 @@ struct Kernel {
     group: wgpu::BindGroup,
 }
 
+impl Kernel {
+    /// Kernel `name` with the tie slots as `store` says, bound to `entries` and every
+    /// chunk of `arrays`.
+    fn new(
+        ctx: &GpuContext,
+        name: &str,
+        store: GraphStore,
+        entries: &[(u32, &wgpu::Buffer)],
+        arrays: &[(u32, &SlotArray)],
+    ) -> Result<Kernel> {
+        let pipeline = shaders::pipeline_with(&ctx.device, name, store)?;
+        let group = buffers::bind(ctx, &pipeline, &with_slots(entries, arrays));
+        Ok(Kernel { pipeline, group })
+    }
+}
+
 pub struct GpuLifecycle {
     pub n: u32,
     pub slots: u32,
@@ -312,14 +328,10 @@ impl GpuLifecycle {
         };
 
         let store = GraphStore::Slots(split);
-        let kernel_slots = |name: &str,
-                            entries: &[(u32, &wgpu::Buffer)],
-                            arrays: &[(u32, &SlotArray)]|
-         -> Result<Kernel> {
-            let pipeline = shaders::pipeline_with(&ctx.device, name, store)?;
-            let group = buffers::bind(ctx, &pipeline, &with_slots(entries, arrays));
-            Ok(Kernel { pipeline, group })
-        };
+        let kernel_slots =
+            |name: &str, entries: &[(u32, &wgpu::Buffer)], arrays: &[(u32, &SlotArray)]| {
+                Kernel::new(ctx, name, store, entries, arrays)
+            };
         let kernel =
             |name: &str, entries: &[(u32, &wgpu::Buffer)]| kernel_slots(name, entries, &[]);
         let psi_partial = kernel(

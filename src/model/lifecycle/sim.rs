@@ -750,15 +750,13 @@ impl Simulation for LifecycleSim<'_> {
                 flags: &mut c.flags,
             }),
             Inner::Gpu(g) => {
-                let actions = match g.actions.take() {
-                    Some(a) => a,
-                    None => GpuActions::new(g.ctx, &g.device)?,
-                };
-                let actions = g.actions.insert(actions);
+                if g.actions.is_none() {
+                    g.actions = Some(GpuActions::new(g.ctx, &g.device)?);
+                }
                 Box::new(ActionsOn {
                     ctx: g.ctx,
                     device: &g.device,
-                    actions,
+                    actions: g.actions.as_ref().expect("made above"),
                 })
             }
         }))

@@ -67,28 +67,21 @@ impl GpuActions {
         let flags = &d.scratch[0];
         let kernel = |name: &str,
                       entries: &[(u32, &wgpu::Buffer)],
-                      slots: &[(u32, &crate::gpu::buffers::SlotArray)]|
-         -> Result<Kernel> {
-            let pipeline = shaders::pipeline_with(&ctx.device, name, store)?;
-            let group = buffers::bind(ctx, &pipeline, &with_slots(entries, slots));
-            Ok(Kernel { pipeline, group })
+                      arrays: &[(u32, &crate::gpu::buffers::SlotArray)]| {
+            Kernel::new(ctx, name, store, entries, arrays)
         };
-        let ranked = [
-            (0, &params),
-            (1, &d.knowledge),
-            (2, &d.degree),
-            (3, &d.adopted_at),
-        ];
-        let rank = kernel(
-            "intervene_rank",
-            &[ranked[0], ranked[1], ranked[2], ranked[3], (4, &histogram)],
-            &[],
-        )?;
-        let mark = kernel(
-            "intervene_mark",
-            &[ranked[0], ranked[1], ranked[2], ranked[3], (4, flags)],
-            &[],
-        )?;
+        // The ranking kernels bind the same inputs; their output goes at binding 4.
+        let ranked = |out| {
+            [
+                (0, &params),
+                (1, &d.knowledge),
+                (2, &d.degree),
+                (3, &d.adopted_at),
+                (4, out),
+            ]
+        };
+        let rank = kernel("intervene_rank", &ranked(&histogram), &[])?;
+        let mark = kernel("intervene_mark", &ranked(flags), &[])?;
         let adopt = kernel(
             "intervene_adopt",
             &[(0, &params), (1, flags), (2, &d.adopted_at)],
